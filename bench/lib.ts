@@ -1,0 +1,117 @@
+/**
+ * Benchmark plumbing: one environment per run (embedded PostgreSQL unless BENCH_DATABASE_URL),
+ * the real app, and autocannon with the settings from quality.md (20 connections, no pipelining).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createContext, type AppContext } from '../src/app/context.js';
+import { features } from '../src/app/features.js';
+import { createApp, listen, type RunningServer } from '../src/app/server.js';
+import { loadConfig } from '../src/config/config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+
+export interface BenchEnv {
+  app: AppContext;
+  server: RunningServer;
+  /** connection string of the benchmark database (for bare baselines using plain `pg`) */
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface BenchResult {
+  name: string;
+  metric: string;
+  ours: number;
+  baseline: number;
+  ratio: number;
+  target: string;
+  pass: boolean;
+  note?: string;
+}
+
+export interface Benchmark {
+  name: string;
+  run(env: BenchEnv): Promise<BenchResult>;
+}
+
+export const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+
+export async function startBenchEnv(): Promise<BenchEnv> {
+  let embedded: EmbeddedDatabase | undefined;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'ss-bench-'));
+  await chmod(tmp, 0o755);
+  let adminUrl = process.env.BENCH_DATABASE_URL;
+  if (!adminUrl) {
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg'), database: 'postgres' });
+    adminUrl = embedded.adminUrl;
+  }
+  const dbName = `ss_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    SMARTSUPPORT_DATA_DIR: path.join(tmp, 'data'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '0',
+    DATABASE_POOL_MAX: '20',
+  });
+  const app = await createContext(config, { migrate: true, supervise: false });
+  const server = await listen(createApp(app, features), 0, '127.0.0.1');
+  return {
+    app,
+    server,
+    databaseUrl,
+    async close() {
+      await server.close(1000);
+      await app.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+      await embedded?.stop();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** build a fresh request per call (e.g. a unique Idempotency-Key) */
+  setupRequest?: (req: autocannon.Request) => autocannon.Request;
+}
+
+/** Requests per second (2xx only; anything else fails the run). */
+export async function load(opts: LoadOptions): Promise<{ rps: number; p99: number }> {
+  const result = await autocannon({
+    url: opts.url,
+    method: opts.method ?? 'GET',
+    headers: opts.headers,
+    body: opts.body,
+    connections: 20,
+    pipelining: 1,
+    duration: DURATION_SECONDS,
+    requests: opts.setupRequest ? [{ setupRequest: opts.setupRequest }] : undefined,
+  });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  if (bad > 0) throw new Error(`${opts.url}: ${bad} of ${result.requests.total} requests failed (non-2xx ${result.non2xx}, errors ${result.errors})`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+export function ratioResult(name: string, metric: string, ours: number, baseline: number, min: number, note?: string): BenchResult {
+  const ratio = ours / baseline;
+  return { name, metric, ours: round(ours), baseline: round(baseline), ratio: round(ratio, 3), target: `≥ ${min}`, pass: ratio >= min, note };
+}
+
+export const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;

@@ -1,0 +1,91 @@
+/**
+ * The one place that builds services: database (embedded or DATABASE_URL), migrations, pg-boss,
+ * logger, metrics. Everything else receives an AppContext.
+ */
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { Model } from 'objection';
+import type PgBoss from 'pg-boss';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../config/config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { createKnex } from '../db/knex.js';
+import { migrateLatest } from '../db/migrate.js';
+import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
+import type { JwtSettings } from '../lib/jwt.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { resolveJwtSecret } from './secrets.js';
+
+export interface AppContext {
+  config: Config;
+  db: Knex;
+  jobs: Jobs;
+  boss: PgBoss;
+  log: Logger;
+  jwt: JwtSettings;
+  metrics: Registry;
+  databaseUrl: string;
+  /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Run pending migrations before anything else (serve and migrate do; a standalone worker does too). */
+  migrate?: boolean;
+  /** pg-boss maintenance and cron (on in serve/worker; off in short-lived commands). */
+  supervise?: boolean;
+  logger?: Logger;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const dir = path.join(config.dataDir, 'pg');
+    log.info({ dir }, 'starting embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({ dir });
+    databaseUrl = embedded.url;
+  }
+  const db = createKnex(databaseUrl, config.databasePoolMax);
+  let boss: PgBoss | undefined;
+  try {
+    if (opts.migrate !== false) {
+      const ran = await migrateLatest(db);
+      if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+    }
+    Model.knex(db);
+    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true });
+    boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
+    await boss.start();
+    await ensureQueues(boss);
+  } catch (err) {
+    await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
+  const jwtSecret = await resolveJwtSecret(config.jwtSecret, config.dataDir);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const theBoss = boss;
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    db,
+    boss: theBoss,
+    jobs: createJobs(theBoss),
+    log,
+    jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
+    metrics,
+    databaseUrl,
+    close() {
+      closed ??= (async () => {
+        await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
+        await db.destroy().catch(() => undefined);
+        await embedded?.stop().catch(() => undefined);
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type Koa from 'koa';
+import type PgBoss from 'pg-boss';
+import type { Principal } from '../http/auth.js';
+import type { Operation, ValidatedRequest } from '../http/openapi.js';
+import type { JobPayloads, QueueName } from '../jobs/queues.js';
+import type { AppContext } from './context.js';
+
+export interface RequestState {
+  requestId: string;
+  principal?: Principal;
+  op?: Operation;
+  /** The request after validation against openapi.yaml (query/path coerced to their types). */
+  input: ValidatedRequest;
+}
+
+export type ApiContext = Koa.ParameterizedContext<RequestState>;
+
+/** One handler per operationId in openapi.yaml. */
+export type Handler = (ctx: ApiContext) => Promise<void> | void;
+export type RouteTable = Record<string, Handler>;
+
+export interface WorkerDefinition<Q extends QueueName = QueueName> {
+  queue: Q;
+  /** Throw to retry. Must be idempotent: a job can run more than once. */
+  handler: (data: JobPayloads[Q], job: PgBoss.Job<JobPayloads[Q]>) => Promise<void>;
+  batchSize?: number;
+}
+
+/** A capability plugs into the app through this shape (see src/app/features.ts). */
+export interface Feature {
+  name: string;
+  routes?: (app: AppContext) => RouteTable;
+  workers?: (app: AppContext) => WorkerDefinition[];
+  /** cron schedules: queue + cron expression (+ payload), registered by the worker */
+  schedules?: { queue: QueueName; cron: string; data?: object }[];
+  /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
+  onStart?: (app: AppContext) => Promise<void>;
+}

@@ -1,0 +1,65 @@
+/**
+ * Process entry points used by the CLI: `serve` (API + workers) and `worker` (workers only).
+ * Both stop gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests and jobs,
+ * close the pool, stop the embedded database.
+ */
+import type { Config } from '../config/config.js';
+import { createContext, type AppContext } from './context.js';
+import { features } from './features.js';
+import { createApp, listen, type RunningServer } from './server.js';
+import { startWorkers } from './worker.js';
+
+export interface Running {
+  app: AppContext;
+  http?: RunningServer;
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, opts: { http: boolean; worker: boolean }): Promise<Running> {
+  const app = await createContext(config, { migrate: true, supervise: true });
+  let http: RunningServer | undefined;
+  try {
+    for (const f of features) await f.onStart?.(app);
+    if (opts.worker) await startWorkers(app, features);
+    if (opts.http) {
+      http = await listen(createApp(app, features), config.port, config.host);
+      app.log.info({ url: http.url, worker: opts.worker }, 'SmartSupport is listening');
+    } else {
+      app.log.info('SmartSupport worker is running');
+    }
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    http,
+    stop() {
+      stopping ??= (async () => {
+        await http?.close(config.shutdownTimeoutMs);
+        await app.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Run until SIGINT/SIGTERM; a second signal exits at once. */
+export async function runUntilSignal(config: Config, opts: { http: boolean; worker: boolean }): Promise<void> {
+  const running = await startService(config, opts);
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) process.exit(130);
+      signalled = true;
+      running.app.log.info({ signal: sig }, 'shutting down');
+      running.stop().then(resolve, (err) => {
+        running.app.log.error({ err: (err as Error).message }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

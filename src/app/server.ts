@@ -1,0 +1,203 @@
+/**
+ * The Koa app. Routes come from openapi.yaml: each operation is bound to the handler with the same
+ * operationId, and every request is authenticated, authorized, rate limited and validated against
+ * the spec before its handler runs. A spec operation without a handler (or the reverse) stops start-up.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import cors from '@koa/cors';
+import Router, { type RouterMiddleware } from '@koa/router';
+import Koa from 'koa';
+import { koaBody } from 'koa-body';
+import { authorizeOperation, readCredentials, resolvePrincipal, type AuthDeps } from '../http/auth.js';
+import { AppError, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
+import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
+import type { AppContext } from './context.js';
+import type { ApiContext, Feature, Handler, RouteTable } from './feature.js';
+
+/** Operations that never count against the rate limit (probes and scrapes). */
+const UNLIMITED = new Set(['getHealth', 'getReadiness', 'getMetrics']);
+
+export interface AppOptions {
+  /** the contract to serve (tests pass a fixture); default: openapi.yaml */
+  spec?: Spec;
+  /** extra auth checks (e.g. revoked sessions), provided by the accounts feature */
+  auth?: Partial<Pick<AuthDeps, 'isSessionRevoked'>>;
+}
+
+export function collectRoutes(app: AppContext, features: Feature[]): RouteTable {
+  const table: RouteTable = {};
+  for (const f of features) {
+    for (const [id, h] of Object.entries(f.routes?.(app) ?? {})) {
+      if (table[id]) throw new Error(`operation ${id} has two handlers (feature ${f.name})`);
+      table[id] = h;
+    }
+  }
+  return table;
+}
+
+/** Fails loudly when the spec and the handlers disagree. */
+export function checkParity(spec: Spec, routes: RouteTable): void {
+  const missing = spec.operations.filter((o) => !routes[o.operationId]).map((o) => `${o.method.toUpperCase()} ${o.path} (${o.operationId})`);
+  const extra = Object.keys(routes).filter((id) => !spec.byId.has(id));
+  if (missing.length || extra.length) {
+    throw new Error(
+      [missing.length ? `operations in openapi.yaml without a handler: ${missing.join(', ')}` : '', extra.length ? `handlers with no operation in openapi.yaml: ${extra.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; '),
+    );
+  }
+}
+
+const specificity = (p: string) => [p.split('/').filter((s) => s.startsWith('{')).length, -p.length] as const;
+
+export function createApp(app: AppContext, features: Feature[], opts: AppOptions = {}): Koa {
+  const spec = opts.spec ?? loadSpec();
+  const routes = collectRoutes(app, features);
+  checkParity(spec, routes);
+  const validators = compileRequestValidators(spec);
+  const limiter: RateLimiter | undefined =
+    app.config.rateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.rateLimitPerMinute, durationSeconds: 60, keyPrefix: 'api' }) : undefined;
+  const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...opts.auth };
+
+  const koa = new Koa({ proxy: process.env.TRUST_PROXY === 'true' });
+  koa.silent = true;
+  koa.use(edge(app.log, app.metrics));
+  koa.use(securityHeaders());
+  if (app.config.corsOrigins.length) {
+    const allowed = new Set(app.config.corsOrigins);
+    koa.use(
+      cors({
+        origin: (ctx) => (allowed.has('*') || allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+        exposeHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'Location'],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'Idempotency-Key', 'If-Match', 'X-Request-Id'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  const body = koaBody({
+    jsonLimit: app.config.bodyLimitBytes,
+    formLimit: app.config.bodyLimitBytes,
+    textLimit: app.config.bodyLimitBytes,
+    multipart: true,
+    urlencoded: false,
+    text: false,
+    jsonStrict: true,
+    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
+    formidable: {
+      uploadDir: path.join(app.config.dataDir, 'tmp'),
+      maxFileSize: app.config.maxUploadBytes,
+      maxTotalFileSize: app.config.maxUploadBytes * 5,
+      maxFiles: 10,
+      keepExtensions: false,
+      allowEmptyFiles: false,
+    },
+    onError: (err) => {
+      throw err;
+    },
+  });
+
+  const router = new Router();
+  const ordered = [...spec.operations].sort((a, b) => {
+    const [pa, la] = specificity(a.path);
+    const [pb, lb] = specificity(b.path);
+    return pa - pb || la - lb;
+  });
+  for (const op of ordered) {
+    const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
+    const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
+    const mw = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    for (const p of paths) {
+      if (op.bodyTypes.length) router[op.method](p, body, mw);
+      else router[op.method](p, mw);
+    }
+  }
+  koa.use(router.routes());
+  koa.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined && !(ctx as unknown as ApiContext).state.op) {
+      const other = spec.operations.some((o) => o.method !== ctx.method.toLowerCase() && new RegExp(`^${o.path.replace(/\/$/, '').replace(/\{[^}]+\}/g, '[^/]+')}/?$`).test(ctx.path));
+      if (other) throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`);
+      throw new AppError(404, 'route_not_found', `No operation matches ${ctx.method} ${ctx.path}.`);
+    }
+  });
+  return koa;
+}
+
+function mediaType(ctx: Koa.Context): string | undefined {
+  const t = ctx.get('Content-Type');
+  return t ? t.split(';')[0].trim().toLowerCase() : undefined;
+}
+
+function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): RouterMiddleware {
+  return async (kctx) => {
+    const ctx = kctx as unknown as ApiContext;
+    ctx.state.op = op;
+    const query = ctx.query as Record<string, unknown>;
+    ctx.state.principal = await resolvePrincipal(authDeps, readCredentials(op, ctx.headers, query));
+    if (limiter && !UNLIMITED.has(op.operationId)) {
+      const p = ctx.state.principal;
+      await applyRateLimit(ctx, limiter, p ? `${p.kind}:${p.id}` : `ip:${ctx.ip}`);
+    }
+    authorizeOperation(op, ctx.state.principal);
+    const type = mediaType(ctx);
+    if (op.bodyTypes.length && type && ctx.request.length !== 0 && !op.bodyTypes.includes(type)) {
+      throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
+    }
+    let body: unknown = ctx.request.body;
+    if (type === 'multipart/form-data') {
+      // file parts are validated by the handler (content sniffing); mark their presence for the schema
+      const files = ctx.request.files ?? {};
+      body = { ...(ctx.request.body as object) };
+      for (const [name, f] of Object.entries(files)) {
+        (body as Record<string, unknown>)[name.replace(/\[\]$/, '')] = Array.isArray(f) ? f.map(() => 'file') : 'file';
+      }
+    }
+    const hasBody = op.bodyTypes.length > 0 && (ctx.request.length ?? 0) > 0 ? body : undefined;
+    const result = validate({ params: (kctx.params ?? {}) as Record<string, string>, query, body: hasBody, contentType: type });
+    if (!result.ok) {
+      if ('unsupported' in result) throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
+      throw validationFailed(result.errors, `The request does not match the API contract: ${result.errors.map((e) => `${e.field} ${e.message}`).slice(0, 3).join('; ')}.`);
+    }
+    ctx.state.input = result.value;
+    await handler(ctx);
+  };
+}
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  /** Stop accepting connections and wait for in-flight requests (bounded by timeoutMs). */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export async function listen(koa: Koa, port: number, host: string): Promise<RunningServer> {
+  const server = http.createServer(koa.callback());
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    server,
+    url: `http://${shownHost}:${actualPort}`,
+    close(timeoutMs = 10_000) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * pg-boss workers: each feature's handlers, bound to their queues. Runs inside `serve` or alone
+ * (`smartsupport worker`), on as many machines as needed — pg-boss hands each job to one worker.
+ */
+import type PgBoss from 'pg-boss';
+import type { AppContext } from './context.js';
+import type { Feature } from './feature.js';
+
+export async function startWorkers(app: AppContext, features: Feature[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const f of features) {
+    for (const w of f.workers?.(app) ?? []) {
+      const id = await app.boss.work(w.queue, { batchSize: w.batchSize ?? 1, pollingIntervalSeconds: 0.5 }, async (jobs: PgBoss.Job<object>[]) => {
+        for (const job of jobs) {
+          try {
+            await w.handler(job.data as never, job as never);
+          } catch (err) {
+            app.log.warn({ queue: w.queue, job: job.id, err: (err as Error).message }, 'job failed; pg-boss will retry it');
+            throw err;
+          }
+        }
+      });
+      ids.push(id);
+    }
+    for (const s of f.schedules ?? []) await app.boss.schedule(s.queue, s.cron, s.data ?? {}, { tz: 'UTC' });
+  }
+  return ids;
+}

@@ -1,0 +1,101 @@
+/**
+ * `smartsupport` — the CLI root. Only commander and the command table load at start; a noun's
+ * verbs (and anything heavy they need) load when that noun is used, so `--help` starts fast.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../lib/paths.js';
+import { CliError, EXIT, exitCodeForStatus } from './errors.js';
+import { Factory, type IO, type Prompter } from './factory.js';
+import { register as registerApi } from './local/api.js';
+import { register as registerDatabase } from './local/database.js';
+import { register as registerServe } from './local/serve.js';
+
+export type NounModule = { register(noun: Command, factory: () => Factory): void };
+
+export interface NounEntry {
+  name: string;
+  description: string;
+  load: () => Promise<NounModule>;
+}
+
+/** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
+export const NOUNS: NounEntry[] = [];
+
+export interface MainOptions {
+  io?: IO;
+  prompter?: Prompter;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')) as { version: string }).version;
+}
+
+export async function buildProgram(argv: string[], opts: MainOptions = {}): Promise<{ program: Command; factory: () => Factory }> {
+  const program = new Command('smartsupport');
+  let f: Factory | undefined;
+  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string }>(), opts.io, opts.prompter));
+  program
+    .description('SmartSupport — headless IT helpdesk: API server, workers and client')
+    .version(version(), '-V, --version')
+    .option('--profile <name>', 'configuration profile to use (env SMARTSUPPORT_PROFILE)')
+    .option('--url <url>', 'API base URL (env SMARTSUPPORT_URL)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  if (opts.io) {
+    const io = opts.io;
+    program.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  }
+  registerServe(program);
+  registerDatabase(program);
+  registerApi(program, factory);
+
+  // load only the noun being used; for help, list all nouns without loading them
+  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const wanted = NOUNS.find((n) => n.name === words[0]);
+  for (const noun of NOUNS) {
+    const cmd = program.command(noun.name).description(noun.description);
+    if (noun === wanted || words[0] === 'completion') (await noun.load()).register(cmd, factory);
+  }
+  for (const c of program.commands) c.exitOverride();
+  return { program, factory };
+}
+
+export function describeError(err: unknown): { message: string; code: number } {
+  const e = err as { name?: string; status?: number; problem?: Record<string, unknown>; message?: string };
+  if (err instanceof CliError) return { message: err.message, code: err.exitCode };
+  if (e?.name === 'ApiError' && e.problem) {
+    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[] };
+    const fields = p.errors?.length ? ` (${p.errors.map((x) => `${x.field} ${x.message}`).join('; ')})` : '';
+    return { message: `${p.detail ?? p.title ?? `HTTP ${e.status}`}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
+  }
+  if (e?.name === 'NetworkError') return { message: e.message ?? 'network error', code: EXIT.error };
+  if (e?.name === 'ConfigError') return { message: e.message ?? 'invalid configuration', code: EXIT.usage };
+  if (e?.name === 'ExitPromptError') return { message: 'cancelled', code: EXIT.error };
+  return { message: e?.message ?? String(err), code: EXIT.error };
+}
+
+/** Run the CLI; returns the exit code (the bin script exits with it). */
+export async function run(argv: string[], opts: MainOptions = {}): Promise<number> {
+  const stderr = opts.io?.stderr ?? process.stderr;
+  try {
+    const { program } = await buildProgram(argv, opts);
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.executeSubCommandAsync') return EXIT.ok;
+      return EXIT.usage; // commander already printed the message
+    }
+    const { message, code } = describeError(err);
+    stderr.write(`error: ${message}\n`);
+    return code;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv);
+  // exit once stdout has drained (pools and timers must not keep a finished command alive)
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,149 @@
+/**
+ * A small fetch wrapper for the SmartSupport API, used by the CLI (and usable by scripts):
+ * auth headers, transparent refresh of an expired access token, an Idempotency-Key on every POST,
+ * and problem+json turned into ApiError.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  code?: string;
+  request_id?: string;
+  errors?: { field: string; message: string }[];
+  [k: string]: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly problem: Problem) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+export class NetworkError extends Error {
+  constructor(readonly url: string, cause: unknown) {
+    super(`cannot reach ${url}: ${(cause as Error)?.message ?? cause}`);
+    this.name = 'NetworkError';
+  }
+}
+
+export interface Credentials {
+  accessToken?: string;
+  refreshToken?: string;
+  apiKey?: string;
+}
+
+export interface ClientOptions {
+  baseUrl: string;
+  credentials: Credentials;
+  /** Called after a transparent refresh so the caller can persist the new pair. */
+  onTokens?: (tokens: { accessToken: string; refreshToken: string }) => void | Promise<void>;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | (string | number)[] | undefined>;
+  body?: unknown;
+  /** a prepared FormData (multipart); sent as is */
+  form?: FormData;
+  headers?: Record<string, string>;
+  /** return the raw Response (downloads) instead of parsing JSON */
+  raw?: boolean;
+  idempotencyKey?: string;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+export class ApiClient {
+  private readonly fetchImpl: typeof fetch;
+  constructor(readonly options: ClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const u = new URL(path.replace(/^\/?/, '/'), this.options.baseUrl.replace(/\/+$/, '') + '/');
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v === undefined) continue;
+      for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
+    }
+    return u.toString();
+  }
+
+  /** Describe the request that would be sent (for --dry-run); never includes secrets. */
+  describe(method: string, path: string, opts: RequestOptions = {}): { method: string; url: string; headers: Record<string, string>; body?: unknown } {
+    const headers = this.headers(method, opts, true);
+    return { method: method.toUpperCase(), url: this.url(path, opts.query), headers, ...(opts.body !== undefined ? { body: opts.body } : {}) };
+  }
+
+  private headers(method: string, opts: RequestOptions, redact = false): Record<string, string> {
+    const h: Record<string, string> = { Accept: 'application/json, application/problem+json', ...(opts.headers ?? {}) };
+    if (this.options.userAgent) h['User-Agent'] = this.options.userAgent;
+    const c = this.options.credentials;
+    if (c.accessToken) h.Authorization = redact ? 'Bearer [redacted]' : `Bearer ${c.accessToken}`;
+    else if (c.apiKey) h['X-API-Key'] = redact ? '[redacted]' : c.apiKey;
+    if (opts.body !== undefined && !opts.form) h['Content-Type'] = 'application/json';
+    if (method.toUpperCase() === 'POST' && !h['Idempotency-Key']) h['Idempotency-Key'] = opts.idempotencyKey ?? randomUUID();
+    return h;
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+    // one key for the whole call, so a retry after a refresh is still the same logical request
+    const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? randomUUID() : undefined) };
+    let res = await this.send(method, path, o);
+    if (res.status === 401 && this.options.credentials.refreshToken && this.options.credentials.accessToken) {
+      const problem = (await res.clone().json().catch(() => ({}))) as Problem;
+      if (problem.code === 'token_expired' && (await this.refresh())) res = await this.send(method, path, o);
+    }
+    return this.parse<T>(res, o);
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions): Promise<Response> {
+    const url = this.url(path, opts.query);
+    try {
+      return await this.fetchImpl(url, {
+        method: method.toUpperCase(),
+        headers: this.headers(method, opts),
+        body: opts.form ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+        redirect: 'manual',
+      });
+    } catch (err) {
+      throw new NetworkError(new URL(url).origin, (err as { cause?: unknown }).cause ?? err);
+    }
+  }
+
+  private async parse<T>(res: Response, opts: RequestOptions): Promise<ApiResponse<T>> {
+    if (res.status >= 400) {
+      const text = await res.text();
+      let problem: Problem;
+      try {
+        problem = JSON.parse(text) as Problem;
+      } catch {
+        problem = { status: res.status, detail: text.slice(0, 200) || res.statusText };
+      }
+      throw new ApiError(res.status, { ...problem, status: res.status });
+    }
+    if (opts.raw) return { status: res.status, headers: res.headers, data: res as unknown as T };
+    const type = res.headers.get('content-type') ?? '';
+    const data = res.status === 204 ? undefined : type.includes('json') ? await res.json() : await res.text();
+    return { status: res.status, headers: res.headers, data: data as T };
+  }
+
+  private async refresh(): Promise<boolean> {
+    const c = this.options.credentials;
+    const res = await this.send('POST', '/api/token/refresh/', { body: { refresh: c.refreshToken } });
+    if (!res.ok) return false;
+    const body = (await res.json()) as { access: string; refresh: string };
+    c.accessToken = body.access;
+    c.refreshToken = body.refresh;
+    await this.options.onTokens?.({ accessToken: body.access, refreshToken: body.refresh });
+    return true;
+  }
+}

@@ -1,0 +1,52 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from './config.js';
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 8000);
+  t.equal(c.databaseUrl, undefined, 'no DATABASE_URL means the embedded database');
+  t.match(c.dataDir, /\.smartsupport$/);
+  t.equal(c.nodeEnv, 'development');
+  t.equal(c.logLevel, 'info');
+  t.equal(c.accessTokenTtlSeconds, 900);
+  t.equal(c.llmModel, 'openai/gpt-4o-mini');
+  t.equal(c.maxUploadBytes, 10 * 1024 * 1024);
+});
+
+t.test('bad values fail fast and name the variable', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /PORT must be an integer/],
+    [{ PORT: '70000' }, /PORT must be between 0 and 65535/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must use postgres: or postgresql:/],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be an absolute URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ NODE_ENV: 'production' }, /JWT_SECRET is required when NODE_ENV=production/],
+    [{ JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
+    [{ CORS_ORIGINS: 'example.com' }, /CORS_ORIGINS has an invalid origin/],
+    [{ RUN_WORKER: 'maybe' }, /RUN_WORKER must be true or false/],
+    [{ SMARTSUPPORT_ADMIN_EMAIL: 'a@b.c' }, /SMARTSUPPORT_ADMIN_PASSWORD must be set together/],
+    [{ SMTP_URL: 'http://mail' }, /SMTP_URL must use smtp: or smtps:/],
+  ];
+  for (const [env, msg] of cases) {
+    t.throws(() => loadConfig(env), msg, JSON.stringify(env));
+    t.throws(() => loadConfig(env), ConfigError);
+  }
+});
+
+t.test('values are parsed', async (t) => {
+  const c = loadConfig({
+    PORT: '9001',
+    DATABASE_URL: 'postgres://u:p@db:5432/x',
+    CORS_ORIGINS: 'https://a.example, http://localhost:3000',
+    NODE_ENV: 'production',
+    JWT_SECRET: 'x'.repeat(40),
+    RUN_WORKER: 'false',
+    MAX_UPLOAD_MB: '3',
+    PUBLIC_URL: 'https://help.example.com/',
+  });
+  t.equal(c.port, 9001);
+  t.same(c.corsOrigins, ['https://a.example', 'http://localhost:3000']);
+  t.equal(c.runWorker, false);
+  t.equal(c.maxUploadBytes, 3 * 1024 * 1024);
+  t.equal(c.publicUrl, 'https://help.example.com', 'trailing slash trimmed');
+});

@@ -1,0 +1,164 @@
+/**
+ * One typed configuration, read from the environment once at start-up.
+ * A bad value fails fast with a message that names the variable.
+ */
+import path from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  /** Base URL used in links we send out (emails, signed download URLs). */
+  publicUrl: string;
+  /** Unset: an embedded PostgreSQL is started in `<dataDir>/pg`. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  /** Unset outside production: generated once and kept in `<dataDir>/jwt-secret`. */
+  jwtSecret: string | undefined;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  logLevel: LogLevel;
+  corsOrigins: string[];
+  /** Requests per minute per caller (principal or IP), shared across instances through PostgreSQL. */
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  maxUploadBytes: number;
+  runWorker: boolean;
+  shutdownTimeoutMs: number;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  workflowApiUrl: string | undefined;
+  workflowApiKey: string | undefined;
+  workflowSigningSecret: string | undefined;
+  workflowTimeoutMs: number;
+  llmApiKey: string | undefined;
+  llmApiUrl: string;
+  llmModel: string;
+  llmTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be an absolute URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const port = int(env, 'PORT', 8000, 0, 65535);
+  const host = str(env, 'HOST') ?? '0.0.0.0';
+  const jwtSecret = str(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  }
+  if (nodeEnv === 'production' && jwtSecret === undefined) {
+    throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
+  }
+  const corsOrigins = (str(env, 'CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins) {
+    if (o !== '*' && !/^https?:\/\/[^/]+$/.test(o)) {
+      throw new ConfigError('CORS_ORIGINS', `has an invalid origin "${o}" (expected scheme://host[:port])`);
+    }
+  }
+  const adminEmail = str(env, 'SMARTSUPPORT_ADMIN_EMAIL');
+  const adminPassword = str(env, 'SMARTSUPPORT_ADMIN_PASSWORD');
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(
+      adminEmail === undefined ? 'SMARTSUPPORT_ADMIN_EMAIL' : 'SMARTSUPPORT_ADMIN_PASSWORD',
+      'must be set together with ' + (adminEmail === undefined ? 'SMARTSUPPORT_ADMIN_PASSWORD' : 'SMARTSUPPORT_ADMIN_EMAIL'),
+    );
+  }
+  return {
+    nodeEnv,
+    host,
+    port,
+    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 200),
+    dataDir: path.resolve(str(env, 'SMARTSUPPORT_DATA_DIR') ?? '.smartsupport'),
+    jwtSecret,
+    jwtIssuer: str(env, 'JWT_ISSUER') ?? 'smartsupport',
+    jwtAudience: str(env, 'JWT_AUDIENCE') ?? 'smartsupport-api',
+    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86400),
+    refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 14 * 86400, 300, 90 * 86400),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
+    corsOrigins,
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_KB', 1024, 1, 102_400) * 1024,
+    maxUploadBytes: int(env, 'MAX_UPLOAD_MB', 10, 1, 1024) * 1024 * 1024,
+    runWorker: bool(env, 'RUN_WORKER', true),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    adminEmail,
+    adminPassword,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: str(env, 'MAIL_FROM') ?? 'SmartSupport <no-reply@smartsupport.local>',
+    workflowApiUrl: url(env, 'WORKFLOW_API_URL', ['http:', 'https:']),
+    workflowApiKey: str(env, 'WORKFLOW_API_KEY'),
+    workflowSigningSecret: str(env, 'WORKFLOW_SIGNING_SECRET'),
+    workflowTimeoutMs: int(env, 'WORKFLOW_TIMEOUT_MS', 10_000, 100, 120_000),
+    llmApiKey: str(env, 'LLM_API_KEY'),
+    llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
+    llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
+    llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Edge middleware that every request passes: request id, access log, metrics, problem+json
+ * rendering, security headers, rate limiting.
+ */
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Knex } from 'knex';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { ApiContext } from '../app/feature.js';
+import type { Logger } from '../lib/log.js';
+import { problemBody, toAppError, tooManyRequests, type AppError } from './errors.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function renderProblem(ctx: Koa.Context, err: AppError, requestId: string): void {
+  ctx.status = err.status;
+  for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+  ctx.type = 'application/problem+json; charset=utf-8';
+  ctx.body = problemBody(err, requestId);
+}
+
+/** Outermost: request id, timing, access log, metrics, and turning any error into problem+json. */
+export function edge(log: Logger, metrics: Registry): Koa.Middleware {
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'operation', 'status'], registers: [metrics] });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'operation'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+  return async (ctx, next) => {
+    const c = ctx as unknown as ApiContext;
+    const incoming = ctx.get('X-Request-Id');
+    const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        renderProblem(ctx, toAppError(Object.assign(new Error('not found'), { status: 404 })), requestId);
+      }
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.status >= 500) {
+        const e = err as Error & { code?: string };
+        log.error({ req_id: requestId, err: { message: e?.message, code: e?.code, stack: e?.stack } }, 'request failed');
+      }
+      renderProblem(ctx, appErr, requestId);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const operation = c.state.op?.operationId ?? 'unmatched';
+      requests.inc({ method: ctx.method, operation, status: String(ctx.status) });
+      duration.observe({ method: ctx.method, operation }, seconds);
+      const p = c.state.principal;
+      log.info(
+        { req_id: requestId, method: ctx.method, path: ctx.path, op: operation, status: ctx.status, ms: Math.round(seconds * 1000), caller: p ? `${p.kind}:${p.id}` : undefined },
+        'request',
+      );
+    }
+  };
+}
+
+/** Conservative headers for a JSON API; /docs relaxes the CSP for its own page. */
+export function securityHeaders(): Koa.Middleware {
+  return async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
+    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    await next();
+  };
+}
+
+export interface RateLimiter {
+  consume(key: string, points?: number): Promise<{ limit: number; remaining: number; resetSeconds: number }>;
+}
+
+/**
+ * A fixed-window limiter stored in PostgreSQL (table rate_limits), so the limit holds across
+ * every API instance sharing the database.
+ */
+export function createRateLimiter(db: Knex, opts: { points: number; durationSeconds: number; keyPrefix: string }): RateLimiter {
+  const limiter = new RateLimiterPostgres({
+    storeClient: db,
+    storeType: 'knex',
+    tableName: 'rate_limits',
+    tableCreated: true,
+    keyPrefix: opts.keyPrefix,
+    points: opts.points,
+    duration: opts.durationSeconds,
+    clearExpiredByTimeout: false,
+  });
+  return {
+    async consume(key, points = 1) {
+      try {
+        const r = await limiter.consume(key, points);
+        return { limit: opts.points, remaining: r.remainingPoints, resetSeconds: Math.ceil(r.msBeforeNext / 1000) };
+      } catch (err) {
+        if (err instanceof RateLimiterRes) {
+          throw tooManyRequests(err.msBeforeNext / 1000);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+export async function applyRateLimit(ctx: ApiContext, limiter: RateLimiter, key: string): Promise<void> {
+  try {
+    const r = await limiter.consume(key);
+    ctx.set('RateLimit-Limit', String(r.limit));
+    ctx.set('RateLimit-Remaining', String(r.remaining));
+    ctx.set('RateLimit-Reset', String(r.resetSeconds));
+  } catch (err) {
+    const e = err as AppError;
+    if (e.status === 429) {
+      ctx.set('RateLimit-Limit', '0');
+      ctx.set('RateLimit-Remaining', '0');
+      ctx.set('RateLimit-Reset', e.headers['Retry-After'] ?? '60');
+    }
+    throw err;
+  }
+}

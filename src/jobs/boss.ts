@@ -1,0 +1,69 @@
+/**
+ * pg-boss lifecycle and the transactional enqueue helper: a job sent through `enqueue(trx, …)`
+ * is written by the caller's transaction, so a rolled-back change sends nothing.
+ */
+import type { Knex } from 'knex';
+import PgBoss from 'pg-boss';
+import { QUEUES, QUEUE_POLICIES, deadLetterOf, type JobPayloads, type QueueName } from './queues.js';
+
+export const BOSS_SCHEMA = 'pgboss';
+
+export function createBoss(connectionString: string, opts: { supervise?: boolean; schedule?: boolean; max?: number } = {}): PgBoss {
+  return new PgBoss({
+    connectionString,
+    schema: BOSS_SCHEMA,
+    application_name: 'smartsupport-jobs',
+    max: opts.max ?? 5,
+    supervise: opts.supervise ?? true,
+    schedule: opts.schedule ?? true,
+    migrate: true,
+  });
+}
+
+/** Create every queue (and its dead-letter queue) if missing; safe to run on every start. */
+export async function ensureQueues(boss: PgBoss): Promise<void> {
+  for (const name of Object.values(QUEUES)) {
+    const dead = deadLetterOf(name);
+    if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, retentionDays: 30 } as PgBoss.Queue);
+    const p = QUEUE_POLICIES[name];
+    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: p.expireInSeconds, deadLetter: dead };
+    if (await boss.getQueue(name)) await boss.updateQueue(name, options);
+    else await boss.createQueue(name, options);
+  }
+}
+
+/**
+ * Adapts a knex transaction (or knex itself) to pg-boss's `db.executeSql(text, values)`.
+ * pg-boss writes `$1…$n`, repeats a parameter with different casts, and passes `undefined`;
+ * rewriting that into knex `?` bindings would split one parameter into several with clashing
+ * inferred types. So the SQL runs unchanged on the transaction's own connection.
+ */
+export function knexExecutor(trx: Knex | Knex.Transaction): PgBoss.Db {
+  type PgConn = { query(text: string, values: unknown[]): Promise<{ rows: unknown[] }> };
+  const client = (trx as unknown as { client: { acquireConnection(): Promise<PgConn>; releaseConnection(c: PgConn): Promise<void> } }).client;
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      // inside a transaction this is the transaction's connection; releasing it is a no-op
+      const conn = await client.acquireConnection();
+      try {
+        const res = await conn.query(text, values.map((v) => (v === undefined ? null : v)));
+        return { rows: res.rows ?? [] };
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    },
+  };
+}
+
+export interface Jobs {
+  boss: PgBoss;
+  /** Enqueue within `trx` (committed with it) — the default for anything caused by a data change. */
+  enqueue<Q extends QueueName>(trx: Knex | Knex.Transaction, queue: Q, data: JobPayloads[Q], options?: PgBoss.SendOptions): Promise<string | null>;
+}
+
+export function createJobs(boss: PgBoss): Jobs {
+  return {
+    boss,
+    enqueue: (trx, queue, data, options = {}) => boss.send(queue, data as object, { ...options, db: knexExecutor(trx) }),
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Queue names and their payloads. A queue's name is part of the data in the database:
+ * never rename one without a migration that moves its jobs.
+ */
+export const QUEUES = Object.freeze({
+  email: 'email.send',
+  workflowDelivery: 'workflow.deliver',
+  maintenance: 'maintenance.run',
+} as const);
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface JobPayloads {
+  [QUEUES.email]: { notificationId: number };
+  [QUEUES.workflowDelivery]: { deliveryId: number };
+  [QUEUES.maintenance]: { task?: string };
+}
+
+export interface QueuePolicy {
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  expireInSeconds: number;
+  /** seconds to keep completed/failed jobs */
+  retentionSeconds?: number;
+}
+
+/** Retry and expiry policy per queue; each gets a dead-letter queue named `<queue>.dead`. */
+export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
+  // email: ~10 tries over about an hour
+  [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // workflow: exponential backoff capped by pg-boss; ~3 days of tries (see docs/workflow.md)
+  [QUEUES.workflowDelivery]: { retryLimit: 25, retryDelay: 10, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+};
+
+export const deadLetterOf = (q: QueueName): string => `${q}.dead`;

@@ -1,0 +1,170 @@
+/**
+ * The HTTP edge, exercised through a fixture contract: routing by operationId, request validation,
+ * problem+json for every error, role and scope enforcement, request ids, security headers.
+ */
+import path from 'node:path';
+import t from 'tap';
+import { createContext } from '../src/app/context.js';
+import type { Feature } from '../src/app/feature.js';
+import { checkParity, createApp, listen } from '../src/app/server.js';
+import { loadSpec } from '../src/http/openapi.js';
+import { createApiKey, createEmployee, createTestDatabase, testConfig, tokenFor } from './helpers/harness.js';
+
+const spec = loadSpec(path.join(import.meta.dirname, 'fixtures', 'edge-spec.yaml'));
+
+const thingsFeature: Feature = {
+  name: 'things',
+  routes: () => ({
+    listThings: (ctx) => void (ctx.body = { query: ctx.state.input.query, caller: ctx.state.principal?.kind }),
+    createThing: (ctx) => {
+      ctx.status = 201;
+      ctx.body = { got: ctx.state.input.body };
+    },
+    getThing: (ctx) => void (ctx.body = { id: ctx.state.input.params.id }),
+    getSpecialThing: (ctx) => void (ctx.body = { special: true }),
+    boom: () => {
+      throw new Error('secret internals: SELECT * FROM employees');
+    },
+  }),
+};
+
+const { url: dbUrl } = await createTestDatabase(t);
+const app = await createContext(testConfig(dbUrl, t.testdirName), { migrate: false, supervise: false });
+const server = await listen(createApp(app, [thingsFeature], { spec }), 0, '127.0.0.1');
+t.teardown(async () => {
+  await server.close(1000);
+  await app.close();
+});
+
+const admin = await createEmployee(app.db, { role: 'System Admin' });
+const employee = await createEmployee(app.db, { role: 'Employee' });
+const adminToken = await tokenFor(app, admin);
+const employeeToken = await tokenFor(app, employee);
+
+async function call(method: string, p: string, opts: { token?: string; apiKey?: string; body?: string; type?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  if (opts.apiKey) headers['X-API-Key'] = opts.apiKey;
+  if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/json';
+  const res = await fetch(server.url + p, { method, headers, body: opts.body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
+}
+
+t.test('parity: a spec operation without a handler stops start-up', async (t) => {
+  t.throws(() => checkParity(spec, { listThings: () => undefined }), /without a handler: .*createThing/);
+  t.throws(() => checkParity(spec, { ...thingsFeature.routes!(app), extra: () => undefined }), /no operation in openapi.yaml: extra/);
+});
+
+t.test('valid requests reach the handler with coerced input', async (t) => {
+  const r = await call('GET', '/api/things/?limit=5&status=New&status=Open', { token: employeeToken });
+  t.equal(r.status, 200);
+  t.same(r.body.query, { limit: 5, status: ['New', 'Open'] });
+  const one = await call('GET', '/api/things/?status=Open', { token: employeeToken });
+  t.same(one.body.query, { limit: 20, status: ['Open'] }, 'defaults applied and a single value becomes an array');
+});
+
+t.test('paths work with and without the trailing slash; literal paths win over parameters', async (t) => {
+  t.equal((await call('GET', '/api/things/TH0042', { token: employeeToken })).body.id, 'TH0042');
+  t.equal((await call('GET', '/api/things/TH0042/', { token: employeeToken })).body.id, 'TH0042');
+  t.same((await call('GET', '/api/things/special/')).body, { special: true });
+});
+
+t.test('validation failures are 400 problem+json naming the field', async (t) => {
+  const q = await call('GET', '/api/things/?limit=500', { token: employeeToken });
+  t.equal(q.status, 400);
+  t.match(q.type, /^application\/problem\+json/);
+  t.equal(q.body.code, 'validation_failed');
+  t.match(q.body.errors, [{ field: 'query.limit' }]);
+
+  const unknown = await call('GET', '/api/things/?stauts=Open', { token: employeeToken });
+  t.equal(unknown.status, 400);
+  t.match(unknown.body.errors, [{ field: 'query.stauts', message: 'is not allowed' }]);
+
+  const body = await call('POST', '/api/things/', { token: adminToken, body: JSON.stringify({ count: 'x', role: 'System Admin' }) });
+  t.equal(body.status, 400);
+  const fields = body.body.errors.map((e: { field: string }) => e.field).sort();
+  t.same(fields, ['count', 'name', 'role']);
+
+  const p = await call('GET', '/api/things/../etc/', { token: employeeToken });
+  t.equal(p.status, 404);
+
+  const badId = await call('GET', '/api/things/nope/', { token: employeeToken });
+  t.equal(badId.status, 400);
+  t.match(badId.body.errors, [{ field: 'path.id' }]);
+});
+
+t.test('malformed JSON, wrong content type and missing body', async (t) => {
+  const bad = await call('POST', '/api/things/', { token: adminToken, body: '{"name": ' });
+  t.equal(bad.status, 400);
+  t.equal(bad.body.code, 'malformed_body');
+  const xml = await call('POST', '/api/things/', { token: adminToken, body: '<a/>', type: 'application/xml' });
+  t.equal(xml.status, 415);
+  t.equal(xml.body.code, 'unsupported_media_type');
+  const none = await call('POST', '/api/things/', { token: adminToken });
+  t.equal(none.status, 400);
+  t.match(none.body.errors, [{ field: 'body', message: 'is required' }]);
+  const ok = await call('POST', '/api/things/', { token: adminToken, body: JSON.stringify({ name: 'x', count: 2 }) });
+  t.equal(ok.status, 201);
+  t.same(ok.body.got, { name: 'x', count: 2 });
+});
+
+t.test('authentication and roles', async (t) => {
+  const anon = await call('GET', '/api/things/');
+  t.equal(anon.status, 401);
+  t.equal(anon.body.code, 'unauthenticated');
+  const junk = await call('GET', '/api/things/', { token: 'not.a.jwt' });
+  t.equal(junk.status, 401);
+  t.equal(junk.body.code, 'invalid_token');
+  const emp = await call('POST', '/api/things/', { token: employeeToken, body: JSON.stringify({ name: 'x' }) });
+  t.equal(emp.status, 403);
+  t.equal(emp.body.code, 'role_forbidden');
+});
+
+t.test('API keys: scopes, revocation, expiry, and operations closed to keys', async (t) => {
+  const reader = await createApiKey(app.db, { role: 'System Admin', scopes: ['tickets:read'] });
+  t.equal((await call('GET', '/api/things/', { apiKey: reader.key })).body.caller, 'api_key');
+  const write = await call('POST', '/api/things/', { apiKey: reader.key, body: JSON.stringify({ name: 'x' }) });
+  t.equal(write.status, 403);
+  t.equal(write.body.code, 'insufficient_scope');
+  const bearerOnly = await call('GET', '/api/things/1/', { apiKey: reader.key });
+  t.equal(bearerOnly.status, 403);
+  t.equal(bearerOnly.body.code, 'api_key_not_allowed');
+
+  await app.db('api_keys').where({ id: reader.id }).update({ revoked_at: app.db.fn.now() });
+  const revoked = await call('GET', '/api/things/', { apiKey: reader.key });
+  t.equal(revoked.status, 401);
+  t.equal(revoked.body.code, 'invalid_api_key');
+
+  const expired = await createApiKey(app.db, { scopes: ['tickets:read'], expiresAt: new Date(Date.now() - 1000) });
+  t.equal((await call('GET', '/api/things/', { apiKey: expired.key })).status, 401);
+  t.equal((await call('GET', '/api/things/', { apiKey: 'ssk_wrong' })).status, 401);
+});
+
+t.test('unknown routes and methods are problem+json', async (t) => {
+  const nf = await call('GET', '/nowhere');
+  t.equal(nf.status, 404);
+  t.equal(nf.body.code, 'route_not_found');
+  t.match(nf.type, /problem\+json/);
+  const m = await call('DELETE', '/api/things/');
+  t.equal(m.status, 405);
+  t.equal(m.body.code, 'method_not_allowed');
+});
+
+t.test('unexpected errors are a bare 500: no stack, no SQL', async (t) => {
+  const r = await call('GET', '/api/boom/');
+  t.equal(r.status, 500);
+  t.equal(r.body.code, 'internal_error');
+  t.notMatch(JSON.stringify(r.body), /SELECT|secret internals|at .*\.ts/);
+  t.ok(r.body.request_id);
+});
+
+t.test('request ids and security headers', async (t) => {
+  const r = await call('GET', '/api/things/special/', { headers: { 'X-Request-Id': 'client-chosen-id-123' } });
+  t.equal(r.headers.get('x-request-id'), 'client-chosen-id-123', 'a well-formed incoming id is kept');
+  const bad = await call('GET', '/api/things/special/', { headers: { 'X-Request-Id': 'x\u00e9<script>' } });
+  t.match(bad.headers.get('x-request-id'), /^[0-9a-f-]{36}$/, 'an unsafe one is replaced');
+  t.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  t.equal(r.headers.get('x-frame-options'), 'DENY');
+  t.match(r.headers.get('content-security-policy'), /default-src 'none'/);
+});

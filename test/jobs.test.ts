@@ -1,0 +1,37 @@
+/** Jobs are enqueued in the caller's transaction: committed together, or not at all. */
+import t from 'tap';
+import { QUEUES } from '../src/jobs/queues.js';
+import { queueEmail } from '../src/features/notifications/notification-outbox.js';
+import { startTestApp } from './helpers/harness.js';
+
+const ta = await startTestApp(t);
+const jobsIn = async (queue: string) =>
+  (await ta.db.raw(`SELECT data FROM pgboss.job WHERE name = ? ORDER BY created_on`, [queue])).rows.map((r: { data: unknown }) => r.data);
+
+t.test('a committed transaction commits its job', async (t) => {
+  const id = await ta.db.transaction((trx) => queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'a@example.com', data: { first_name: 'A' } }));
+  t.same(await jobsIn(QUEUES.email), [{ notificationId: id }]);
+  t.equal((await ta.db('notifications').where({ id }).first()).status, 'queued');
+});
+
+t.test('a rolled-back transaction enqueues nothing', async (t) => {
+  const before = (await jobsIn(QUEUES.email)).length;
+  await t.rejects(
+    ta.db.transaction(async (trx) => {
+      await queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'b@example.com', data: {} });
+      throw new Error('the change failed');
+    }),
+    /the change failed/,
+  );
+  t.equal((await jobsIn(QUEUES.email)).length, before, 'no job');
+  t.equal((await ta.db('notifications').where({ recipient: 'b@example.com' })).length, 0, 'no log row');
+});
+
+t.test('send options pass through the transaction adapter', async (t) => {
+  const id = await ta.db.transaction((trx) =>
+    ta.app.jobs.enqueue(trx, QUEUES.maintenance, { task: 'x' }, { singletonKey: 'only-one', startAfter: 1}),
+  );
+  t.ok(id, 'job id returned');
+  const row = (await ta.db.raw('SELECT singleton_key, start_after > now() AS later FROM pgboss.job WHERE id = ?', [id])).rows[0];
+  t.same(row, { singleton_key: 'only-one', later: true }, 'options reached pg-boss unchanged');
+});

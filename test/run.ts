@@ -1,0 +1,91 @@
+/**
+ * `npm test`: prepare one PostgreSQL server for the whole run, then run tap.
+ *
+ * - With TEST_DATABASE_URL: use that server (its user must be able to CREATE DATABASE).
+ * - Without it: start an embedded PostgreSQL in a temporary directory (nothing to install).
+ *
+ * A template database is migrated once (schema + pg-boss); every test file clones its own
+ * database from it (CREATE DATABASE … TEMPLATE …), so files run in parallel without sharing rows.
+ * Extra arguments go to tap: `npm test -- test/ops.test.ts`.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { createKnex } from '../src/db/knex.js';
+import { migrateLatest } from '../src/db/migrate.js';
+import { createBoss, ensureQueues } from '../src/jobs/boss.js';
+
+const runId = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function main(): Promise<number> {
+  let embedded: EmbeddedDatabase | undefined;
+  let tmp: string | undefined;
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ss-test-pg-'));
+    await (await import('node:fs/promises')).chmod(tmp, 0o755);
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg'), database: 'postgres' });
+    adminUrl = embedded.adminUrl;
+    process.stderr.write(`test database: embedded PostgreSQL on port ${embedded.port}\n`);
+  } else {
+    process.stderr.write(`test database: ${new URL(adminUrl).host} (TEST_DATABASE_URL)\n`);
+  }
+  const template = `ss_tpl_${runId}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  let code = 1;
+  try {
+    await admin.query(`CREATE DATABASE ${template}`);
+    const tplUrl = withDatabase(adminUrl, template);
+    const db = createKnex(tplUrl, 2);
+    try {
+      await migrateLatest(db);
+    } finally {
+      await db.destroy();
+    }
+    const boss = createBoss(tplUrl, { supervise: false, schedule: false, max: 2 });
+    await boss.start();
+    await ensureQueues(boss);
+    await boss.stop({ graceful: false, wait: true });
+    // nobody may stay connected to a template that is being cloned
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [template]);
+
+    const args = process.argv.slice(2);
+    code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [path.join('node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...args], {
+        stdio: 'inherit',
+        env: { ...process.env, SS_TEST_ADMIN_URL: adminUrl, SS_TEST_TEMPLATE: template, SS_TEST_RUN: runId, NODE_ENV: 'test' },
+      });
+      const forward = (sig: NodeJS.Signals) => child.kill(sig);
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+    });
+  } finally {
+    // drop everything this run created (per-file databases left by crashed files too)
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2', [`ss_t_${runId}_%`, template]);
+    for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    await embedded?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`test setup failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
