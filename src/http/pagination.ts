@@ -1,0 +1,63 @@
+/**
+ * Keyset pagination: `?limit=` (1–100) and an opaque `?cursor=`; responses are
+ * `{ data, next_cursor }`. The cursor encodes the sort key of the last row returned, so a page at
+ * any depth costs the same (an index range scan), and inserts never shift pages.
+ */
+import type { Knex } from 'knex';
+import { badRequest } from './errors.js';
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface SortKey {
+  /** SQL column (qualified if the query joins), e.g. `t.id` */
+  column: string;
+  /** property of the returned row holding that value */
+  prop: string;
+}
+
+export interface PageOptions {
+  limit?: number;
+  cursor?: string;
+  /** the unique, indexed sort key; last element must be unique (usually the id) */
+  keys?: SortKey[];
+  direction?: 'asc' | 'desc';
+}
+
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, arity: number): unknown[] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === arity && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
+  } catch {
+    /* fall through */
+  }
+  throw badRequest('invalid_cursor', 'The cursor is not valid; start again without it.', [{ field: 'query.cursor', message: 'is not a cursor from this list' }]);
+}
+
+/**
+ * Apply keyset pagination to `qb` (which must not have its own order/limit) and run it.
+ * Fetches one extra row to know whether there is a next page.
+ */
+export async function paginate<T extends Record<string, unknown>>(qb: Knex.QueryBuilder, opts: PageOptions = {}): Promise<Page<T>> {
+  const keys = opts.keys ?? [{ column: 'id', prop: 'id' }];
+  const direction = opts.direction ?? 'desc';
+  const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
+  if (opts.cursor) {
+    const values = decodeCursor(opts.cursor, keys.length);
+    const cols = keys.map((k) => k.column);
+    qb.whereRaw(`(${cols.map(() => '??').join(', ')}) ${direction === 'desc' ? '<' : '>'} (${cols.map(() => '?').join(', ')})`, [...cols, ...values] as Knex.RawBinding[]);
+  }
+  for (const k of keys) qb.orderBy(k.column, direction);
+  const rows = (await qb.limit(limit + 1)) as T[];
+  const more = rows.length > limit;
+  const data = more ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  const toCursorValue = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
+  return { data, next_cursor: more && last ? encodeCursor(keys.map((k) => toCursorValue(last[k.prop]))) : null };
+}
