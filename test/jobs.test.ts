@@ -9,7 +9,7 @@ const jobsIn = async (queue: string) =>
   (await ta.db.raw(`SELECT data FROM pgboss.job WHERE name = ? ORDER BY created_on`, [queue])).rows.map((r: { data: unknown }) => r.data);
 
 t.test('a committed transaction commits its job', async (t) => {
-  const id = await ta.db.transaction((trx) => queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'a@example.com', data: { first_name: 'A' } }));
+  const id = await ta.db.transaction((trx) => queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'a@example.com', data: { first_name: 'A', last_name: 'B', company_id: 'MA0001' } }));
   t.same(await jobsIn(QUEUES.email), [{ notificationId: id }]);
   t.equal((await ta.db('notifications').where({ id }).first()).status, 'queued');
 });
@@ -18,7 +18,7 @@ t.test('a rolled-back transaction enqueues nothing', async (t) => {
   const before = (await jobsIn(QUEUES.email)).length;
   await t.rejects(
     ta.db.transaction(async (trx) => {
-      await queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'b@example.com', data: {} });
+      await queueEmail(trx, ta.app.jobs, { template: 'account_pending', to: 'b@example.com', data: { first_name: 'B', last_name: 'C', company_id: 'MA0002' } });
       throw new Error('the change failed');
     }),
     /the change failed/,

@@ -17,14 +17,29 @@ export const EMAIL_TEMPLATES = [
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
-export interface EmailRequest {
-  template: EmailTemplate;
-  to: string;
-  /** Values the template renders (names, ticket number, links). Never secrets other than one-time links. */
-  data: Record<string, unknown>;
+/**
+ * What each template renders. Enqueuers must supply exactly these fields; links are absolute URLs
+ * built from PUBLIC_URL. Never put secrets here other than a one-time link (password reset/setup).
+ */
+export interface EmailData {
+  account_pending: { first_name: string; last_name: string; company_id: string };
+  account_approved: { first_name: string; last_name: string; company_id: string; login_url: string };
+  account_rejected: { first_name: string; last_name: string; reason: string | null };
+  /** an admin created the account; set_password_url is a one-time link (null when a password was given) */
+  account_created: { first_name: string; last_name: string; company_id: string; role: string; set_password_url: string | null };
+  password_reset: { first_name: string; reset_url: string; expires_minutes: number };
+  ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
+  /** only for comments that are not internal */
+  ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
 }
 
-export async function queueEmail(trx: Knex.Transaction, jobs: Jobs, msg: EmailRequest): Promise<number> {
+export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {
+  template: K;
+  to: string;
+  data: EmailData[K];
+}
+
+export async function queueEmail<K extends EmailTemplate>(trx: Knex.Transaction, jobs: Jobs, msg: EmailRequest<K>): Promise<number> {
   const [row] = await trx('notifications')
     .insert({ template: msg.template, recipient: msg.to, data: JSON.stringify(msg.data) })
     .returning('id');
