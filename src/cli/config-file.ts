@@ -56,13 +56,13 @@ export interface ResolvedProfile {
 
 /** Flag > environment > config file > default. */
 export function resolveProfile(cfg: ConfigFile, flags: { profile?: string; url?: string }, env: NodeJS.ProcessEnv = process.env): ResolvedProfile {
-  const name = flags.profile ?? env.SMARTSUPPORT_PROFILE ?? cfg.current ?? 'default';
+  const name = flags.profile ?? (env.SMARTSUPPORT_PROFILE || undefined) ?? cfg.current ?? 'default';
   const p = cfg.profiles[name] ?? {};
   const envToken = env.SMARTSUPPORT_TOKEN || undefined;
   const envKey = env.SMARTSUPPORT_API_KEY || undefined;
   return {
     name,
-    url: (flags.url ?? env.SMARTSUPPORT_URL ?? p.url ?? DEFAULT_URL).replace(/\/+$/, ''),
+    url: (flags.url ?? (env.SMARTSUPPORT_URL || undefined) ?? p.url ?? DEFAULT_URL).replace(/\/+$/, ''),
     // an explicit env credential replaces the stored session entirely
     accessToken: envToken ?? (envKey ? undefined : p.access_token),
     refreshToken: envToken || envKey ? undefined : p.refresh_token,

@@ -18,6 +18,13 @@ export interface IO {
 export interface Globals {
   profile?: string;
   url?: string;
+  /** print each request instead of sending it */
+  dryRun?: boolean;
+}
+
+/** Thrown after --dry-run printed the request: ends the command successfully. */
+export class DryRun extends Error {
+  override name = 'DryRun';
 }
 
 /** The subset of @inquirer/prompts the CLI uses; tests inject their own. */
@@ -60,6 +67,12 @@ export class Factory {
         baseUrl: p.url,
         credentials: { accessToken: p.accessToken, refreshToken: p.refreshToken, apiKey: p.apiKey },
         userAgent: 'smartsupport-cli',
+        onRequest: this.globals.dryRun
+          ? (described) => {
+              this.out(JSON.stringify(described, null, 2));
+              throw new DryRun('dry run');
+            }
+          : undefined,
         onTokens: async ({ accessToken, refreshToken }) => {
           if (this.io.env.SMARTSUPPORT_TOKEN || this.io.env.SMARTSUPPORT_API_KEY) return;
           await this.saveProfile({ access_token: accessToken, refresh_token: refreshToken });

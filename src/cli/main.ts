@@ -8,6 +8,8 @@ import { packageRoot } from '../lib/paths.js';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
 import { Factory, type IO, type Prompter } from './factory.js';
 import { register as registerApi } from './local/api.js';
+import { register as registerCompletion } from './local/completion.js';
+import { register as registerConfig } from './local/config.js';
 import { register as registerDatabase } from './local/database.js';
 import { register as registerServe } from './local/serve.js';
 
@@ -20,11 +22,15 @@ export interface NounEntry {
 }
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
-export const NOUNS: NounEntry[] = [];
+export const NOUNS: NounEntry[] = [
+  { name: 'system', description: 'health, readiness, metrics and the OpenAPI document of a server', load: () => import('./system/index.js') },
+];
 
 export interface MainOptions {
   io?: IO;
   prompter?: Prompter;
+  /** register every noun's verbs (completion scripts, the parity test) */
+  loadAll?: boolean;
 }
 
 function version(): string {
@@ -34,12 +40,13 @@ function version(): string {
 export async function buildProgram(argv: string[], opts: MainOptions = {}): Promise<{ program: Command; factory: () => Factory }> {
   const program = new Command('smartsupport');
   let f: Factory | undefined;
-  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string }>(), opts.io, opts.prompter));
+  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string; dryRun?: boolean }>(), opts.io, opts.prompter));
   program
     .description('SmartSupport — headless IT helpdesk: API server, workers and client')
     .version(version(), '-V, --version')
     .option('--profile <name>', 'configuration profile to use (env SMARTSUPPORT_PROFILE)')
     .option('--url <url>', 'API base URL (env SMARTSUPPORT_URL)')
+    .option('--dry-run', 'print the request that would be sent instead of sending it')
     .showSuggestionAfterError(true)
     .exitOverride();
   if (opts.io) {
@@ -49,13 +56,15 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
   registerServe(program);
   registerDatabase(program);
   registerApi(program, factory);
+  registerConfig(program, factory);
+  registerCompletion(program, factory);
 
   // load only the noun being used; for help, list all nouns without loading them
   const words = argv.slice(2).filter((a) => !a.startsWith('-'));
   const wanted = NOUNS.find((n) => n.name === words[0]);
   for (const noun of NOUNS) {
     const cmd = program.command(noun.name).description(noun.description);
-    if (noun === wanted || words[0] === 'completion') (await noun.load()).register(cmd, factory);
+    if (noun === wanted || words[0] === 'completion' || opts.loadAll) (await noun.load()).register(cmd, factory);
   }
   for (const c of program.commands) c.exitOverride();
   return { program, factory };
@@ -83,6 +92,7 @@ export async function run(argv: string[], opts: MainOptions = {}): Promise<numbe
     await program.parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
+    if ((err as Error)?.name === 'DryRun') return EXIT.ok;
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.ok;

@@ -43,6 +43,8 @@ export interface ClientOptions {
   onTokens?: (tokens: { accessToken: string; refreshToken: string }) => void | Promise<void>;
   fetch?: typeof fetch;
   userAgent?: string;
+  /** called with a secret-free description of each request before it is sent (may throw to stop it) */
+  onRequest?: (described: ReturnType<ApiClient['describe']>) => void;
 }
 
 export interface RequestOptions {
@@ -97,6 +99,7 @@ export class ApiClient {
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     // one key for the whole call, so a retry after a refresh is still the same logical request
     const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? randomUUID() : undefined) };
+    this.options.onRequest?.(this.describe(method, path, o));
     let res = await this.send(method, path, o);
     if (res.status === 401 && this.options.credentials.refreshToken && this.options.credentials.accessToken) {
       const problem = (await res.clone().json().catch(() => ({}))) as Problem;

@@ -18,8 +18,7 @@ export function register(program: Command, factory: () => Factory): void {
     .option('-d, --data <json>', 'JSON request body ("-" reads it from stdin)')
     .option('-H, --header <header>', 'extra header "Name: value" (repeatable)', parseHeader, {})
     .option('-i, --include', 'print the status line and headers to stderr')
-    .option('--dry-run', 'print the request instead of sending it')
-    .action(async (method: string, path: string, opts: { data?: string; header: Record<string, string>; include?: boolean; dryRun?: boolean }) => {
+    .action(async (method: string, path: string, opts: { data?: string; header: Record<string, string>; include?: boolean }) => {
       const f = factory();
       const m = method.toUpperCase();
       if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].includes(m)) throw usageError(`unknown method ${method}`);
@@ -35,12 +34,7 @@ export function register(program: Command, factory: () => Factory): void {
       const url = new URL(path, 'http://x');
       const query: Record<string, string[]> = {};
       url.searchParams.forEach((v, k) => (query[k] ??= []).push(v));
-      const client = f.client();
-      if (opts.dryRun) {
-        f.out(JSON.stringify(client.describe(m, url.pathname, { query, body, headers: opts.header }), null, 2));
-        return;
-      }
-      const res = await client.request(m, url.pathname, { query, body, headers: opts.header });
+      const res = await f.client().request(m, url.pathname, { query, body, headers: opts.header });
       if (opts.include) {
         f.err(`HTTP ${res.status}`);
         res.headers.forEach((v, k) => f.err(`${k}: ${v}`));
