@@ -6,6 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { createContext } from '../src/app/context.js';
 import type { Feature } from '../src/app/feature.js';
+import { opsFeature } from '../src/features/ops/ops-routes.js';
 import { checkParity, createApp, listen } from '../src/app/server.js';
 import { loadSpec } from '../src/http/openapi.js';
 import { createApiKey, createEmployee, createTestDatabase, testConfig, tokenFor } from './helpers/harness.js';
@@ -30,7 +31,7 @@ const thingsFeature: Feature = {
 
 const { url: dbUrl } = await createTestDatabase(t);
 const app = await createContext(testConfig(dbUrl, t.testdirName), { migrate: false, supervise: false });
-const server = await listen(createApp(app, [thingsFeature], { spec }), 0, '127.0.0.1');
+const server = await listen(createApp(app, [opsFeature, thingsFeature], { spec }), 0, '127.0.0.1');
 t.teardown(async () => {
   await server.close(1000);
   await app.close();

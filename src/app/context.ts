@@ -47,7 +47,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     embedded = await startEmbeddedPostgres({ dir });
     databaseUrl = embedded.url;
   }
-  const db = createKnex(databaseUrl, config.databasePoolMax);
+  const db = createKnex(databaseUrl, config.databasePoolMax, log);
   let boss: PgBoss | undefined;
   try {
     if (opts.migrate !== false) {

@@ -8,8 +8,18 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 export type Db = Knex;
 export type Tx = Knex.Transaction;
 
-export function createKnex(connectionString: string, poolMax = 10): Knex {
+export interface KnexLogger {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+const quiet: KnexLogger = { warn: () => undefined, debug: () => undefined };
+
+export function createKnex(connectionString: string, poolMax = 10, logger: KnexLogger = quiet): Knex {
+  const toLog = (level: 'warn' | 'debug') => (message: unknown) => logger[level]({ detail: String((message as Error)?.message ?? message).slice(0, 200) }, 'knex');
   return knexFactory({
+    // knex prints pool connection errors to the console by default; they belong in our log
+    log: { warn: toLog('warn'), error: toLog('warn'), deprecate: toLog('debug'), debug: toLog('debug') },
     client: 'pg',
     connection: { connectionString, application_name: 'smartsupport' },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 10_000 },

@@ -106,7 +106,8 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { status?: number; statusCode?: number; code?: string; name?: string; message?: string; type?: string };
   if (e && (NET_UNAVAILABLE.has(e.code ?? '') || PG_UNAVAILABLE.has(e.code ?? '') ||
-    e.name === 'KnexTimeoutError' || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? ''))) {
+    e.name === 'KnexTimeoutError' ||
+    /Connection terminated|timeout exceeded when trying to connect|not queryable|connection error|database system is (shutting down|starting up|in recovery mode)|Client was closed/i.test(e.message ?? ''))) {
     return serviceUnavailable('The database is unavailable; try again shortly.', 'database_unavailable');
   }
   const status = e?.status ?? e?.statusCode;

@@ -44,9 +44,11 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
       }
     } catch (err) {
       const appErr = toAppError(err);
-      if (appErr.status >= 500) {
-        const e = err as Error & { code?: string };
+      const e = err as Error & { code?: string };
+      if (appErr.status === 500) {
         log.error({ req_id: requestId, err: { message: e?.message, code: e?.code, stack: e?.stack } }, 'request failed');
+      } else if (appErr.status > 500) {
+        log.warn({ req_id: requestId, status: appErr.status, err: { message: e?.message, code: e?.code } }, 'dependency unavailable');
       }
       renderProblem(ctx, appErr, requestId);
     } finally {
