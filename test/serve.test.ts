@@ -11,7 +11,7 @@ import path from 'node:path';
 import t from 'tap';
 
 const bin = path.resolve('bin/smartsupport');
-if (!existsSync('dist/src/cli/main.js')) {
+if (!existsSync('dist/cli/main.js')) {
   t.fail('dist/ is missing: run `npm run build` before `npm test`');
 }
 
