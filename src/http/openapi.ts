@@ -88,6 +88,17 @@ function deref(doc: Json, node: Json): Json {
   return cur;
 }
 
+/** Point local `$ref`s of a schema lifted out of the document at the document registered as `openapi.json`. */
+function rebaseRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rebaseRefs);
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node as Json).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `openapi.json${v}` : rebaseRefs(v)]),
+    );
+  }
+  return node;
+}
+
 function makeAjv(doc: Json, coerce: boolean) {
   const ajv = new Ajv2020({
     strict: false,
@@ -149,7 +160,7 @@ export function compileRequestValidators(spec: Spec): Map<string, RequestValidat
       const ps = params.filter((p) => p.in === where);
       return {
         type: 'object',
-        properties: Object.fromEntries(ps.map((p) => [p.name, p.schema ?? {}])),
+        properties: Object.fromEntries(ps.map((p) => [p.name, rebaseRefs(p.schema ?? {})])),
         required: ps.filter((p) => p.required || where === 'path').map((p) => p.name),
         additionalProperties: where === 'path',
       };
