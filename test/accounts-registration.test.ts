@@ -2,7 +2,7 @@
  * Registration and the admin account flows: validation, server-owned fields, company IDs from the
  * sequence under concurrency, approve/reject rules with the audit and emails, lists and counts.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { createApiKey, createEmployee, login, signedIn, startTestApp } from './helpers/harness.js';
@@ -59,6 +59,7 @@ t.test('multipart registration (fields + optional image) works and enforces the 
   const r = await ta.api.post('/api/create_employee/', undefined, { raw: form });
   t.equal(r.status, 201);
   t.equal(r.body.status, 'Pending');
+  t.same(await readdir(path.join(ta.dataDir, 'tmp')).catch(() => []), [], 'the upload temp file is not left behind');
   const bad = new FormData();
   for (const [k, v] of Object.entries(registration({ role: 'System Admin' }))) bad.append(k, String(v));
   t.equal((await ta.api.post('/api/create_employee/', undefined, { raw: bad })).status, 422);

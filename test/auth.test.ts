@@ -115,6 +115,16 @@ t.test('absolute lifetime: an expired session cannot refresh and its access toke
   t.equal((await ta.api.get('/api/employee/profile/', { token: s.access })).status, 401);
 });
 
+t.test('a role change signs the person out (tokens carry the role)', async (t) => {
+  const emp = await createEmployee(ta.db, { password: PW });
+  const s = await login(ta, emp.email, PW);
+  const admin = await createEmployee(ta.db, { role: 'System Admin' });
+  t.equal((await ta.api.patch(`/api/employees/${emp.id}/`, { role: 'Ticket Coordinator' }, { token: await tokenFor(ta.app, admin) })).status, 200);
+  t.equal((await ta.api.get('/api/employee/profile/', { token: s.access })).status, 401);
+  t.equal((await ta.api.post('/api/token/refresh/', { refresh: s.refresh })).status, 401);
+  t.equal((await login(ta, emp.email, PW)).user.role, 'Ticket Coordinator');
+});
+
 t.test('logout revokes the family', async (t) => {
   const emp = await createEmployee(ta.db, { password: PW });
   const s = await login(ta, emp.email, PW);

@@ -8,7 +8,8 @@ import { conflict, notFound, unprocessable, type FieldError } from '../../http/e
 import { parseIdRef } from '../../lib/ids.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
-import { createResetToken, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
+import { unlink } from 'node:fs/promises';
+import { createResetToken, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import type { EmployeeRecord } from './employee-store.js';
 
@@ -62,6 +63,15 @@ export interface RegistrationInput {
 }
 
 export async function register(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
+  try {
+    return await registerAccount(app, input, image);
+  } finally {
+    // the body parser's temporary file is never kept: the image store copies what it needs
+    if (image) await unlink(image.filepath).catch(() => undefined);
+  }
+}
+
+async function registerAccount(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
   const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
   if (injected.length) {
     throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
@@ -161,6 +171,8 @@ export async function patchEmployee(app: AppContext, actor: Principal, rawId: st
     }
     void actor;
     if (Object.keys(changes).length === 0) return e;
+    // access tokens carry the role: a role change signs the person out everywhere
+    if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');
     return (await store.updateEmployee(trx, e.id, changes))!;
   });
 }
