@@ -119,3 +119,24 @@ t.test('api-keys create/list/revoke', async (t) => {
   t.equal((await cli(['api-keys', 'revoke', String(id)], env)).code, 0);
   t.equal((await cli(['employees', 'counts'], { SMARTSUPPORT_API_KEY: key, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME })).code, 3);
 });
+
+t.test('profile update, password change --stdin, password forgot/reset', async (t) => {
+  const me = await createEmployee(ta.db, { password: PW });
+  const xdg = await mkdtemp(path.join(os.tmpdir(), 'ss-cli-'));
+  const env = { XDG_CONFIG_HOME: xdg };
+  t.equal((await cli(['login', '--email', me.email, '--password-stdin'], env, PW + '\n')).code, 0);
+  const upd = await cli(['profile', 'update', '--first-name', 'Renamed', '--suffix', 'Jr.', '--json', 'first_name,suffix'], env);
+  t.same(JSON.parse(upd.stdout), { first_name: 'Renamed', suffix: 'Jr.' });
+  t.equal((await cli(['profile', 'update'], env)).code, 2, 'nothing to change is a usage error');
+  const next = 'amber-meadow-rocket-5';
+  const ch = await cli(['password', 'change', '--stdin'], env, `${PW}\n${next}\n`);
+  t.equal(ch.code, 0, ch.stderr);
+  t.equal((await ta.api.post('/api/token/employee/', { email: me.email, password: next })).status, 200);
+  const forgot = await cli(['password', 'forgot', '--email', me.email], env);
+  t.equal(forgot.code, 0, forgot.stderr);
+  const mail = await ta.db('notifications').where({ recipient: me.email, template: 'password_reset' }).first();
+  const token = new URL(mail.data.reset_url).searchParams.get('token')!;
+  const reset = await cli(['password', 'reset', '--token', token, '--password-stdin'], env, 'final-glacier-piano-6\n');
+  t.equal(reset.code, 0, reset.stderr);
+  t.equal((await ta.api.post('/api/token/employee/', { email: me.email, password: 'final-glacier-piano-6' })).status, 200);
+});
