@@ -35,4 +35,9 @@ export interface Feature {
   schedules?: { queue: QueueName; cron: string; data?: object }[];
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
+  /**
+   * Checks whether an access token's session (`sid`, its refresh-token family) was revoked; createApp
+   * picks it up from the features list (the accounts feature provides it). Must be a cheap lookup.
+   */
+  isSessionRevoked?: (app: AppContext) => (sessionId: string) => Promise<boolean>;
 }

@@ -2,9 +2,13 @@
  * Every capability of the app, in one list. A feature contributes route handlers (bound to
  * openapi.yaml operationIds), job workers, cron schedules and start-up work.
  */
+import { authFeature } from '../features/auth/auth-routes.js';
+import { employeesFeature } from '../features/employees/employee-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
 import type { Feature } from './feature.js';
 
 export const features: Feature[] = [
   opsFeature,
+  authFeature,
+  employeesFeature,
 ];

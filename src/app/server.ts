@@ -59,7 +59,8 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const validators = compileRequestValidators(spec);
   const limiter: RateLimiter | undefined =
     app.config.rateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.rateLimitPerMinute, durationSeconds: 60, keyPrefix: 'api' }) : undefined;
-  const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...opts.auth };
+  const revocation = features.find((f) => f.isSessionRevoked)?.isSessionRevoked?.(app);
+  const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...(revocation ? { isSessionRevoked: revocation } : {}), ...opts.auth };
 
   const koa = new Koa({ proxy: process.env.TRUST_PROXY === 'true' });
   koa.silent = true;

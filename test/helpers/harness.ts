@@ -17,6 +17,7 @@ import { startWorkers } from '../../src/app/worker.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { compileResponseValidator, loadSpec, matchOperation } from '../../src/http/openapi.js';
 import { sha256 } from '../../src/lib/crypto.js';
+import { hashPassword } from '../../src/features/auth/passwords.js';
 import { signAccessToken } from '../../src/lib/jwt.js';
 
 /** Minimal view of a tap Test that the harness needs. */
@@ -207,9 +208,18 @@ export interface EmployeeRow {
 
 let seq = 0;
 
-export async function createEmployee(db: Knex, over: Partial<EmployeeRow> & { password_hash?: string | null } = {}): Promise<EmployeeRow> {
+/** argon2 is deliberately slow: hash each distinct test password once per process. */
+const hashCache = new Map<string, Promise<string>>();
+export const passwordHashFor = (password: string): Promise<string> => {
+  let h = hashCache.get(password);
+  if (!h) hashCache.set(password, (h = hashPassword(password)));
+  return h;
+};
+
+export async function createEmployee(db: Knex, over: Partial<EmployeeRow> & { password_hash?: string | null; password?: string } = {}): Promise<EmployeeRow> {
   seq += 1;
   const n = `${process.pid}${seq}${randomBytes(2).toString('hex')}`;
+  const { password, ...rest } = over;
   const [row] = await db('employees')
     .insert({
       first_name: 'Test',
@@ -218,7 +228,8 @@ export async function createEmployee(db: Knex, over: Partial<EmployeeRow> & { pa
       department: 'IT Department',
       role: 'Employee',
       status: 'Approved',
-      ...over,
+      ...(password !== undefined ? { password_hash: await passwordHashFor(password) } : {}),
+      ...rest,
     })
     .returning('*');
   return row as EmployeeRow;
@@ -232,6 +243,23 @@ export async function tokenFor(app: AppContext, e: { id: number; role: string })
 export async function signedIn(ta: TestApp, over: Partial<EmployeeRow> = {}): Promise<{ user: EmployeeRow; token: string }> {
   const user = await createEmployee(ta.db, over);
   return { user, token: await tokenFor(ta.app, user) };
+}
+
+export interface LoginResult {
+  access: string;
+  refresh: string;
+  token_type: string;
+  expires_in: number;
+  user: EmployeeRow & Record<string, unknown>;
+}
+
+/** Sign in through the real portal (staff roles use /api/token/admin/ unless `portal` says otherwise). */
+export async function login(ta: TestApp, email: string, password: string, portal?: 'employee' | 'admin'): Promise<LoginResult> {
+  const row = portal ? undefined : await ta.db('employees').whereRaw('lower(email) = lower(?)', [email]).first('role');
+  const which = portal ?? (row && row.role !== 'Employee' ? 'admin' : 'employee');
+  const r = await ta.api.post<LoginResult>(`/api/token/${which}/`, { email, password });
+  if (r.status !== 200) throw new Error(`login as ${email} failed: ${r.status} ${r.text}`);
+  return r.body;
 }
 
 export async function createApiKey(db: Knex, opts: { role?: Role; scopes?: string[]; expiresAt?: Date; name?: string } = {}): Promise<{ id: number; key: string }> {

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { defineVerb, withJson } from '../command.js';
+import type { Factory } from '../factory.js';
+
+export function register(noun: Command, factory: () => Factory): void {
+  withJson(defineVerb(noun, 'create', 'adminCreateEmployee', 'create an approved account (System Admin); emails a set-password link unless --password-stdin'))
+    .requiredOption('--first-name <name>', 'first name')
+    .requiredOption('--last-name <name>', 'last name')
+    .option('--middle-name <name>', 'middle name')
+    .option('--suffix <suffix>', 'Jr., Sr., II … X')
+    .requiredOption('--department <department>', '"IT Department", "Asset Department" or "Budget Department"')
+    .requiredOption('--email <email>', 'email')
+    .option('--role <role>', 'Employee, "Ticket Coordinator" or "System Admin"', 'Employee')
+    .option('--password-stdin', 'set the password now, read from stdin')
+    .action(async (opts: { firstName: string; lastName: string; middleName?: string; suffix?: string; department: string; email: string; role: string; passwordStdin?: boolean; json?: boolean | string }) => {
+      const f = factory();
+      const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
+      const body: Record<string, unknown> = { first_name: opts.firstName, last_name: opts.lastName, middle_name: opts.middleName, suffix: opts.suffix, department: opts.department, email: opts.email, role: opts.role };
+      if (opts.passwordStdin) body.password = (await readStdinLines(f.io.stdin))[0];
+      const res = await f.client().request<Record<string, unknown>>('POST', '/api/admin/create-employee/', { body: JSON.parse(JSON.stringify(body)) });
+      await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
+    });
+}

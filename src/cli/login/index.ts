@@ -1,0 +1,31 @@
+/** `smartsupport login`: sign in and keep the tokens in the profile. */
+import type { Command } from 'commander';
+import type { Factory } from '../factory.js';
+
+const OPS = Symbol.for('smartsupport.operationIds');
+
+export function register(noun: Command, factory: () => Factory): void {
+  (noun as unknown as Record<symbol, string[]>)[OPS] = ['loginEmployee', 'loginAdmin'];
+  noun
+    .option('--email <email>', 'account email (prompted on a terminal)')
+    .option('--password-stdin', 'read the password from stdin (first line)')
+    .option('--admin', 'sign in through the staff portal (Ticket Coordinators and System Admins)')
+    .action(async (opts: { email?: string; passwordStdin?: boolean; admin?: boolean }) => {
+      const f = factory();
+      const { ApiClient } = await import('../../client/http.js');
+      const { readStdinLines } = await import('../employees/columns.js');
+      const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email', default: f.profile().email }));
+      const password = opts.passwordStdin ? (await readStdinLines(f.io.stdin))[0] : await (await f.prompter('--password-stdin')).password({ message: 'Password', mask: '*' });
+      const url = f.profile().url;
+      // a clean client: stale stored credentials must not ride along on the sign-in
+      const client = new ApiClient({ baseUrl: url, credentials: {}, userAgent: 'smartsupport-cli' });
+      const res = await client.request<{ access: string; refresh: string; user: { email: string; role: string; company_id: string; first_name: string; last_name: string } }>(
+        'POST',
+        `/api/token/${opts.admin ? 'admin' : 'employee'}/`,
+        { body: { email, password } },
+      );
+      await f.saveProfile({ url, email: res.data.user.email, access_token: res.data.access, refresh_token: res.data.refresh }, ['api_key']);
+      const u = res.data.user;
+      f.err(`Signed in to ${url} as ${u.first_name} ${u.last_name} <${u.email}> (${u.company_id}, ${u.role}).`);
+    });
+}

@@ -1,0 +1,20 @@
+/** `smartsupport logout`: revoke the session on the server and forget the tokens. */
+import type { Command } from 'commander';
+import type { Factory } from '../factory.js';
+
+const OPS = Symbol.for('smartsupport.operationIds');
+
+export function register(noun: Command, factory: () => Factory): void {
+  (noun as unknown as Record<symbol, string[]>)[OPS] = ['logout'];
+  noun.action(async () => {
+    const f = factory();
+    const p = f.profile();
+    if (p.accessToken) {
+      await f.client().request('POST', '/api/token/logout/', { body: p.refreshToken ? { refresh: p.refreshToken } : undefined }).catch((err: { status?: number }) => {
+        if (err.status !== 401) throw err; // already signed out on the server
+      });
+    }
+    await f.saveProfile({}, ['access_token', 'refresh_token']);
+    f.err('Signed out.');
+  });
+}

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { defineVerb } from '../command.js';
+import type { Factory } from '../factory.js';
+
+export function register(noun: Command, factory: () => Factory): void {
+  defineVerb(noun, 'forgot', 'forgotPassword', 'email a password reset link')
+    .option('--email <email>', 'account email (prompted on a terminal)')
+    .action(async (opts: { email?: string }) => {
+      const f = factory();
+      const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email' }));
+      const { ApiClient } = await import('../../client/http.js');
+      const client = new ApiClient({ baseUrl: f.profile().url, credentials: {}, userAgent: 'smartsupport-cli' });
+      const res = await client.request<{ detail: string }>('POST', '/api/employee/forgot-password/', { body: { email } });
+      f.err(res.data.detail);
+    });
+}

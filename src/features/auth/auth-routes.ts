@@ -1,0 +1,74 @@
+import type { AppContext } from '../../app/context.js';
+import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
+import { unauthorized } from '../../http/errors.js';
+import { present } from '../employees/employee-store.js';
+import * as keys from './api-keys.js';
+import * as auth from './auth-service.js';
+import { isSessionRevoked } from './auth-store.js';
+import { ensureFirstAdmin } from './first-admin.js';
+import { createLoginThrottle } from './login-throttle.js';
+
+const principal = (ctx: ApiContext) => {
+  const p = ctx.state.principal;
+  if (!p) throw unauthorized();
+  return p;
+};
+
+function routes(app: AppContext): RouteTable {
+  const throttle = createLoginThrottle(app.db);
+  const login = (portal: auth.Portal) => async (ctx: ApiContext) => {
+    const { email, password } = ctx.state.input.body;
+    const r = await auth.login(app, throttle, portal, email, password, ctx.ip);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...r, user: present(r.user) };
+  };
+  return {
+    loginEmployee: login('employee'),
+    loginAdmin: login('admin'),
+    async refreshToken(ctx) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await auth.refresh(app, ctx.state.input.body.refresh);
+    },
+    async logout(ctx) {
+      await auth.logout(app, principal(ctx), ctx.state.input.body?.refresh);
+      ctx.status = 204;
+    },
+    async changePassword(ctx) {
+      const { current_password, new_password } = ctx.state.input.body;
+      await auth.changePassword(app, principal(ctx), current_password, new_password);
+      ctx.status = 204;
+    },
+    async forgotPassword(ctx) {
+      await auth.forgotPassword(app, ctx.state.input.body.email);
+      ctx.status = 202;
+      ctx.body = auth.FORGOT_RESPONSE;
+    },
+    async resetPassword(ctx) {
+      const { token, new_password } = ctx.state.input.body;
+      await auth.resetPassword(app, token, new_password);
+      ctx.status = 204;
+    },
+    async listApiKeys(ctx) {
+      ctx.body = await keys.listKeys(app.db, ctx.state.input.query);
+    },
+    async createApiKey(ctx) {
+      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body);
+      ctx.status = 201;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = row;
+    },
+    async revokeApiKey(ctx) {
+      await keys.revokeKey(app.db, ctx.state.input.params.id);
+      ctx.status = 204;
+    },
+  };
+}
+
+export const authFeature: Feature = {
+  name: 'auth',
+  routes,
+  isSessionRevoked: (app) => (sid) => isSessionRevoked(app.db, sid),
+  async onStart(app) {
+    await ensureFirstAdmin(app.db, app.config, app.log);
+  },
+};

@@ -1,0 +1,64 @@
+import type { AppContext } from '../../app/context.js';
+import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
+import { unauthorized } from '../../http/errors.js';
+import { listEmployees, listRejections, present } from './employee-store.js';
+import * as svc from './employee-service.js';
+
+const principal = (ctx: ApiContext) => {
+  const p = ctx.state.principal;
+  if (!p) throw unauthorized();
+  return p;
+};
+
+function uploadedImage(ctx: ApiContext): svc.UploadedImage | undefined {
+  const f = ctx.request.files?.image;
+  const file = Array.isArray(f) ? f[0] : f;
+  return file ? { filepath: file.filepath, originalFilename: file.originalFilename ?? null, mimetype: file.mimetype ?? null, size: file.size } : undefined;
+}
+
+function routes(app: AppContext): RouteTable {
+  return {
+    async registerEmployee(ctx) {
+      const e = await svc.register(app, ctx.state.input.body, uploadedImage(ctx));
+      ctx.status = 201;
+      ctx.set('Location', `/api/employees/${e.id}/`);
+      ctx.body = present(e);
+    },
+    async adminCreateEmployee(ctx) {
+      const e = await svc.adminCreate(app, ctx.state.input.body);
+      ctx.status = 201;
+      ctx.set('Location', `/api/employees/${e.id}/`);
+      ctx.body = present(e);
+    },
+    async listEmployees(ctx) {
+      const page = await listEmployees(app.db, ctx.state.input.query);
+      ctx.body = { data: page.data.map(present), next_cursor: page.next_cursor };
+    },
+    async getEmployee(ctx) {
+      ctx.body = present(await svc.getEmployee(app, ctx.state.input.params.id));
+    },
+    async updateEmployee(ctx) {
+      ctx.body = present(await svc.patchEmployee(app, principal(ctx), ctx.state.input.params.id, ctx.state.input.body));
+    },
+    async approveEmployee(ctx) {
+      ctx.body = present(await svc.approve(app, ctx.state.input.params.id));
+    },
+    async rejectEmployee(ctx) {
+      ctx.body = present(await svc.reject(app, principal(ctx), ctx.state.input.params.id, ctx.state.input.body?.reason ?? null));
+    },
+    async listRejectedEmployees(ctx) {
+      ctx.body = await listRejections(app.db, ctx.state.input.query);
+    },
+    async getEmployeeCounts(ctx) {
+      ctx.body = await svc.counts(app);
+    },
+    async getProfile(ctx) {
+      ctx.body = present(await svc.getEmployee(app, String(principal(ctx).employeeId)));
+    },
+    async updateProfile(ctx) {
+      ctx.body = present(await svc.updateProfile(app, principal(ctx).employeeId!, ctx.state.input.body));
+    },
+  };
+}
+
+export const employeesFeature: Feature = { name: 'employees', routes };

@@ -1,0 +1,232 @@
+/**
+ * Account rules: self-registration (Pending), admin creation (Approved at once), approval and
+ * rejection (with the audit row and the email in the same transaction), profile edits.
+ */
+import type { AppContext } from '../../app/context.js';
+import type { Principal } from '../../http/auth.js';
+import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
+import { parseIdRef } from '../../lib/ids.js';
+import { queueEmail } from '../notifications/notification-outbox.js';
+import { hashPassword, passwordProblems } from '../auth/passwords.js';
+import { unlink } from 'node:fs/promises';
+import { createResetToken, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
+import * as store from './employee-store.js';
+import type { EmployeeRecord } from './employee-store.js';
+
+/** Fields a client may never choose when registering (→ 422, not silently ignored). */
+const SERVER_OWNED = ['role', 'status', 'company_id'] as const;
+
+export interface UploadedImage {
+  /** temporary file written by the body parser */
+  filepath: string;
+  originalFilename: string | null;
+  mimetype: string | null;
+  size: number;
+}
+
+/**
+ * THE image hand-off for registration: the files feature (sharp: sniff, resize, strip metadata,
+ * store) plugs in here at merge by setting `registrationImages.store`. It runs inside the
+ * registration transaction and returns the stored image's path (saved in `employees.image`).
+ * Until it is wired, an uploaded image is accepted and ignored.
+ */
+export const registrationImages: {
+  store?: (app: AppContext, trx: store.Db, employee: EmployeeRecord, file: UploadedImage) => Promise<string | null>;
+} = {};
+
+export function employeeRef(raw: string) {
+  const ref = parseIdRef(raw, 'MA');
+  if (!ref) throw notFound('employee');
+  return ref;
+}
+
+function loginUrl(app: AppContext) {
+  return `${app.config.publicUrl}/login`;
+}
+
+export function setPasswordUrl(app: AppContext, token: string) {
+  return `${app.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+}
+
+const trimOrNull = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+
+export interface RegistrationInput {
+  first_name: string;
+  last_name: string;
+  middle_name?: string | null;
+  suffix?: string | null;
+  department: string;
+  email: string;
+  password: string;
+  confirm_password: string;
+  [k: string]: unknown;
+}
+
+export async function register(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
+  try {
+    return await registerAccount(app, input, image);
+  } finally {
+    // the body parser's temporary file is never kept: the image store copies what it needs
+    if (image) await unlink(image.filepath).catch(() => undefined);
+  }
+}
+
+async function registerAccount(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
+  const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
+  if (injected.length) {
+    throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
+  }
+  const errors: FieldError[] = passwordProblems(input.password, 'password', [input.email, input.email.split('@')[0], input.first_name, input.last_name]);
+  if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
+  if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
+  const passwordHash = await hashPassword(input.password);
+  return app.db.transaction(async (trx) => {
+    if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
+    let e: EmployeeRecord;
+    try {
+      e = await store.insertEmployee(trx, {
+        first_name: input.first_name.trim(),
+        last_name: input.last_name.trim(),
+        middle_name: trimOrNull(input.middle_name),
+        suffix: trimOrNull(input.suffix),
+        department: input.department,
+        email: input.email.trim(),
+        password_hash: passwordHash,
+        password_changed_at: trx.fn.now(),
+        role: 'Employee',
+        status: 'Pending',
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw conflict('email_taken', 'An account with this email already exists.');
+      throw err;
+    }
+    if (image && registrationImages.store) {
+      const stored = await registrationImages.store(app, trx, e, image);
+      if (stored) e = (await store.updateEmployee(trx, e.id, { image: stored }))!;
+    }
+    await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
+    return e;
+  });
+}
+
+export interface AdminCreateInput {
+  first_name: string;
+  last_name: string;
+  middle_name?: string | null;
+  suffix?: string | null;
+  department: string;
+  email: string;
+  role: string;
+  password?: string;
+}
+
+export async function adminCreate(app: AppContext, input: AdminCreateInput): Promise<EmployeeRecord> {
+  if (input.password !== undefined) {
+    const errors = passwordProblems(input.password, 'password', [input.email, input.first_name, input.last_name]);
+    if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
+  }
+  const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
+  return app.db.transaction(async (trx) => {
+    if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
+    const e = await store.insertEmployee(trx, {
+      first_name: input.first_name.trim(),
+      last_name: input.last_name.trim(),
+      middle_name: trimOrNull(input.middle_name),
+      suffix: trimOrNull(input.suffix),
+      department: input.department,
+      email: input.email.trim(),
+      password_hash: passwordHash,
+      password_changed_at: passwordHash ? trx.fn.now() : null,
+      role: input.role,
+      status: 'Approved',
+      notified: true,
+    });
+    let url: string | null = null;
+    if (!passwordHash) {
+      const token = await createResetToken(trx, e.id, 'setup', SETUP_TOKEN_TTL_SECONDS);
+      url = setPasswordUrl(app, token);
+    }
+    await queueEmail(trx, app.jobs, { template: 'account_created', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, role: e.role, set_password_url: url } });
+    return e;
+  });
+}
+
+export async function getEmployee(app: AppContext, rawId: string): Promise<EmployeeRecord> {
+  const e = await store.findEmployee(app.db, employeeRef(rawId));
+  if (!e) throw notFound('employee');
+  return e;
+}
+
+export async function patchEmployee(app: AppContext, actor: Principal, rawId: string, patch: Record<string, unknown>): Promise<EmployeeRecord> {
+  return app.db.transaction(async (trx) => {
+    const e = await store.findEmployee(trx, employeeRef(rawId), { forUpdate: true });
+    if (!e) throw notFound('employee');
+    const changes: Record<string, unknown> = {};
+    for (const k of ['first_name', 'last_name', 'department', 'role'] as const) if (patch[k] !== undefined) changes[k] = typeof patch[k] === 'string' ? (patch[k] as string).trim() : patch[k];
+    for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
+    if (changes.role !== undefined && changes.role !== e.role && e.role === 'System Admin' && e.status === 'Approved') {
+      // keep at least one admin who can sign in; lock the admins to serialize concurrent demotions
+      await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
+      if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', 'This is the only System Admin; promote someone else first.');
+    }
+    void actor;
+    if (Object.keys(changes).length === 0) return e;
+    // access tokens carry the role: a role change signs the person out everywhere
+    if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');
+    return (await store.updateEmployee(trx, e.id, changes))!;
+  });
+}
+
+async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
+  return app.db.transaction(async (trx) => {
+    const ref = employeeRef(rawId);
+    const current = await store.findEmployee(trx, ref, { forUpdate: true });
+    if (!current) throw notFound('employee');
+    if (current.status !== 'Pending') {
+      throw conflict('invalid_transition', `Only Pending accounts can be ${to.toLowerCase()}; this one is ${current.status}.`, { current_status: current.status });
+    }
+    const e = (await store.updateEmployee(trx, current.id, { status: to, notified: true }, { status: 'Pending' }))!;
+    await after(trx, e);
+    return e;
+  });
+}
+
+export function approve(app: AppContext, rawId: string): Promise<EmployeeRecord> {
+  return transition(app, rawId, 'Approved', async (trx, e) => {
+    await queueEmail(trx as never, app.jobs, { template: 'account_approved', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: loginUrl(app) } });
+  });
+}
+
+export function reject(app: AppContext, actor: Principal, rawId: string, reason: string | null): Promise<EmployeeRecord> {
+  return transition(app, rawId, 'Rejected', async (trx, e) => {
+    let actorName: string | null = null;
+    if (actor.employeeId) {
+      const a = await trx('employees').where({ id: actor.employeeId }).first('first_name', 'last_name', 'company_id');
+      if (a) actorName = `${a.first_name} ${a.last_name} (${a.company_id})`;
+    } else {
+      actorName = `API key #${actor.id}`;
+    }
+    await store.insertRejection(trx, {
+      employee_id: e.id, company_id: e.company_id, first_name: e.first_name, last_name: e.last_name, middle_name: e.middle_name,
+      suffix: e.suffix, email: e.email, department: e.department, reason, rejected_by: actor.employeeId, rejected_by_name: actorName,
+    });
+    // a rejected account has no sessions
+    await trx('auth_sessions').where({ employee_id: e.id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_reason: 'rejected' });
+    await queueEmail(trx as never, app.jobs, { template: 'account_rejected', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, reason } });
+  });
+}
+
+export async function counts(app: AppContext): Promise<{ count: number; by_status: Record<string, number> }> {
+  const by = await store.countByStatus(app.db);
+  return { count: by.Rejected, by_status: by };
+}
+
+export async function updateProfile(app: AppContext, employeeId: number, patch: Record<string, unknown>): Promise<EmployeeRecord> {
+  const changes: Record<string, unknown> = {};
+  for (const k of ['first_name', 'last_name'] as const) if (patch[k] !== undefined) changes[k] = (patch[k] as string).trim();
+  for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
+  if (Object.keys(changes).length === 0) return getEmployee(app, String(employeeId));
+  const e = await store.updateEmployee(app.db, employeeId, changes);
+  if (!e) throw notFound('employee');
+  return e;
+}
