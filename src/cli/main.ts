@@ -20,7 +20,10 @@ export interface NounEntry {
 }
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
-export const NOUNS: NounEntry[] = [];
+export const NOUNS: NounEntry[] = [
+  { name: 'chat', description: 'ask the FAQ assistant: chat "question", an interactive session, show, escalate', load: () => import('./chat/index.js') },
+  { name: 'faqs', description: 'the FAQ knowledge base: list, show, add, update, remove', load: () => import('./faqs/index.js') },
+];
 
 export interface MainOptions {
   io?: IO;
