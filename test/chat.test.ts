@@ -282,3 +282,15 @@ for (const mode of ['error', 'hang', 'empty', 'malformed'] as const) {
     llm.mode = 'ok';
   });
 }
+
+t.test('`smartsupport seed` re-applies the FAQ seed idempotently and keeps admin edits', async (t) => {
+  const { seed } = await import('../seeds/20_faqs.js');
+  const ctx = { db: plain.db, config: plain.config, log: plain.app.log, demo: false };
+  const before = Number((await plain.db('faqs').count('* as n').first())!.n);
+  await plain.db('faqs').where({ seed_key: 'company-services' }).update({ answer: 'Edited by an admin.' });
+  await plain.db('faqs').where({ seed_key: 'smartsupport-ticket-status' }).delete();
+  await seed(ctx);
+  await seed(ctx);
+  t.equal(Number((await plain.db('faqs').count('* as n').first())!.n), before, 'a missing seed entry comes back, nothing is duplicated');
+  t.equal((await plain.db('faqs').where({ seed_key: 'company-services' }).first()).answer, 'Edited by an admin.', 'edits are kept');
+});
