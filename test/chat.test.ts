@@ -84,6 +84,19 @@ t.test('the knowledge base is seeded on a fresh install and searchable by anyone
   } while (cursor);
   t.same(seen, all.body.data.map((f: { id: number }) => f.id));
 
+  // search results page by (rank, id) too
+  const ranked = (await plain.api.get('/api/faqs/', { query: { q: 'MAP Active Philippines', limit: 100 } })).body.data as { id: number; rank: number }[];
+  t.ok(ranked.length >= 3);
+  const walked: number[] = [];
+  cursor = undefined;
+  do {
+    const page = await plain.api.get('/api/faqs/', { query: { q: 'MAP Active Philippines', limit: 1, ...(cursor ? { cursor } : {}) } });
+    walked.push(...page.body.data.map((f: { id: number }) => f.id));
+    cursor = page.body.next_cursor ?? undefined;
+  } while (cursor);
+  t.same(walked, ranked.map((f) => f.id));
+  t.equal((await plain.api.get('/api/faqs/', { query: { cursor: 'bogus' } })).status, 400);
+
   const one = await plain.api.get(`/api/faqs/${ceo.id}/`);
   t.equal(one.body.question, ceo.question);
   t.equal((await plain.api.get('/api/faqs/999999/')).status, 404);
@@ -261,8 +274,13 @@ t.test('with a model: the prompt is grounded on matching FAQs and prior turns', 
     { role: 'user', content: 'Where is the office located?' },
   ], 'prior turns are sent, oldest first');
 
+  llm.reply = 'She has led the company for years.';
+  const third = await withModel.api.post('/api/chat/', { message: 'How long has she been in charge?', conversation_id: first.body.conversation_id }, { token });
+  t.equal(third.body.provider, 'llm');
+  t.match(llm.received[2].body.messages[0].content, 'Rockwell Center', 'a follow-up is grounded on the previous question\'s FAQs');
+
   const conv = await withModel.api.get(`/api/chat/${first.body.conversation_id}/`, { token });
-  t.same(conv.body.messages.map((m: { provider: string | null }) => m.provider), [null, 'llm', null, 'llm']);
+  t.same(conv.body.messages.map((m: { provider: string | null }) => m.provider), [null, 'llm', null, 'llm', null, 'llm']);
 });
 
 for (const mode of ['error', 'hang', 'empty', 'malformed'] as const) {

@@ -123,7 +123,16 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
 
   const { llmApiKey } = app.config;
   if (llmApiKey) {
-    const messages: ChatTurn[] = [{ role: 'system', content: systemPrompt(matches) }, ...history.map((h) => ({ role: h.role, content: h.content })), { role: 'user', content: message }];
+    // a follow-up ("and where is it?") often names its subject only in the previous question:
+    // ground the model on that question's FAQs too (the search fallback answers this question alone)
+    const grounding = [...matches];
+    const previous = [...history].reverse().find((h) => h.role === 'user');
+    if (previous && grounding.length < PROMPT_FAQS) {
+      for (const f of await searchFaqs(app.db, previous.content, PROMPT_FAQS)) {
+        if (grounding.length < PROMPT_FAQS && !grounding.some((g) => g.id === f.id)) grounding.push(f);
+      }
+    }
+    const messages: ChatTurn[] = [{ role: 'system', content: systemPrompt(grounding) }, ...history.map((h) => ({ role: h.role, content: h.content })), { role: 'user', content: message }];
     const r: LlmResult = await chatCompletion(
       { apiUrl: app.config.llmApiUrl, apiKey: llmApiKey, model: app.config.llmModel, timeoutMs: app.config.llmTimeoutMs, maxTokens: app.config.llmMaxTokens },
       messages,
@@ -131,7 +140,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
     if (r.ok) {
       provider = 'llm';
       answer = r.content;
-      sources = matches;
+      sources = grounding;
     } else {
       app.log.warn({ reason: r.reason, status: r.status, model: app.config.llmModel }, 'chat model failed; answering from FAQ search');
     }
