@@ -90,7 +90,7 @@ t.test('the knowledge base is seeded on a fresh install and searchable by anyone
   const walked: number[] = [];
   cursor = undefined;
   do {
-    const page = await plain.api.get('/api/faqs/', { query: { q: 'MAP Active Philippines', limit: 1, ...(cursor ? { cursor } : {}) } });
+    const page: { body: { data: { id: number }[]; next_cursor: string | null } } = await plain.api.get('/api/faqs/', { query: { q: 'MAP Active Philippines', limit: 1, ...(cursor ? { cursor } : {}) } });
     walked.push(...page.body.data.map((f: { id: number }) => f.id));
     cursor = page.body.next_cursor ?? undefined;
   } while (cursor);
