@@ -163,6 +163,16 @@ t.test('without a model key, answers come from full-text search', async (t) => {
   t.type(conv.body.messages[1].latency_ms, 'number');
 });
 
+t.test('search syntax in a question is just text', async (t) => {
+  for (const q of ["O'Reilly's \\ back\\slash & | ! <-> ():* 'ceo'", 'the of and', '\'\'', 'C:\\path\\ceo']) {
+    const { token } = await signedIn(plain); // (chat is limited to 3 a minute per caller here)
+    const r = await plain.api.post('/api/chat/', { message: q }, { token });
+    t.equal(r.status, 200, q);
+    t.ok(r.body.answer.length > 0);
+    t.equal((await plain.api.get('/api/faqs/', { query: { q } })).status, 200, q);
+  }
+});
+
 t.test('message length is limited', async (t) => {
   const { token } = await signedIn(plain);
   const r = await plain.api.post('/api/chat/', { message: 'x'.repeat(2001) }, { token });

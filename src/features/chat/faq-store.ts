@@ -26,7 +26,7 @@ export interface Faq {
 const COLUMNS = ['id', 'question', 'answer', 'tags', 'created_at', 'updated_at'] as const;
 
 /** SQL for the OR-of-lexemes tsquery of `?` (NULL when the text has no searchable words). */
-const OR_QUERY = `(SELECT string_agg(quote_literal(l), ' | ') FROM unnest(tsvector_to_array(to_tsvector('english', ?))) AS l)::tsquery`;
+const OR_QUERY = `(SELECT string_agg('''' || replace(replace(l, E'\\\\', E'\\\\\\\\'), '''', '''''') || '''', ' | ') FROM unnest(tsvector_to_array(to_tsvector('english', ?))) AS l)::tsquery`;
 
 function rankedQuery(db: Knex | Knex.Transaction, text: string, minRank: number): Knex.QueryBuilder {
   return db
