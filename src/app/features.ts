@@ -4,6 +4,7 @@
  */
 import { authFeature } from '../features/auth/auth-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
+import { chatFeature } from '../features/chat/chat-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
 import type { Feature } from './feature.js';
 
@@ -11,4 +12,5 @@ export const features: Feature[] = [
   opsFeature,
   authFeature,
   employeesFeature,
+  chatFeature,
 ];

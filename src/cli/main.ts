@@ -31,6 +31,8 @@ export const NOUNS: NounEntry[] = [
   { name: 'profile', description: 'your own account', load: () => import('./profile/index.js') },
   { name: 'password', description: 'change, forget or reset a password', load: () => import('./password/index.js') },
   { name: 'api-keys', description: 'API keys for scripts and integrations (System Admin)', load: () => import('./api-keys/index.js') },
+  { name: 'chat', description: 'ask the FAQ assistant: chat "question", an interactive session, show, escalate', load: () => import('./chat/index.js') },
+  { name: 'faqs', description: 'the FAQ knowledge base: list, show, add, update, remove', load: () => import('./faqs/index.js') },
 ];
 
 export interface MainOptions {

@@ -43,6 +43,10 @@ export interface Config {
   llmApiUrl: string;
   llmModel: string;
   llmTimeoutMs: number;
+  /** Upper bound on the model's reply (max_tokens sent with every chat-completions request). */
+  llmMaxTokens: number;
+  /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
+  chatRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -160,5 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
+    llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
+    chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
   };
 }

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { defineVerb, withJson } from '../command.js';
+import type { Factory } from '../factory.js';
+import { print } from '../output/print.js';
+import { FAQ_COLUMNS, faqIdArg } from './columns.js';
+
+export function registerShow(noun: Command, factory: () => Factory): void {
+  withJson(defineVerb(noun, 'show', 'getFaq', 'show one FAQ entry'))
+    .argument('<id>', 'FAQ id')
+    .action(async (id: string, opts: { json?: boolean | string }) => {
+      const f = factory();
+      const { data } = await f.client().request<Record<string, unknown>>('GET', `/api/faqs/${faqIdArg(id)}/`);
+      await print(f, data, { json: opts.json, columns: [...FAQ_COLUMNS, { key: 'updated_at', header: 'updated' }] });
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * FAQ chatbot: the knowledge base (public read, System Admin write) and chat conversations.
+ * Handlers are thin: the spec has already authenticated, checked roles/scopes and validated input.
+ */
+import type { AppContext } from '../../app/context.js';
+import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
+import { createRateLimiter, type RateLimiter } from '../../http/middleware.js';
+import type { Principal } from '../../http/auth.js';
+import { answerMessage, conversationIdOf, escalateConversation, getConversation } from './chat-service.js';
+import { createFaq, deleteFaq, faqId, getFaq, listFaqs, updateFaq } from './faq-store.js';
+
+type Input = { params: Record<string, unknown>; query: Record<string, unknown>; body: Record<string, unknown> };
+const input = (ctx: ApiContext) => ctx.state.input as unknown as Input;
+const principal = (ctx: ApiContext) => ctx.state.principal as Principal;
+
+function routes(app: AppContext): RouteTable {
+  const chatLimiter: RateLimiter | undefined =
+    app.config.chatRateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.chatRateLimitPerMinute, durationSeconds: 60, keyPrefix: 'chat' }) : undefined;
+
+  return {
+    async listFaqs(ctx) {
+      const q = input(ctx).query;
+      ctx.body = await listFaqs(app.db, { q: q.q as string | undefined, tag: q.tag as string | undefined, limit: q.limit as number | undefined, cursor: q.cursor as string | undefined });
+    },
+    async getFaq(ctx) {
+      ctx.body = await getFaq(app.db, faqId(input(ctx).params.id));
+    },
+    async createFaq(ctx) {
+      const b = input(ctx).body as { question: string; answer: string; tags?: string[] };
+      const faq = await createFaq(app.db, b);
+      ctx.status = 201;
+      ctx.set('Location', `/api/faqs/${faq.id}/`);
+      ctx.body = faq;
+    },
+    async updateFaq(ctx) {
+      ctx.body = await updateFaq(app.db, faqId(input(ctx).params.id), input(ctx).body as { question?: string; answer?: string; tags?: string[] });
+    },
+    async deleteFaq(ctx) {
+      await deleteFaq(app.db, faqId(input(ctx).params.id));
+      ctx.status = 204;
+    },
+
+    async postChatMessage(ctx) {
+      const p = principal(ctx);
+      const b = input(ctx).body as { message: string; conversation_id?: number };
+      // per caller, so one chatty person (or integration) cannot spend everyone's model budget
+      if (chatLimiter) await chatLimiter.consume(`${p.kind}:${p.id}`);
+      ctx.body = await answerMessage(app, p, b);
+    },
+    async getChatConversation(ctx) {
+      ctx.body = await getConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id));
+    },
+    async escalateChatConversation(ctx) {
+      const r = await escalateConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id));
+      ctx.status = r.created ? 201 : 200;
+      ctx.body = r.ticket;
+    },
+  };
+}
+
+export const chatFeature: Feature = { name: 'chat', routes };
