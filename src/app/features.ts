@@ -3,8 +3,10 @@
  * openapi.yaml operationIds), job workers, cron schedules and start-up work.
  */
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import type { Feature } from './feature.js';
 
 export const features: Feature[] = [
   opsFeature,
+  ticketsFeature,
 ];
