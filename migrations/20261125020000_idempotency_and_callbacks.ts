@@ -13,7 +13,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('state').notNullable().defaultTo('running'); // running | done
     t.integer('response_status');
     t.jsonb('response_headers');
-    t.jsonb('response_body');
+    t.json('response_body'); // json, not jsonb: a replay must keep the exact key order
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('expires_at', { useTz: true }).notNullable().defaultTo(knex.raw(`now() + interval '24 hours'`));
     t.primary(['caller', 'key']);
@@ -22,7 +22,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('workflow_callbacks', (t) => {
     t.text('event_key').primary(); // webhook-id, else event_id from the body
     t.bigInteger('ticket_id').notNullable().references('tickets.id').onDelete('CASCADE');
-    t.jsonb('result');
+    t.json('result');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
 }
