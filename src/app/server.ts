@@ -101,7 +101,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   };
   const body = koaBody(bodyOptions);
   // operations marked `x-raw-body: true` (signed webhooks) also keep the exact bytes received, at
-  // ctx.request.body[Symbol.for('unparsedBody')] (koa-body's includeUnparsed)
+  // ctx.request.rawBody (koa-body 8's includeUnparsed)
   const rawBody = koaBody({ ...bodyOptions, includeUnparsed: true });
 
   const router = new Router();

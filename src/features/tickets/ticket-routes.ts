@@ -70,7 +70,8 @@ export function ticketRoutes(app: AppContext) {
       const secret = app.config.workflowSigningSecret;
       const webhookId = ctx.get('webhook-id') || undefined;
       if (secret) {
-        const raw = (ctx.request.body as Record<symbol, string | Buffer> | undefined)?.[Symbol.for('unparsedBody')] ?? '';
+        // the exact bytes received (koa-body includeUnparsed, enabled by `x-raw-body: true` in the spec)
+        const raw = (ctx.request as unknown as { rawBody?: string }).rawBody ?? '';
         const v = verify(secret, { id: webhookId, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined }, raw);
         if (!v.ok) {
           throw unauthorized(
