@@ -18,8 +18,9 @@ const TICKET_COLUMNS = [
 ];
 
 /** SELECT of tickets with their people, ready for presentTicket. */
-export function ticketQuery(db: Knex | Knex.Transaction): Knex.QueryBuilder {
-  return db({ t: 'tickets' })
+export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }): Knex.QueryBuilder {
+  return db
+    .from(source as unknown as string)
     .join({ e: 'employees' }, 'e.id', 't.employee_id')
     .leftJoin({ a: 'employees' }, 'a.id', 't.assigned_to')
     .select(TICKET_COLUMNS)
@@ -60,7 +61,17 @@ export interface TicketFilters {
 }
 
 export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }): Promise<Page<TicketRow>> {
-  const qb = ticketQuery(db);
+  // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
+  // cannot instead walk the primary key backwards filtering every row (what it picks for
+  // ORDER BY id LIMIT n when it overestimates how common the words are).
+  const q = f.q?.trim();
+  const source = q
+    ? db.raw(
+        `(SELECT * FROM tickets WHERE search @@ websearch_to_tsquery('english', ?)${/^tx\d{4,15}$/i.test(q) ? ' OR ticket_number = ?' : ''} OFFSET 0) AS t`,
+        /^tx\d{4,15}$/i.test(q) ? [q, q.toUpperCase()] : [q],
+      )
+    : undefined;
+  const qb = ticketQuery(db, source);
   if (f.owner !== undefined) qb.where('t.employee_id', f.owner);
   if (f.status?.length) qb.whereIn('t.status', f.status);
   if (f.priority) qb.where('t.priority', f.priority);
@@ -72,13 +83,6 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
-  if (f.q) {
-    const q = f.q.trim();
-    qb.where((w) => {
-      w.whereRaw(`t.search @@ websearch_to_tsquery('english', ?)`, [q]);
-      if (/^tx\d{4,15}$/i.test(q)) w.orWhere('t.ticket_number', q.toUpperCase());
-    });
-  }
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }
 
