@@ -20,7 +20,10 @@ export interface NounEntry {
 }
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
-export const NOUNS: NounEntry[] = [];
+export const NOUNS: NounEntry[] = [
+  { name: 'tickets', description: 'tickets: list, show, create, transitions, comments, history', load: () => import('./tickets/index.js') },
+  { name: 'reports', description: 'reports: ticket counts and response/resolution times', load: () => import('./reports/index.js') },
+];
 
 export interface MainOptions {
   io?: IO;
