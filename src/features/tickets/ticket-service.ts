@@ -87,15 +87,19 @@ export class TicketService {
     const ownerId: number | null = body.employee_id ?? p.employeeId;
     if (ownerId === null) throw unprocessable('employee_required', 'An API key must name the ticket\'s employee_id.', [{ field: 'employee_id', message: 'is required' }]);
     if (files.length && !ticketFiles.attach) throw unprocessable('attachments_unavailable', 'File uploads are not available on this server yet.');
+    if (body.employee_id !== undefined && !(await store.employeeExists(this.db, ownerId))) {
+      throw unprocessable('unknown_employee', 'No such employee.', [{ field: 'employee_id', message: 'does not exist' }]);
+    }
+    const values: Record<string, unknown> = { employee_id: ownerId };
+    for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
+    if (!files.length) {
+      // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
+      const row = await store.insertTicketWithHistory(this.db, values, actorRef(p));
+      return { row, body: { ...presentTicket(row), attachments: [], comments: [] } };
+    }
     return this.db.transaction(async (trx) => {
-      if (body.employee_id !== undefined && !(await store.employeeExists(trx, ownerId))) {
-        throw unprocessable('unknown_employee', 'No such employee.', [{ field: 'employee_id', message: 'does not exist' }]);
-      }
-      const values: Record<string, unknown> = { employee_id: ownerId };
-      for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
-      const id = await store.insertTicket(trx, values);
-      await store.addHistory(trx, id, actorRef(p), [{ event: 'created', field: 'status', to_value: 'New' }]);
-      if (files.length) await ticketFiles.attach!(trx, this.app, id, files, p.employeeId);
+      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p));
+      await ticketFiles.attach!(trx, this.app, id, files, p.employeeId);
       const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
       return { row, body: await this.detail(p, row, trx) };
     });

@@ -86,9 +86,25 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }
 
-export async function insertTicket(trx: Knex.Transaction, values: Record<string, unknown>): Promise<number> {
-  const [row] = await trx('tickets').insert(values).returning('id');
-  return Number(row.id);
+/**
+ * Insert a ticket and its `created` history entry and read it back with its people, in ONE
+ * statement (data-modifying CTEs are atomic on their own, so the common create needs no explicit
+ * transaction): the hottest write is a single round trip.
+ */
+export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef): Promise<TicketRow> {
+  const ins = db('tickets').insert(values).returning('*').toSQL(); // `?` placeholders
+  const row = await ticketQuery(db, db.raw('ins AS t'))
+    .with('ins', db.raw(ins.sql, ins.bindings as Knex.RawBinding[]))
+    .with(
+      'h',
+      db.raw(`INSERT INTO ticket_history (ticket_id, actor_kind, actor_id, actor_api_key_id, event, field, to_value) SELECT id, ?, ?, ?, 'created', 'status', 'New' FROM ins`, [
+        actor.actor_kind,
+        actor.actor_id,
+        actor.actor_api_key_id,
+      ]),
+    )
+    .first();
+  return row as TicketRow;
 }
 
 /** Update with a version bump; returns false if `where` matched nothing (e.g. a lost claim race). */
