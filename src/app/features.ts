@@ -6,6 +6,7 @@ import { authFeature } from '../features/auth/auth-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import type { Feature } from './feature.js';
 
 export const features: Feature[] = [
@@ -13,4 +14,5 @@ export const features: Feature[] = [
   authFeature,
   employeesFeature,
   chatFeature,
+  ticketsFeature,
 ];

@@ -11,6 +11,7 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import { authorizeOperation, readCredentials, resolvePrincipal, type AuthDeps } from '../http/auth.js';
 import { AppError, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
 import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
@@ -78,7 +79,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     );
   }
 
-  const body = koaBody({
+  const bodyOptions = {
     jsonLimit: app.config.bodyLimitBytes,
     formLimit: app.config.bodyLimitBytes,
     textLimit: app.config.bodyLimitBytes,
@@ -95,10 +96,14 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
       keepExtensions: false,
       allowEmptyFiles: false,
     },
-    onError: (err) => {
+    onError: (err: Error) => {
       throw err;
     },
-  });
+  };
+  const body = koaBody(bodyOptions);
+  // operations marked `x-raw-body: true` (signed webhooks) also keep the exact bytes received, at
+  // ctx.request.rawBody (koa-body 8's includeUnparsed)
+  const rawBody = koaBody({ ...bodyOptions, includeUnparsed: true });
 
   const router = new Router();
   const ordered = [...spec.operations].sort((a, b) => {
@@ -111,7 +116,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
     const mw = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
     for (const p of paths) {
-      if (op.bodyTypes.length) router[op.method](p, body, mw);
+      if (op.bodyTypes.length) router[op.method](p, op.raw['x-raw-body'] ? rawBody : body, mw);
       else router[op.method](p, mw);
     }
   }
@@ -163,7 +168,9 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
       throw validationFailed(result.errors, `The request does not match the API contract: ${result.errors.map((e) => `${e.field} ${e.message}`).slice(0, 3).join('; ')}.`);
     }
     ctx.state.input = result.value;
-    await handler(ctx);
+    // every POST honours Idempotency-Key (src/http/idempotency.ts)
+    if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)));
+    else await handler(ctx);
   };
 }
 

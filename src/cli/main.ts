@@ -33,6 +33,8 @@ export const NOUNS: NounEntry[] = [
   { name: 'api-keys', description: 'API keys for scripts and integrations (System Admin)', load: () => import('./api-keys/index.js') },
   { name: 'chat', description: 'ask the FAQ assistant: chat "question", an interactive session, show, escalate', load: () => import('./chat/index.js') },
   { name: 'faqs', description: 'the FAQ knowledge base: list, show, add, update, remove', load: () => import('./faqs/index.js') },
+  { name: 'tickets', description: 'tickets: list, show, create, transitions, comments, history', load: () => import('./tickets/index.js') },
+  { name: 'reports', description: 'reports: ticket counts and response/resolution times', load: () => import('./reports/index.js') },
 ];
 
 export interface MainOptions {

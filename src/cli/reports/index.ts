@@ -1,0 +1,20 @@
+/** `smartsupport reports tickets`. */
+import type { Command } from 'commander';
+import { defineVerb, withJson } from '../command.js';
+import type { Factory } from '../factory.js';
+import { print } from '../output/print.js';
+
+export function register(noun: Command, factory: () => Factory): void {
+  withJson(defineVerb(noun, 'tickets', 'getTicketReport', 'ticket counts by status and response/resolution percentiles')).action(async (o) => {
+    const f = factory();
+    const res = await f.client().request<{ by_status: Record<string, number>; times: Record<string, unknown>[] }>('GET', '/api/reports/tickets/');
+    if (o.json) {
+      f.out(JSON.stringify(res.data, null, 2));
+      return;
+    }
+    await print(f, Object.entries(res.data.by_status).map(([status, count]) => ({ status, count })), { columns: [{ key: 'status' }, { key: 'count' }] });
+    await print(f, res.data.times, {
+      columns: ['department', 'priority', 'tickets', 'response_time_p50', 'response_time_p90', 'resolution_time_p50', 'resolution_time_p90'].map((key) => ({ key, format: (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : String(v ?? '')) })),
+    });
+  });
+}

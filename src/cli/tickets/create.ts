@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { defineVerb, withJson } from '../command.js';
+import type { Factory } from '../factory.js';
+import { printTicket } from './shared.js';
+
+const REQUIRED = ['subject', 'category', 'subCategory', 'description'] as const;
+
+export function register(noun: Command, factory: () => Factory): void {
+  withJson(defineVerb(noun, 'create', 'createTicket', 'create a ticket (prompts for the fields on a terminal)'))
+    .option('--subject <text>', 'short summary')
+    .option('--category <text>', 'category')
+    .option('--sub-category <text>', 'sub-category')
+    .option('--description <text>', 'what happened')
+    .option('--scheduled-date <yyyy-mm-dd>', 'preferred date')
+    .option('--priority <priority>', 'staff only')
+    .option('--department <department>', 'staff only')
+    .option('--employee-id <id>', 'staff/API keys: on behalf of this employee', (v) => Number(v))
+    .action(async (o) => {
+      const f = factory();
+      const missing = REQUIRED.filter((k) => !o[k]);
+      if (missing.length) {
+        const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        const p = await f.prompter(missing.map(flag).join(', '));
+        for (const k of missing) o[k] = await p.input({ message: `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}:`, validate: (v) => (v.trim() ? true : 'required') });
+      }
+      const body: Record<string, unknown> = { subject: o.subject, category: o.category, sub_category: o.subCategory, description: o.description };
+      if (o.scheduledDate) body.scheduled_date = o.scheduledDate;
+      if (o.priority) body.priority = o.priority;
+      if (o.department) body.department = o.department;
+      if (o.employeeId !== undefined) body.employee_id = o.employeeId;
+      const res = await f.client().request('POST', '/api/tickets/', { body });
+      await printTicket(f, res.data, o.json);
+    });
+}

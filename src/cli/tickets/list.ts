@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { defineVerb, withJson, withPaging } from '../command.js';
+import type { Factory } from '../factory.js';
+import { fetchList } from '../output/list.js';
+import { print } from '../output/print.js';
+import { TICKET_COLUMNS, filterQuery, withFilters } from './shared.js';
+
+/** `tickets list` and the shortcuts `new`, `open`, `mine`. */
+export function registerLists(noun: Command, factory: () => Factory): void {
+  const list = withFilters(withPaging(withJson(defineVerb(noun, 'list', 'listTickets', 'list tickets (yours, or all for staff) with filters'))));
+  list.action(async (o) => {
+    const f = factory();
+    const page = await fetchList(f, '/api/tickets/', filterQuery(o), o);
+    await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
+    if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
+  });
+  const views: [string, string, string, string][] = [
+    ['new', 'listNewTickets', '/api/tickets/new/', 'tickets waiting for approval (staff)'],
+    ['open', 'listOpenTickets', '/api/tickets/open/', 'approved, unclaimed tickets (staff)'],
+    ['mine', 'listMyTickets', '/api/tickets/my-tickets/', 'tickets assigned to me and not finished (staff)'],
+  ];
+  for (const [name, op, path, description] of views) {
+    withPaging(withJson(defineVerb(noun, name, op, description))).action(async (o) => {
+      const f = factory();
+      const page = await fetchList(f, path, {}, o);
+      await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
+      if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
+    });
+  }
+}

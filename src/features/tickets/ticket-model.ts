@@ -1,0 +1,94 @@
+/**
+ * Ticket shapes as the API returns them (snake_case end to end) and the presenters that turn
+ * store rows into them. Rows carry `owner_id` / `assignee_id` for permission checks; presenters drop them.
+ */
+import type { TicketStatus } from './ticket-states.js';
+
+export interface TicketPerson {
+  id: number;
+  company_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  department: string;
+}
+
+export interface TicketRow {
+  id: number;
+  ticket_number: string;
+  subject: string;
+  category: string;
+  sub_category: string;
+  description: string;
+  scheduled_date: string | null;
+  priority: string | null;
+  department: string | null;
+  status: TicketStatus;
+  employee: TicketPerson;
+  assigned_to: TicketPerson | null;
+  submit_date: Date;
+  update_date: Date;
+  approved_at: Date | null;
+  response_time: number | null;
+  resolved_at: Date | null;
+  resolution_time: number | null;
+  time_closed: Date | null;
+  rejection_reason: string | null;
+  version: number;
+  owner_id: number;
+  assignee_id: number | null;
+}
+
+export interface CommentRow {
+  id: number;
+  ticket_id: number;
+  comment: string;
+  is_internal: boolean;
+  created_at: Date;
+  author: { id: number; company_id: string; first_name: string; last_name: string } | null;
+}
+
+export interface AttachmentRow {
+  id: number;
+  file_name: string;
+  file_type: string;
+  file_size: number | string;
+  upload_date: Date;
+}
+
+export type HistoryEvent = 'created' | 'updated' | 'status_changed' | 'assigned' | 'commented' | 'attachment_added';
+
+export interface HistoryInput {
+  event: HistoryEvent;
+  field?: string | null;
+  from_value?: string | null;
+  to_value?: string | null;
+  is_internal?: boolean;
+}
+
+/** Who acted, as written to ticket_history. */
+export interface ActorRef {
+  actor_kind: 'user' | 'api_key' | 'workflow' | 'system';
+  actor_id: number | null;
+  actor_api_key_id: number | null;
+}
+
+/** Fields people may edit through PUT/PATCH. */
+export const CONTENT_FIELDS = ['subject', 'category', 'sub_category', 'description', 'scheduled_date'] as const;
+export const STAFF_FIELDS = ['priority', 'department'] as const;
+
+export function presentTicket(row: TicketRow) {
+  const { owner_id: _o, assignee_id: _a, ...rest } = row;
+  return rest;
+}
+
+export const etagOf = (row: { version: number }): string => `"v${row.version}"`;
+
+/** True if an If-Match header value matches the current version (`*` always does). */
+export function ifMatchOk(header: string | undefined, row: { version: number }): boolean {
+  if (!header) return true;
+  return header.split(',').some((v) => {
+    const t = v.trim().replace(/^W\//, '');
+    return t === '*' || t === etagOf(row);
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * Ticket business rules: who may see and change what, the transitions (through ticket-states.ts),
+ * and what each change causes — history, the owner's email, workflow pushes — all in one transaction.
+ */
+import type { Knex } from 'knex';
+import type { AppContext } from '../../app/context.js';
+import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
+import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
+import { parseIdRef, type IdRef } from '../../lib/ids.js';
+import { signedAttachmentUrl } from '../../lib/signed-urls.js';
+import { queueEmail } from '../notifications/notification-outbox.js';
+import { queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
+import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
+import { ticketFiles, type UploadedFile } from './ticket-files.js';
+import * as store from './ticket-store.js';
+import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
+
+export function ticketRef(raw: string): IdRef {
+  const ref = parseIdRef(raw, 'TX');
+  if (!ref) throw notFound('ticket');
+  return ref;
+}
+
+export const canSee = (p: Principal, t: TicketRow): boolean => isStaff(p) || (p.employeeId !== null && t.owner_id === p.employeeId);
+
+export function actorRef(p: Principal): ActorRef {
+  return p.kind === 'user' ? { actor_kind: 'user', actor_id: p.employeeId, actor_api_key_id: null } : { actor_kind: 'api_key', actor_id: null, actor_api_key_id: p.id };
+}
+
+function personActor(p: Principal, t: TicketRow): Actor {
+  return { kind: 'person', staff: isStaff(p), admin: isAdmin(p), owner: p.employeeId !== null && t.owner_id === p.employeeId };
+}
+
+export class TicketService {
+  constructor(private readonly app: AppContext) {}
+
+  private get db(): Knex {
+    return this.app.db;
+  }
+
+  /** A ticket the caller may see (404 otherwise), optionally locked in `trx`. */
+  async visible(db: Knex | Knex.Transaction, p: Principal, raw: string, lock = false): Promise<TicketRow> {
+    const row = await store.findTicket(db, ticketRef(raw), { lock });
+    if (!row || !canSee(p, row)) throw notFound('ticket');
+    return row;
+  }
+
+  async detail(p: Principal, row: TicketRow, db: Knex | Knex.Transaction = this.db) {
+    const [attachments, comments] = await Promise.all([store.listAttachments(db, row.id), store.listAllComments(db, row.id, isStaff(p))]);
+    return {
+      ...presentTicket(row),
+      attachments: attachments.map((a) => ({ ...a, file_size: Number(a.file_size), url: signedAttachmentUrl(this.app.config.publicUrl, this.app.jwt.secret, a.id) })),
+      comments,
+    };
+  }
+
+  async get(p: Principal, raw: string) {
+    const row = await this.visible(this.db, p, raw);
+    return { row, body: await this.detail(p, row) };
+  }
+
+  async list(p: Principal, query: Record<string, any>, preset: store.TicketFilters = {}) { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const f: store.TicketFilters = { ...preset };
+    if (!isStaff(p)) f.owner = p.employeeId ?? -1;
+    if (query.status) f.status = query.status;
+    for (const k of ['priority', 'department', 'category', 'submitted_after', 'submitted_before', 'q'] as const) if (query[k]) f[k] = query[k];
+    if (query.assigned_to) {
+      const a = String(query.assigned_to);
+      if (a === 'me') f.assigned_to = p.employeeId ?? -1;
+      else if (/^\d+$/.test(a)) f.assigned_to = Number(a);
+      else f.assigned_to = (await store.employeeIdByCompanyId(this.db, a)) ?? -1;
+    }
+    if (query.employee) {
+      const e = String(query.employee);
+      f.employee = /^\d+$/.test(e) ? { id: Number(e) } : { company_id: e };
+    }
+    const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order });
+    return { data: page.data.map(presentTicket), next_cursor: page.next_cursor };
+  }
+
+  async create(p: Principal, body: Record<string, any>, files: UploadedFile[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const staff = isStaff(p);
+    if (!staff) {
+      const extra = ['priority', 'department', 'employee_id'].filter((k) => body[k] !== undefined && !(k === 'employee_id' && body[k] === p.employeeId));
+      if (extra.length) throw unprocessable('field_not_allowed', 'Employees cannot set these fields.', extra.map((field) => ({ field, message: 'is not allowed' })));
+    }
+    const ownerId: number | null = body.employee_id ?? p.employeeId;
+    if (ownerId === null) throw unprocessable('employee_required', 'An API key must name the ticket\'s employee_id.', [{ field: 'employee_id', message: 'is required' }]);
+    if (files.length && !ticketFiles.attach) throw unprocessable('attachments_unavailable', 'File uploads are not available on this server yet.');
+    if (body.employee_id !== undefined && !(await store.employeeExists(this.db, ownerId))) {
+      throw unprocessable('unknown_employee', 'No such employee.', [{ field: 'employee_id', message: 'does not exist' }]);
+    }
+    const values: Record<string, unknown> = { employee_id: ownerId };
+    for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
+    if (!files.length) {
+      // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
+      const row = await store.insertTicketWithHistory(this.db, values, actorRef(p));
+      return { row, body: { ...presentTicket(row), attachments: [], comments: [] } };
+    }
+    return this.db.transaction(async (trx) => {
+      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p));
+      await ticketFiles.attach!(trx, this.app, id, files, p.employeeId);
+      const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
+      return { row, body: await this.detail(p, row, trx) };
+    });
+  }
+
+  async update(p: Principal, raw: string, body: Record<string, any>, ifMatch: string | undefined, replace: boolean) { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.db.transaction(async (trx) => {
+      const row = await this.visible(trx, p, raw, true);
+      if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
+      const staff = isStaff(p);
+      if (!staff) {
+        const extra = STAFF_FIELDS.filter((k) => body[k] !== undefined);
+        if (extra.length) throw unprocessable('field_not_allowed', 'Only staff can set these fields.', extra.map((field) => ({ field, message: 'is not allowed' })));
+        if (row.status !== 'New') throw conflict('not_editable', 'You can edit your ticket only while it is New.', { current_status: row.status });
+      }
+      const fields = staff ? [...CONTENT_FIELDS, ...STAFF_FIELDS] : [...CONTENT_FIELDS];
+      const changes: Record<string, unknown> = {};
+      const history: HistoryInput[] = [];
+      for (const k of fields) {
+        let v = body[k];
+        if (v === undefined && replace && (k === 'scheduled_date' || (staff && (k === 'priority' || k === 'department')))) v = null;
+        if (v === undefined) continue;
+        const before = (row as unknown as Record<string, unknown>)[k] ?? null;
+        if (before === v) continue;
+        changes[k] = v;
+        history.push({ event: 'updated', field: k, from_value: before === null ? null : String(before), to_value: v === null ? null : String(v) });
+      }
+      if (history.length) {
+        await store.updateTicket(trx, row.id, changes);
+        await store.addHistory(trx, row.id, actorRef(p), history);
+      }
+      const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      return { row: fresh, body: await this.detail(p, fresh, trx) };
+    });
+  }
+
+  async remove(p: Principal, raw: string, ifMatch: string | undefined): Promise<void> {
+    const keys = await this.db.transaction(async (trx) => {
+      const row = await this.visible(trx, p, raw, true);
+      if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
+      const owner = p.employeeId !== null && row.owner_id === p.employeeId;
+      if (!isAdmin(p)) {
+        if (!owner) throw forbidden('Only a System Admin can delete this ticket.', 'delete_forbidden');
+        if (row.status !== 'New') throw conflict('not_deletable', 'You can delete your ticket only while it is New.', { current_status: row.status });
+      }
+      return store.deleteTicket(trx, row.id);
+    });
+    if (keys.length && ticketFiles.remove) await ticketFiles.remove(this.app, keys).catch((err: Error) => this.app.log.warn({ err: err.message }, 'removing ticket files failed'));
+  }
+
+  /** Carry out a planned move; history + owner email in `trx`. Returns the fresh row. */
+  private async apply(
+    trx: Knex.Transaction,
+    row: TicketRow,
+    actor: ActorRef,
+    action: TicketAction,
+    plan: Extract<ReturnType<typeof planTransition>, { ok: true }>,
+    extra: { values?: Record<string, unknown>; comment?: string | null; assignee?: number | null; commentAuthor?: number | null },
+  ): Promise<TicketRow> {
+    const values: Record<string, unknown> = { status: plan.to, ...(extra.values ?? {}) };
+    const sinceSubmit = store.sinceSubmit(trx);
+    if (plan.effects.approved) Object.assign(values, { approved_at: trx.fn.now(), response_time: sinceSubmit });
+    if (plan.effects.resolved) Object.assign(values, { resolved_at: trx.fn.now(), resolution_time: sinceSubmit });
+    if (plan.effects.closed) values.time_closed = trx.fn.now();
+    const where: Record<string, unknown> = { status: plan.from };
+    if (plan.effects.assign) {
+      values.assigned_to = extra.assignee;
+      where.assigned_to = null;
+    }
+    // conditional update: the row is locked, but the WHERE keeps the move correct on its own
+    const moved = await store.updateTicket(trx, row.id, values, where);
+    if (!moved) throw conflict(action === 'claim' ? 'already_claimed' : 'invalid_transition', 'The ticket changed meanwhile; fetch it again.', { current_status: row.status, allowed: [] });
+    const history: HistoryInput[] = [{ event: 'status_changed', field: 'status', from_value: plan.from, to_value: plan.to }];
+    if (plan.effects.assign) history.push({ event: 'assigned', field: 'assigned_to', from_value: null, to_value: String(extra.assignee) });
+    await store.addHistory(trx, row.id, actor, history);
+    const comment = extra.comment?.trim() ? extra.comment.trim() : null;
+    if (comment && action !== 'reject') {
+      await store.insertComment(trx, { ticket_id: row.id, user_id: extra.commentAuthor ?? null, comment, is_internal: false });
+      await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
+    }
+    await queueEmail(trx, this.app.jobs, {
+      template: 'ticket_status_changed',
+      to: row.employee.email,
+      data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
+    });
+    return (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+  }
+
+  private refuse(plan: Extract<ReturnType<typeof planTransition>, { ok: false }>, row: TicketRow, action: TicketAction): never {
+    if (plan.reason === 'forbidden') throw new AppError(403, action === 'update_status' ? 'reopen_forbidden' : 'not_allowed', plan.detail, { current_status: row.status, allowed: plan.allowed });
+    if (action === 'claim' && row.assignee_id !== null) throw conflict('already_claimed', 'Someone has already claimed this ticket.', { current_status: row.status, allowed: plan.allowed });
+    throw conflict('invalid_transition', plan.detail, { current_status: row.status, allowed: plan.allowed });
+  }
+
+  /** approve / reject / claim / update_status / withdraw / close, from an endpoint. */
+  async transition(p: Principal, raw: string, action: Exclude<TicketAction, 'finalize' | 'workflow'>, body: Record<string, any>, ifMatch: string | undefined) { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.db.transaction(async (trx) => {
+      const row = await this.visible(trx, p, raw, true);
+      if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
+      const plan = planTransition({ from: row.status, action, actor: personActor(p, row), to: body?.status as TicketStatus | undefined, approved: row.approved_at !== null });
+      if (!plan.ok) this.refuse(plan, row, action);
+      const values: Record<string, unknown> = {};
+      if (action === 'approve') Object.assign(values, { priority: body.priority, department: body.department });
+      if (action === 'reject') values.rejection_reason = body.rejection_reason;
+      const fresh = await this.apply(trx, row, actorRef(p), action, plan, {
+        values,
+        comment: action === 'reject' ? body.rejection_reason : body?.comment,
+        assignee: p.employeeId,
+        commentAuthor: p.employeeId,
+      });
+      if (plan.effects.push) await queueWorkflowDelivery(trx, this.app.jobs, row.id, 'approved');
+      return { row: fresh, body: await this.detail(p, fresh, trx) };
+    });
+  }
+
+  async finalize(p: Principal, raw: string, ifMatch: string | undefined) {
+    return this.db.transaction(async (trx) => {
+      const row = await this.visible(trx, p, raw, true);
+      if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
+      const plan = planTransition({ from: row.status, action: 'finalize', actor: personActor(p, row), approved: row.approved_at !== null });
+      if (!plan.ok) this.refuse(plan, row, 'finalize');
+      const queued = await queueWorkflowDelivery(trx, this.app.jobs, row.id, 'finalized');
+      await store.addHistory(trx, row.id, actorRef(p), [{ event: 'updated', field: 'workflow_delivery', to_value: queued.event_id, is_internal: true }]);
+      const d = await trx('workflow_deliveries').where({ id: queued.id }).first();
+      return { ...d, id: Number(d.id), ticket_id: Number(d.ticket_id), ticket_number: row.ticket_number };
+    });
+  }
+
+  /** Inbound status from the workflow system: same state machine, never pushes back out. */
+  async workflowStatus(apiKeyId: number, body: { ticket_id?: number | string; ticket_number?: string; status: TicketStatus; comment?: string; event_id?: string }, eventKey: string | undefined) {
+    const rawRef = body.ticket_number ?? String(body.ticket_id);
+    const ref = parseIdRef(rawRef, 'TX');
+    if (!ref) throw notFound('ticket');
+    return this.db.transaction(async (trx) => {
+      const peek = await store.findTicket(trx, ref);
+      if (!peek) throw notFound('ticket');
+      if (eventKey) {
+        const c = await store.claimCallbackEvent(trx, eventKey, peek.id);
+        if (!c.claimed && c.result) return { replayed: true, result: c.result };
+      }
+      const row = (await store.findTicket(trx, ref, { lock: true }))!;
+      const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
+      if (!plan.ok) this.refuse(plan, row, 'workflow');
+      const fresh = await this.apply(trx, row, { actor_kind: 'workflow', actor_id: null, actor_api_key_id: apiKeyId }, 'workflow', plan, { comment: body.comment, commentAuthor: null });
+      const result = { ticket_id: fresh.id, ticket_number: fresh.ticket_number, from_status: plan.from, status: fresh.status, event_id: eventKey ?? null, applied_at: fresh.update_date.toISOString() };
+      if (eventKey) await store.storeCallbackResult(trx, eventKey, result);
+      return { replayed: false, result };
+    });
+  }
+
+  async comments(p: Principal, raw: string, page: { limit?: number; cursor?: string }) {
+    const row = await this.visible(this.db, p, raw);
+    return store.pageComments(this.db, row.id, isStaff(p), page);
+  }
+
+  async comment(p: Principal, raw: string, body: { comment: string; is_internal?: boolean }) {
+    const internal = Boolean(body.is_internal);
+    if (internal && !isStaff(p)) throw forbidden('Only staff can write internal comments.', 'internal_comment_forbidden');
+    return this.db.transaction(async (trx) => {
+      const row = await this.visible(trx, p, raw);
+      const c = await store.insertComment(trx, { ticket_id: row.id, user_id: p.employeeId, comment: body.comment, is_internal: internal });
+      await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
+      await store.updateTicket(trx, row.id, {});
+      if (!internal && p.employeeId !== row.owner_id) {
+        await queueEmail(trx, this.app.jobs, {
+          template: 'ticket_commented',
+          to: row.employee.email,
+          data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: await store.employeeName(trx, p.employeeId), comment: body.comment },
+        });
+      }
+      return c;
+    });
+  }
+
+  async history(p: Principal, raw: string, page: { limit?: number; cursor?: string }) {
+    const row = await this.visible(this.db, p, raw);
+    return store.pageHistory(this.db, row.id, isStaff(p), page);
+  }
+
+  report() {
+    return store.ticketReport(this.db);
+  }
+}

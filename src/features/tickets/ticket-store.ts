@@ -1,0 +1,218 @@
+/**
+ * The only file in the tickets feature that writes SQL. Lists are one query per page: the owner and
+ * assignee summaries are joined and built with json_build_object, never fetched per row.
+ */
+import type { Knex } from 'knex';
+import { paginate, type Page } from '../../http/pagination.js';
+import type { IdRef } from '../../lib/ids.js';
+import type { ActorRef, AttachmentRow, CommentRow, HistoryInput, TicketRow } from './ticket-model.js';
+import { TICKET_STATUSES, type TicketStatus } from './ticket-states.js';
+
+const person = (alias: string) =>
+  `json_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
+
+const TICKET_COLUMNS = [
+  't.id', 't.ticket_number', 't.subject', 't.category', 't.sub_category', 't.description',
+  't.priority', 't.department', 't.status', 't.submit_date', 't.update_date', 't.approved_at', 't.response_time',
+  't.resolved_at', 't.resolution_time', 't.time_closed', 't.rejection_reason', 't.version',
+];
+
+/** SELECT of tickets with their people, ready for presentTicket. */
+export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }): Knex.QueryBuilder {
+  return db
+    .from(source as unknown as string)
+    .join({ e: 'employees' }, 'e.id', 't.employee_id')
+    .leftJoin({ a: 'employees' }, 'a.id', 't.assigned_to')
+    .select(TICKET_COLUMNS)
+    .select(
+      db.raw(`to_char(t.scheduled_date, 'YYYY-MM-DD') AS scheduled_date`),
+      db.raw(`${person('e')} AS employee`),
+      db.raw(`CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a')} END AS assigned_to`),
+      db.raw('t.employee_id AS owner_id'),
+      db.raw('t.assigned_to AS assignee_id'),
+    );
+}
+
+function whereRef(qb: Knex.QueryBuilder, ref: IdRef): Knex.QueryBuilder {
+  return ref.by === 'id' ? qb.where('t.id', ref.value) : qb.where('t.ticket_number', ref.value);
+}
+
+export async function findTicket(db: Knex | Knex.Transaction, ref: IdRef, opts: { lock?: boolean } = {}): Promise<TicketRow | undefined> {
+  const qb = whereRef(ticketQuery(db), ref);
+  if (opts.lock) qb.forUpdate('t');
+  return (await qb.first()) as TicketRow | undefined;
+}
+
+export interface TicketFilters {
+  /** restrict to this owner (employees see only their own) */
+  owner?: number;
+  status?: TicketStatus[];
+  priority?: string;
+  department?: string;
+  category?: string;
+  assigned_to?: number;
+  /** owner by numeric id or company id */
+  employee?: { id?: number; company_id?: string };
+  submitted_after?: string;
+  submitted_before?: string;
+  q?: string;
+  /** assigned_to = this person and not finished */
+  mine?: number;
+}
+
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }): Promise<Page<TicketRow>> {
+  // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
+  // cannot instead walk the primary key backwards filtering every row (what it picks for
+  // ORDER BY id LIMIT n when it overestimates how common the words are).
+  const q = f.q?.trim();
+  const source = q
+    ? db.raw(
+        `(SELECT * FROM tickets WHERE search @@ websearch_to_tsquery('english', ?)${/^tx\d{4,15}$/i.test(q) ? ' OR ticket_number = ?' : ''} OFFSET 0) AS t`,
+        /^tx\d{4,15}$/i.test(q) ? [q, q.toUpperCase()] : [q],
+      )
+    : undefined;
+  const qb = ticketQuery(db, source);
+  if (f.owner !== undefined) qb.where('t.employee_id', f.owner);
+  if (f.status?.length) qb.whereIn('t.status', f.status);
+  if (f.priority) qb.where('t.priority', f.priority);
+  if (f.department) qb.where('t.department', f.department);
+  if (f.category) qb.where('t.category', f.category);
+  if (f.assigned_to !== undefined) qb.where('t.assigned_to', f.assigned_to);
+  if (f.employee?.id !== undefined) qb.where('t.employee_id', f.employee.id);
+  if (f.employee?.company_id) qb.where('e.company_id', f.employee.company_id.toUpperCase());
+  if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
+  if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
+  if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
+  return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
+}
+
+/**
+ * Insert a ticket and its `created` history entry and read it back with its people, in ONE
+ * statement (data-modifying CTEs are atomic on their own, so the common create needs no explicit
+ * transaction): the hottest write is a single round trip.
+ */
+export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef): Promise<TicketRow> {
+  const ins = db('tickets').insert(values).returning('*').toSQL(); // `?` placeholders
+  const row = await ticketQuery(db, db.raw('ins AS t'))
+    .with('ins', db.raw(ins.sql, ins.bindings as Knex.RawBinding[]))
+    .with(
+      'h',
+      db.raw(`INSERT INTO ticket_history (ticket_id, actor_kind, actor_id, actor_api_key_id, event, field, to_value) SELECT id, ?, ?, ?, 'created', 'status', 'New' FROM ins`, [
+        actor.actor_kind,
+        actor.actor_id,
+        actor.actor_api_key_id,
+      ]),
+    )
+    .first();
+  return row as TicketRow;
+}
+
+/** Update with a version bump; returns false if `where` matched nothing (e.g. a lost claim race). */
+export async function updateTicket(trx: Knex.Transaction, id: number, values: Record<string, unknown>, where: Record<string, unknown> = {}): Promise<boolean> {
+  const n = await trx('tickets')
+    .where({ id, ...where })
+    .update({ ...values, update_date: trx.fn.now(), version: trx.raw('version + 1') });
+  return n > 0;
+}
+
+/** Raw SQL fragments for the timestamps a transition sets. */
+export const sinceSubmit = (trx: Knex.Transaction) => trx.raw(`GREATEST(0, extract(epoch FROM now() - submit_date))::integer`);
+
+export async function deleteTicket(trx: Knex.Transaction, id: number): Promise<string[]> {
+  const keys = (await trx('ticket_attachments').where({ ticket_id: id }).pluck('storage_key')) as string[];
+  await trx('tickets').where({ id }).delete();
+  return keys;
+}
+
+export async function addHistory(trx: Knex.Transaction, ticketId: number, actor: ActorRef, entries: HistoryInput[]): Promise<void> {
+  if (!entries.length) return;
+  await trx('ticket_history').insert(entries.map((e) => ({ ticket_id: ticketId, ...actor, field: null, from_value: null, to_value: null, is_internal: false, ...e })));
+}
+
+const commentSelect = (db: Knex | Knex.Transaction) =>
+  db({ c: 'ticket_comments' })
+    .leftJoin({ u: 'employees' }, 'u.id', 'c.user_id')
+    .select('c.id', 'c.ticket_id', 'c.comment', 'c.is_internal', 'c.created_at')
+    .select(db.raw(`CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'company_id', u.company_id, 'first_name', u.first_name, 'last_name', u.last_name) END AS author`));
+
+export async function insertComment(trx: Knex.Transaction, values: { ticket_id: number; user_id: number | null; comment: string; is_internal: boolean }): Promise<CommentRow> {
+  const [row] = await trx('ticket_comments').insert(values).returning('id');
+  return (await commentSelect(trx).where('c.id', row.id).first()) as CommentRow;
+}
+
+export async function listAllComments(db: Knex | Knex.Transaction, ticketId: number, includeInternal: boolean): Promise<CommentRow[]> {
+  const qb = commentSelect(db).where('c.ticket_id', ticketId).orderBy('c.id', 'asc').limit(500);
+  if (!includeInternal) qb.where('c.is_internal', false);
+  return (await qb) as CommentRow[];
+}
+
+export async function pageComments(db: Knex, ticketId: number, includeInternal: boolean, page: { limit?: number; cursor?: string }): Promise<Page<CommentRow>> {
+  const qb = commentSelect(db).where('c.ticket_id', ticketId);
+  if (!includeInternal) qb.where('c.is_internal', false);
+  return paginate<CommentRow & Record<string, unknown>>(qb, { ...page, keys: [{ column: 'c.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<CommentRow>>;
+}
+
+export async function pageHistory(db: Knex, ticketId: number, includeInternal: boolean, page: { limit?: number; cursor?: string }) {
+  const qb = db({ h: 'ticket_history' })
+    .leftJoin({ u: 'employees' }, 'u.id', 'h.actor_id')
+    .leftJoin({ k: 'api_keys' }, 'k.id', 'h.actor_api_key_id')
+    .where('h.ticket_id', ticketId)
+    .select('h.id', 'h.ticket_id', 'h.event', 'h.field', 'h.from_value', 'h.to_value', 'h.is_internal', 'h.created_at')
+    .select(
+      db.raw(`json_build_object('kind', h.actor_kind, 'id', COALESCE(h.actor_id, h.actor_api_key_id),
+        'name', CASE WHEN u.id IS NOT NULL THEN u.first_name || ' ' || u.last_name WHEN h.actor_kind = 'workflow' THEN 'workflow system' ELSE k.name END) AS actor`),
+    );
+  if (!includeInternal) qb.where('h.is_internal', false);
+  return paginate(qb, { ...page, keys: [{ column: 'h.id', prop: 'id' }], direction: 'asc' });
+}
+
+export async function listAttachments(db: Knex | Knex.Transaction, ticketId: number): Promise<AttachmentRow[]> {
+  return (await db('ticket_attachments').where({ ticket_id: ticketId }).orderBy('id').select('id', 'file_name', 'file_type', 'file_size', 'upload_date')) as AttachmentRow[];
+}
+
+export async function employeeExists(db: Knex | Knex.Transaction, id: number): Promise<boolean> {
+  return Boolean(await db('employees').where({ id }).first('id'));
+}
+
+export async function employeeIdByCompanyId(db: Knex, companyId: string): Promise<number | undefined> {
+  const row = await db('employees').whereRaw('company_id = ?', [companyId.toUpperCase()]).first('id');
+  return row ? Number(row.id) : undefined;
+}
+
+export async function employeeName(db: Knex | Knex.Transaction, id: number | null): Promise<string> {
+  if (id === null) return 'SmartSupport';
+  const row = await db('employees').where({ id }).first('first_name', 'last_name');
+  return row ? `${row.first_name} ${row.last_name}` : 'SmartSupport';
+}
+
+/** The report: counts by status; response/resolution percentiles by department and priority. */
+export async function ticketReport(db: Knex) {
+  const counts = (await db('tickets').select('status').count({ n: '*' }).groupBy('status')) as { status: TicketStatus; n: string }[];
+  const by_status = Object.fromEntries(TICKET_STATUSES.map((s) => [s, 0])) as Record<TicketStatus, number>;
+  for (const c of counts) by_status[c.status] = Number(c.n);
+  const times = await db('tickets')
+    .whereNotNull('approved_at')
+    .groupBy('department', 'priority')
+    .orderBy(['department', 'priority'])
+    .select('department', 'priority')
+    .select(
+      db.raw('count(*)::integer AS tickets'),
+      db.raw('percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time) AS response_time_p50'),
+      db.raw('percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time) AS response_time_p90'),
+      db.raw('percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_time) AS resolution_time_p50'),
+      db.raw('percentile_cont(0.9) WITHIN GROUP (ORDER BY resolution_time) AS resolution_time_p90'),
+    );
+  return { by_status, times };
+}
+
+/** Workflow callbacks: claim an event key in the transaction (blocks on a concurrent duplicate). */
+export async function claimCallbackEvent(trx: Knex.Transaction, eventKey: string, ticketId: number): Promise<{ claimed: true } | { claimed: false; result: unknown }> {
+  const ins = await trx.raw(`INSERT INTO workflow_callbacks (event_key, ticket_id) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING event_key`, [eventKey, ticketId]);
+  if (ins.rows.length) return { claimed: true };
+  const row = await trx('workflow_callbacks').where({ event_key: eventKey }).first('result');
+  return { claimed: false, result: row?.result };
+}
+
+export async function storeCallbackResult(trx: Knex.Transaction, eventKey: string, result: unknown): Promise<void> {
+  await trx('workflow_callbacks').where({ event_key: eventKey }).update({ result: JSON.stringify(result) });
+}

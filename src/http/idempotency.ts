@@ -1,0 +1,117 @@
+/**
+ * `Idempotency-Key` for every POST (api.md Conventions), applied once in the HTTP edge:
+ *
+ * - the first request with a key claims it (a row per caller + key) and runs; its response —
+ *   status, JSON body and the headers a client relies on — is stored for 24 h;
+ * - a retry with the same key and the same request (method, path, body) gets that response replayed
+ *   (`Idempotent-Replayed: true`);
+ * - the same key with a different request is 422 `idempotency_key_reused`;
+ * - a retry while the first is still running waits briefly for it (so a burst of identical retries
+ *   all get the one response) and is 409 `idempotency_in_progress` if it is still running after that.
+ *
+ * A request that fails with an error releases its key, so a retry runs again.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type Koa from 'koa';
+import type { Principal } from './auth.js';
+import { conflict, unprocessable } from './errors.js';
+
+export const IDEMPOTENCY_TTL_HOURS = 24;
+/** How long a retry waits for the first request with its key before answering 409. */
+export const IDEMPOTENCY_WAIT_MS = 3_000;
+const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
+
+export function callerKey(principal: Principal | undefined, ip: string): string {
+  return principal ? `${principal.kind}:${principal.id}` : `ip:${ip}`;
+}
+
+export function requestHash(method: string, path: string, body: unknown, files?: unknown): string {
+  const h = createHash('sha256').update(`${method} ${path.replace(/\/$/, '')}\n`).update(JSON.stringify(body ?? null));
+  if (files) h.update(JSON.stringify(files));
+  return h.digest('hex');
+}
+
+interface Stored {
+  request_hash: string;
+  state: 'running' | 'done';
+  response_status: number | null;
+  response_headers: Record<string, string> | null;
+  response_body: unknown;
+}
+
+function replay(ctx: Koa.Context, row: Stored): void {
+  ctx.status = row.response_status ?? 200;
+  for (const [k, v] of Object.entries(row.response_headers ?? {})) ctx.set(k, v);
+  ctx.set('Idempotent-Replayed', 'true');
+  if (row.response_body !== null && row.response_body !== undefined) ctx.body = row.response_body;
+}
+
+function fileSummary(ctx: Koa.Context): unknown {
+  const files = ctx.request.files;
+  if (!files || Object.keys(files).length === 0) return undefined;
+  return Object.fromEntries(
+    Object.entries(files).map(([k, f]) => [k, (Array.isArray(f) ? f : [f]).map((x) => [x.originalFilename, x.size])]),
+  );
+}
+
+/**
+ * Run `next` under the request's Idempotency-Key (if any). Call only for POSTs, after the caller
+ * is known and the request is valid.
+ */
+export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>): Promise<void> {
+  const key = ctx.get('Idempotency-Key');
+  if (!key) return next();
+  if (key.length > 255) throw unprocessable('idempotency_key_invalid', 'The Idempotency-Key must be at most 255 characters.');
+  const caller = callerKey(principal, ctx.ip);
+  const hash = requestHash(ctx.method, ctx.path, ctx.request.body, fileSummary(ctx));
+
+  const claimed = await db.raw(
+    `INSERT INTO idempotency_keys (caller, key, request_hash, expires_at) VALUES (?, ?, ?, now() + make_interval(hours => ?))
+     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'running', created_at = now(),
+       expires_at = EXCLUDED.expires_at, response_status = NULL, response_headers = NULL, response_body = NULL
+       WHERE idempotency_keys.expires_at < now()
+     RETURNING caller`,
+    [caller, key, hash, IDEMPOTENCY_TTL_HOURS],
+  );
+  if (claimed.rows.length === 0) {
+    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
+    for (;;) {
+      const row = (await db('idempotency_keys').where({ caller, key }).first()) as Stored | undefined;
+      if (!row) return withIdempotency(db, ctx, principal, next); // the first one failed and released it
+      if (row.request_hash !== hash) {
+        throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+      }
+      if (row.state === 'done') return replay(ctx, row);
+      if (Date.now() >= deadline) throw conflict('idempotency_in_progress', 'A request with this Idempotency-Key is still running; retry shortly.');
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
+    }
+  }
+
+  try {
+    await next();
+  } catch (err) {
+    await db('idempotency_keys').where({ caller, key }).delete();
+    throw err;
+  }
+  const body = ctx.body;
+  const storable = body === undefined || body === null || (typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function');
+  if (!storable || ctx.status >= 500) {
+    await db('idempotency_keys').where({ caller, key }).delete();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  for (const h of REPLAYED_HEADERS) {
+    const v = ctx.response.get(h);
+    if (v) headers[h] = v;
+  }
+  await db('idempotency_keys')
+    .where({ caller, key })
+    .update({ state: 'done', response_status: ctx.status, response_headers: JSON.stringify(headers), response_body: body === undefined ? null : JSON.stringify(body) });
+}
+
+/** Delete stored responses older than 24 h (the maintenance job calls this). Returns rows removed. */
+export async function purgeExpired(db: Knex): Promise<number> {
+  return db('idempotency_keys').where('expires_at', '<', db.fn.now()).delete();
+}
+

@@ -1,0 +1,101 @@
+/**
+ * `smartsupport tickets …` and `reports tickets`, run in-process with injected streams and prompter
+ * against a real test app.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import t from 'tap';
+import type { Prompter } from '../src/cli/factory.js';
+import { run } from '../src/cli/main.js';
+import { signedIn, startTestApp } from './helpers/harness.js';
+
+process.env.XDG_CONFIG_HOME = await mkdtemp(path.join(os.tmpdir(), 'ss-cli-'));
+const ta = await startTestApp(t);
+const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
+const emp = await signedIn(ta, { role: 'Employee' });
+
+async function cli(token: string, args: string[], opts: { tty?: boolean; prompter?: Prompter } = {}) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: opts.tty ?? false });
+  const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  const stdin = Object.assign(new PassThrough(), { isTTY: opts.tty ?? false });
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await run(['node', 'smartsupport', ...args], { io: { stdin, stdout, stderr, env: { SMARTSUPPORT_URL: ta.url, SMARTSUPPORT_TOKEN: token, NO_COLOR: '1' } }, prompter: opts.prompter });
+  return { code, out, err, json: () => JSON.parse(out) };
+}
+
+const answers = (values: Record<string, string>, confirm = true): Prompter => ({
+  input: async ({ message }) => values[Object.keys(values).find((k) => message.startsWith(k))!] ?? 'x',
+  password: async () => 'x',
+  confirm: async () => confirm,
+  select: async () => undefined as never,
+  checkbox: async () => [],
+});
+
+t.test('create, show (TX or number), list, update, comment, history', async (t) => {
+  const c = await cli(emp.token, ['tickets', 'create', '--subject', 'Mouse dead', '--category', 'Hardware', '--sub-category', 'Mouse', '--description', 'No light', '--json']);
+  t.equal(c.code, 0, c.err);
+  const tk = c.json();
+  t.equal(tk.status, 'New');
+  const n = String(tk.id);
+  t.equal((await cli(emp.token, ['tickets', 'show', tk.ticket_number, '--json'])).json().id, tk.id);
+  t.equal((await cli(emp.token, ['tickets', 'show', n, '--json', 'ticket_number,status'])).out.trim(), JSON.stringify({ ticket_number: tk.ticket_number, status: 'New' }, null, 2));
+  t.equal((await cli(emp.token, ['tickets', 'show', 'bogus'])).code, 2);
+  t.equal((await cli(emp.token, ['tickets', 'show', '999999'])).code, 4);
+  const list = await cli(emp.token, ['tickets', 'list', '--json']);
+  t.same(list.json().map((x: { id: number }) => x.id), [tk.id]);
+  const tsv = await cli(emp.token, ['tickets', 'list', '--status', 'New']);
+  t.match(tsv.out, new RegExp(`^${tk.ticket_number}\tNew`));
+  t.equal((await cli(emp.token, ['tickets', 'update', n, '--subject', 'Mouse very dead', '--json'])).json().subject, 'Mouse very dead');
+  t.equal((await cli(emp.token, ['tickets', 'comment', n, 'any news?', '--json'])).json().comment, 'any news?');
+  t.equal((await cli(coord.token, ['tickets', 'comments', n, '--json'])).json().length, 1);
+  const h = await cli(emp.token, ['tickets', 'history', n, '--json']);
+  t.ok(h.json().some((e: { event: string }) => e.event === 'commented'));
+});
+
+t.test('transitions, exit codes, views and the report', async (t) => {
+  const tk = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
+  t.equal((await cli(coord.token, ['tickets', 'new', '--json'])).json().some((x: { id: number }) => x.id === tk.id), true);
+  t.equal((await cli(coord.token, ['tickets', 'approve', tk.ticket_number, '--priority', 'High', '--department', 'IT Department', '--json'])).json().status, 'Open');
+  t.ok((await cli(coord.token, ['tickets', 'open', '--json'])).json().some((x: { id: number }) => x.id === tk.id));
+  const again = await cli(coord.token, ['tickets', 'approve', tk.ticket_number, '--priority', 'High', '--department', 'IT Department']);
+  t.equal(again.code, 5, 'invalid transition → exit 5');
+  t.match(again.err, /cannot be approved/);
+  t.equal((await cli(coord.token, ['tickets', 'claim', String(tk.id), '--json'])).json().status, 'In Progress');
+  t.ok((await cli(coord.token, ['tickets', 'mine', '--json'])).json().some((x: { id: number }) => x.id === tk.id));
+  t.equal((await cli(coord.token, ['tickets', 'status', String(tk.id), 'Resolved', '-m', 'fixed', '--json'])).json().status, 'Resolved');
+  t.equal((await cli(coord.token, ['tickets', 'finalize', String(tk.id), '--json'])).json().reason, 'finalized');
+  t.equal((await cli(emp.token, ['tickets', 'close', String(tk.id), '--json'])).json().status, 'Closed');
+  t.equal((await cli(emp.token, ['tickets', 'approve', String(tk.id), '--priority', 'High', '--department', 'IT Department'])).code, 3, 'forbidden → exit 3');
+  const other = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
+  t.equal((await cli(coord.token, ['tickets', 'reject', String(other.id), '--reason', 'dup', '--json'])).json().status, 'Rejected');
+  const third = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
+  t.equal((await cli(emp.token, ['tickets', 'withdraw', String(third.id), '--json'])).json().status, 'Withdrawn');
+  const report = await cli(coord.token, ['reports', 'tickets', '--json']);
+  t.equal(report.code, 0);
+  t.ok(report.json().by_status.Closed >= 1);
+});
+
+t.test('create prompts on a terminal, fails with exit 2 off one', async (t) => {
+  const off = await cli(emp.token, ['tickets', 'create']);
+  t.equal(off.code, 2);
+  t.match(off.err, /--subject/);
+  const on = await cli(emp.token, ['tickets', 'create', '--json'], { tty: true, prompter: answers({ subject: 'Prompted', category: 'Cat', 'sub category': 'Sub', description: 'Desc' }) });
+  t.equal(on.code, 0, on.err);
+  t.match(on.json(), { subject: 'Prompted', category: 'Cat', sub_category: 'Sub', description: 'Desc' });
+});
+
+t.test('delete asks on a terminal, needs --yes off one', async (t) => {
+  const tk = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
+  t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)])).code, 2);
+  t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)], { tty: true, prompter: answers({}, false) })).code, 0);
+  t.equal((await cli(emp.token, ['tickets', 'show', String(tk.id), '--json'])).code, 0, 'declined: still there');
+  t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)], { tty: true, prompter: answers({}, true) })).code, 0);
+  t.equal((await cli(emp.token, ['tickets', 'show', String(tk.id)])).code, 4);
+  const tk2 = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
+  t.equal((await cli(emp.token, ['tickets', 'delete', tk2.ticket_number, '--yes'])).code, 0);
+});
