@@ -2,9 +2,15 @@
  * Every capability of the app, in one list. A feature contributes route handlers (bound to
  * openapi.yaml operationIds), job workers, cron schedules and start-up work.
  */
+import { jobsFeature } from '../features/jobs/jobs-routes.js';
+import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
 
 export const features: Feature[] = [
   opsFeature,
+  jobsFeature,
+  notificationsFeature,
+  workflowFeature,
 ];

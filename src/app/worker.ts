@@ -10,7 +10,7 @@ export async function startWorkers(app: AppContext, features: Feature[]): Promis
   const ids: string[] = [];
   for (const f of features) {
     for (const w of f.workers?.(app) ?? []) {
-      const id = await app.boss.work(w.queue, { batchSize: w.batchSize ?? 1, pollingIntervalSeconds: 0.5 }, async (jobs: PgBoss.Job<object>[]) => {
+      const id = await app.boss.work(w.queue, { batchSize: w.batchSize ?? 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
         for (const job of jobs) {
           try {
             await w.handler(job.data as never, job as never);
