@@ -4,20 +4,19 @@ import t from 'tap';
 import { backoffMs } from '../src/features/workflow/delivery-worker.js';
 import { verifyResource } from '../src/lib/signed-urls.js';
 import { queueWorkflowDelivery } from '../src/features/workflow/workflow-outbox.js';
-import { createApiKey, createEmployee, signedIn, startTestApp, TEST_JWT_SECRET, type TestApp } from './helpers/harness.js';
+import { createApiKey, createEmployee, signedIn, startTestApp, TEST_JWT_SECRET, type T as HarnessT, type TestApp } from './helpers/harness.js';
 import { insertTicket, startWorkflowStub, waitFor, type StubBehaviour } from './helpers/outbound.js';
 
 const SECRET_BYTES = randomBytes(24);
 const SECRET = `whsec_${SECRET_BYTES.toString('base64')}`;
 const FAST = { WORKFLOW_RETRY_BASE_MS: '50', WORKFLOW_RETRY_MAX_MS: '200', WORKFLOW_TIMEOUT_MS: '300', WORKFLOW_API_KEY: 'wf-key-123', WORKFLOW_SIGNING_SECRET: SECRET, PUBLIC_URL: 'https://help.example.com' };
 
-async function setup(t: Parameters<Parameters<typeof tap.test>[1]>[0], behaviour: StubBehaviour, env: Record<string, string> = {}) {
+async function setup(t: HarnessT, behaviour: StubBehaviour, env: Record<string, string> = {}) {
   const stub = await startWorkflowStub(t, behaviour);
   const ta = await startTestApp(t, { env: { ...FAST, WORKFLOW_API_URL: stub.url, ...env } });
   await ta.startWorkers();
   return { stub, ta };
 }
-const tap = t;
 
 async function newDelivery(ta: TestApp, over: Record<string, unknown> = {}) {
   const owner = await createEmployee(ta.db, { first_name: 'Mia', last_name: 'Cruz', middle_name: 'Q', department: 'IT Department' } as never);
