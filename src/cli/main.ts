@@ -20,7 +20,11 @@ export interface NounEntry {
 }
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
-export const NOUNS: NounEntry[] = [];
+export const NOUNS: NounEntry[] = [
+  { name: 'jobs', description: 'background job queues: sizes, failures, retry', load: () => import('./jobs/index.js') },
+  { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
+  { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
+];
 
 export interface MainOptions {
   io?: IO;
