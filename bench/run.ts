@@ -6,9 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
 import { health } from './health.js';
+import { jobs } from './jobs.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, cliStart];
+const ALL: Benchmark[] = [health, cliStart, jobs];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;
