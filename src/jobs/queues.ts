@@ -32,7 +32,7 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
-  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 120 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
 };
 
