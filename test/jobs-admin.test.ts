@@ -94,6 +94,9 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   const [old] = await ta.db('notifications').insert({ template: 'account_pending', recipient: 'a@example.com', data: JSON.stringify({ first_name: 'A' }), status: 'sent', created_at: new Date(Date.now() - 40 * 86400_000) }).returning('id');
   const [recent] = await ta.db('notifications').insert({ template: 'account_pending', recipient: 'b@example.com', data: JSON.stringify({ first_name: 'B' }), status: 'sent' }).returning('id');
 
+  const [lost] = await ta.db('notifications').insert({ template: 'account_pending', recipient: 'c@example.com', data: JSON.stringify({ first_name: 'C' }) }).returning('id');
+  await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, 'email.send.dead' as never, { notificationId: lost.id } as never));
+
   // through the queue, as the cron does
   await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, QUEUES.maintenance, {}));
   await ta.startWorkers();
@@ -101,6 +104,7 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   t.same((await readdir(tmp)).sort(), ['fresh-upload'], 'fresh upload kept, old dir removed');
   t.same((await ta.db('notifications').where({ id: old.id }).first()).data, {});
   t.same((await ta.db('notifications').where({ id: recent.id }).first()).data, { first_name: 'B' });
+  t.match(await ta.db('notifications').where({ id: lost.id }).first(), { status: 'failed', last_error: /lost/ }, 'a dead-lettered email is recorded as failed');
 
   // adding a task is one call; a failing task does not stop the others
   let ran = 0;
@@ -108,7 +112,7 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   registerMaintenanceTask({ name: 'test-counting', run: async () => ++ran });
   t.teardown(() => void MAINTENANCE_TASKS.splice(MAINTENANCE_TASKS.findIndex((x) => x.name === 'test-failing'), 2));
   const results = await runMaintenance(ta.app);
-  t.match(results, { 'test-failing': 'error: boom', 'test-counting': 1, 'tmp-files': 0 });
+  t.match(results, { 'test-failing': 'error: boom', 'test-counting': 1, 'tmp-files': 0, 'dead-lettered-emails': 0 });
   t.same(await runMaintenance(ta.app, 'test-counting'), { 'test-counting': 2 }, 'one task by name');
   t.throws(() => registerMaintenanceTask({ name: 'tmp-files', run: async () => 0 }), /already registered/);
   const sched = (await ta.db.raw(`SELECT name, cron FROM pgboss.schedule`)).rows;

@@ -43,6 +43,16 @@ export async function removeOrphanedTempFiles(app: AppContext, now = Date.now())
 }
 
 export const MAINTENANCE_TASKS: MaintenanceTask[] = [
+  {
+    // a worker that died during an email's last try leaves the row `queued` while pg-boss
+    // dead-letters the job on expiry: record those as failed
+    name: 'dead-lettered-emails',
+    run: async (app) =>
+      app.db('notifications')
+        .where({ status: 'queued' })
+        .whereRaw(`id IN (SELECT (data->>'notificationId')::bigint FROM pgboss.job WHERE name = 'email.send.dead' AND state IN ('created', 'retry'))`)
+        .update({ status: 'failed', last_error: app.db.raw(`coalesce(last_error, 'the job was lost and its retries are exhausted')`) }),
+  },
   { name: 'tmp-files', run: (app) => removeOrphanedTempFiles(app) },
   {
     // the log row stays (recipient, subject, status); the template data (names, comments) goes
