@@ -6,11 +6,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
 import { health } from './health.js';
+import { jobs } from './jobs.js';
 import { ticketCreate } from './ticket-create.js';
 import { ticketList } from './ticket-list.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, cliStart, ticketCreate, ticketList];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, jobs, cliStart];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

@@ -55,10 +55,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
     }
     Model.knex(db);
-    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true });
+    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
-    await ensureQueues(boss);
+    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds });
   } catch (err) {
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await db.destroy().catch(() => undefined);

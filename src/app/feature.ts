@@ -22,7 +22,7 @@ export type RouteTable = Record<string, Handler>;
 export interface WorkerDefinition<Q extends QueueName = QueueName> {
   queue: Q;
   /** Throw to retry. Must be idempotent: a job can run more than once. */
-  handler: (data: JobPayloads[Q], job: PgBoss.Job<JobPayloads[Q]>) => Promise<void>;
+  handler: (data: JobPayloads[Q], job: PgBoss.JobWithMetadata<JobPayloads[Q]>) => Promise<void>;
   batchSize?: number;
 }
 

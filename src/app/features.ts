@@ -7,6 +7,10 @@ import { employeesFeature } from '../features/employees/employee-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
+import { jobsFeature } from '../features/jobs/jobs-routes.js';
+import { notificationsFeature } from '../features/notifications/notifications-routes.js';
+import { opsFeature } from '../features/ops/ops-routes.js';
+import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
 
 export const features: Feature[] = [
@@ -15,4 +19,7 @@ export const features: Feature[] = [
   employeesFeature,
   chatFeature,
   ticketsFeature,
+  jobsFeature,
+  notificationsFeature,
+  workflowFeature,
 ];

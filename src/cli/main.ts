@@ -35,6 +35,9 @@ export const NOUNS: NounEntry[] = [
   { name: 'faqs', description: 'the FAQ knowledge base: list, show, add, update, remove', load: () => import('./faqs/index.js') },
   { name: 'tickets', description: 'tickets: list, show, create, transitions, comments, history', load: () => import('./tickets/index.js') },
   { name: 'reports', description: 'reports: ticket counts and response/resolution times', load: () => import('./reports/index.js') },
+  { name: 'jobs', description: 'background job queues: sizes, failures, retry', load: () => import('./jobs/index.js') },
+  { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
+  { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
 ];
 
 export interface MainOptions {

@@ -39,6 +39,15 @@ export interface Config {
   workflowApiKey: string | undefined;
   workflowSigningSecret: string | undefined;
   workflowTimeoutMs: number;
+  /** Workflow retry backoff: first delay, cap, attempt limit and total window (then dead-letter). */
+  workflowRetryBaseMs: number;
+  workflowRetryMaxMs: number;
+  workflowMaxAttempts: number;
+  workflowRetryHours: number;
+  /** pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried. */
+  jobExpireSeconds: number;
+  /** pg-boss: how often expired jobs are failed/retried and old jobs archived. */
+  jobMaintenanceSeconds: number;
   llmApiKey: string | undefined;
   llmApiUrl: string;
   llmModel: string;
@@ -160,6 +169,12 @@ export function loadConfig(env: Env = process.env): Config {
     workflowApiKey: str(env, 'WORKFLOW_API_KEY'),
     workflowSigningSecret: str(env, 'WORKFLOW_SIGNING_SECRET'),
     workflowTimeoutMs: int(env, 'WORKFLOW_TIMEOUT_MS', 10_000, 100, 120_000),
+    workflowRetryBaseMs: int(env, 'WORKFLOW_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
+    workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
+    workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
+    jobExpireSeconds: int(env, 'JOB_EXPIRE_SECONDS', 120, 1, 3600),
+    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',

@@ -8,7 +8,19 @@ import { QUEUES, QUEUE_POLICIES, deadLetterOf, type JobPayloads, type QueueName 
 
 export const BOSS_SCHEMA = 'pgboss';
 
-export function createBoss(connectionString: string, opts: { supervise?: boolean; schedule?: boolean; max?: number } = {}): PgBoss {
+export interface BossOptions {
+  supervise?: boolean;
+  schedule?: boolean;
+  max?: number;
+  /** how often pg-boss fails/retries expired jobs and archives old ones (default 60 s) */
+  maintenanceIntervalSeconds?: number;
+}
+
+/**
+ * Job history: completed jobs move to the archive after 1 hour, failed ones after 7 days (so the
+ * admin can see and retry them), and archived jobs are deleted after 14 days.
+ */
+export function createBoss(connectionString: string, opts: BossOptions = {}): PgBoss {
   return new PgBoss({
     connectionString,
     schema: BOSS_SCHEMA,
@@ -17,16 +29,20 @@ export function createBoss(connectionString: string, opts: { supervise?: boolean
     supervise: opts.supervise ?? true,
     schedule: opts.schedule ?? true,
     migrate: true,
+    maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 60,
+    archiveCompletedAfterSeconds: 3600,
+    archiveFailedAfterSeconds: 7 * 86400,
+    deleteAfterDays: 14,
   });
 }
 
 /** Create every queue (and its dead-letter queue) if missing; safe to run on every start. */
-export async function ensureQueues(boss: PgBoss): Promise<void> {
+export async function ensureQueues(boss: PgBoss, opts: { expireInSeconds?: number } = {}): Promise<void> {
   for (const name of Object.values(QUEUES)) {
     const dead = deadLetterOf(name);
     if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, retentionDays: 30 } as PgBoss.Queue);
     const p = QUEUE_POLICIES[name];
-    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: p.expireInSeconds, deadLetter: dead };
+    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: opts.expireInSeconds ?? p.expireInSeconds, deadLetter: dead };
     if (await boss.getQueue(name)) await boss.updateQueue(name, options);
     else await boss.createQueue(name, options);
   }

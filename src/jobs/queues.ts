@@ -12,7 +12,8 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface JobPayloads {
   [QUEUES.email]: { notificationId: number };
-  [QUEUES.workflowDelivery]: { deliveryId: number };
+  /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
+  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
   [QUEUES.maintenance]: { task?: string };
 }
 
@@ -29,8 +30,9 @@ export interface QueuePolicy {
 export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // email: ~10 tries over about an hour
   [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
-  // workflow: exponential backoff capped by pg-boss; ~3 days of tries (see docs/workflow.md)
-  [QUEUES.workflowDelivery]: { retryLimit: 25, retryDelay: 10, retryBackoff: true, expireInSeconds: 120 },
+  // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
+  // docs/workflow.md); these pg-boss retries cover only crashes and database errors
+  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 120 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
 };
 

@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+import type { Factory } from '../factory.js';
+import { register as list } from './list.js';
+import { register as retry } from './retry.js';
+
+export function register(noun: Command, factory: () => Factory): void {
+  list(noun, factory);
+  retry(noun, factory);
+}

@@ -1,0 +1,26 @@
+import type { AppContext } from '../../app/context.js';
+import type { Feature, RouteTable } from '../../app/feature.js';
+import { QUEUES } from '../../jobs/queues.js';
+import { queueOverview, retryJob } from './jobs-admin.js';
+import { runMaintenance } from './maintenance.js';
+
+function routes(app: AppContext): RouteTable {
+  return {
+    async listJobQueues(ctx) {
+      ctx.body = await queueOverview(app.db);
+    },
+    async retryJob(ctx) {
+      const p = ctx.state.input.params as { queue: string; id: string };
+      ctx.status = 202;
+      ctx.body = await retryJob(app, p.queue, p.id);
+    },
+  };
+}
+
+export const jobsFeature: Feature = {
+  name: 'jobs',
+  routes,
+  workers: (app) => [{ queue: QUEUES.maintenance, handler: async (data) => void (await runMaintenance(app, (data as { task?: string }).task)) }],
+  // every 15 minutes (UTC)
+  schedules: [{ queue: QUEUES.maintenance, cron: '*/15 * * * *' }],
+};

@@ -1,0 +1,87 @@
+/**
+ * Periodic cleanup (`maintenance.run`, cron). Each task is `{name, run(app)}`; add one with a
+ * single `registerMaintenanceTask({...})` call (or an entry in MAINTENANCE_TASKS). A job with
+ * `{task}` runs only that task; without it, all of them — one failing task does not stop the others.
+ * pg-boss archives and deletes its own job history (src/jobs/boss.ts); this covers our tables/files.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AppContext } from '../../app/context.js';
+
+export interface MaintenanceTask {
+  name: string;
+  /** returns how many things it removed (for the log) */
+  run(app: AppContext): Promise<number>;
+}
+
+export const TMP_MAX_AGE_MS = 3600_000;
+export const NOTIFICATION_DATA_DAYS = 30;
+
+/** Remove files/directories in `<dataDir>/tmp` untouched for more than an hour (abandoned uploads). */
+export async function removeOrphanedTempFiles(app: AppContext, now = Date.now()): Promise<number> {
+  const dir = path.join(app.config.dataDir, 'tmp');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0; // no tmp dir yet
+  }
+  let removed = 0;
+  for (const name of names) {
+    const p = path.join(dir, name);
+    try {
+      const s = await stat(p);
+      if (now - s.mtimeMs > TMP_MAX_AGE_MS) {
+        await rm(p, { recursive: true, force: true });
+        removed++;
+      }
+    } catch {
+      /* vanished meanwhile */
+    }
+  }
+  return removed;
+}
+
+export const MAINTENANCE_TASKS: MaintenanceTask[] = [
+  {
+    // a worker that died during an email's last try leaves the row `queued` while pg-boss
+    // dead-letters the job on expiry: record those as failed
+    name: 'dead-lettered-emails',
+    run: async (app) =>
+      app.db('notifications')
+        .where({ status: 'queued' })
+        .whereRaw(`id IN (SELECT (data->>'notificationId')::bigint FROM pgboss.job WHERE name = 'email.send.dead' AND state IN ('created', 'retry'))`)
+        .update({ status: 'failed', last_error: app.db.raw(`coalesce(last_error, 'the job was lost and its retries are exhausted')`) }),
+  },
+  { name: 'tmp-files', run: (app) => removeOrphanedTempFiles(app) },
+  {
+    // the log row stays (recipient, subject, status); the template data (names, comments) goes
+    name: 'notification-data',
+    run: async (app) =>
+      app.db('notifications')
+        .whereIn('status', ['sent', 'failed'])
+        .where('created_at', '<', app.db.raw(`now() - interval '${NOTIFICATION_DATA_DAYS} days'`))
+        .whereRaw(`data <> '{}'::jsonb`)
+        .update({ data: '{}' }),
+  },
+];
+
+export function registerMaintenanceTask(task: MaintenanceTask): void {
+  if (MAINTENANCE_TASKS.some((t) => t.name === task.name)) throw new Error(`maintenance task "${task.name}" is already registered`);
+  MAINTENANCE_TASKS.push(task);
+}
+
+export async function runMaintenance(app: AppContext, only?: string): Promise<Record<string, number | string>> {
+  const results: Record<string, number | string> = {};
+  for (const task of MAINTENANCE_TASKS) {
+    if (only && task.name !== only) continue;
+    try {
+      results[task.name] = await task.run(app);
+    } catch (err) {
+      results[task.name] = `error: ${(err as Error).message}`;
+      app.log.warn({ task: task.name, err: (err as Error).message }, 'maintenance task failed');
+    }
+  }
+  app.log.info({ results }, 'maintenance done');
+  return results;
+}

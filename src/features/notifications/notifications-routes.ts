@@ -1,0 +1,36 @@
+import type { AppContext } from '../../app/context.js';
+import type { Feature, RouteTable } from '../../app/feature.js';
+import { paginate } from '../../http/pagination.js';
+import { QUEUES } from '../../jobs/queues.js';
+import { emailHandler } from './email-worker.js';
+import { createMailer } from './mailer.js';
+
+/** What the admin sees: never the template data (it may hold a one-time link). */
+const COLUMNS = ['id', 'template', 'recipient', 'subject', 'status', 'attempts', 'last_error', 'transport', 'message_id', 'created_at', 'sent_at'];
+
+export const presentNotification = (r: Record<string, unknown>) => ({
+  ...r,
+  id: Number(r.id),
+  created_at: (r.created_at as Date).toISOString(),
+  sent_at: r.sent_at ? (r.sent_at as Date).toISOString() : null,
+});
+
+function routes(app: AppContext): RouteTable {
+  return {
+    async listNotifications(ctx) {
+      const q = ctx.state.input.query as { status?: string; recipient?: string; template?: string; limit?: number; cursor?: string };
+      const qb = app.db('notifications').select(COLUMNS);
+      if (q.status) qb.where({ status: q.status });
+      if (q.recipient) qb.where({ recipient: q.recipient });
+      if (q.template) qb.where({ template: q.template });
+      const page = await paginate(qb, { limit: q.limit, cursor: q.cursor });
+      ctx.body = { data: page.data.map(presentNotification), next_cursor: page.next_cursor };
+    },
+  };
+}
+
+export const notificationsFeature: Feature = {
+  name: 'notifications',
+  routes,
+  workers: (app) => [{ queue: QUEUES.email, handler: emailHandler(app, createMailer(app.config)) as never }],
+};
