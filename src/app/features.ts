@@ -3,13 +3,12 @@
  * openapi.yaml operationIds), job workers, cron schedules and start-up work.
  */
 import { authFeature } from '../features/auth/auth-routes.js';
-import { employeesFeature } from '../features/employees/employee-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
-import { opsFeature } from '../features/ops/ops-routes.js';
-import { ticketsFeature } from '../features/tickets/ticket-routes.js';
+import { employeesFeature } from '../features/employees/employee-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
 
@@ -17,9 +16,9 @@ export const features: Feature[] = [
   opsFeature,
   authFeature,
   employeesFeature,
-  chatFeature,
   ticketsFeature,
-  jobsFeature,
   notificationsFeature,
   workflowFeature,
+  jobsFeature,
+  chatFeature,
 ];
