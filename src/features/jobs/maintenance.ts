@@ -7,6 +7,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppContext } from '../../app/context.js';
+import { purgeExpired as purgeExpiredSessions } from '../auth/auth-store.js';
+import { purgeExpired as purgeExpiredIdempotencyKeys } from '../../http/idempotency.js';
 
 export interface MaintenanceTask {
   name: string;
@@ -54,6 +56,16 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
         .update({ status: 'failed', last_error: app.db.raw(`coalesce(last_error, 'the job was lost and its retries are exhausted')`) }),
   },
   { name: 'tmp-files', run: (app) => removeOrphanedTempFiles(app) },
+  {
+    // expired or revoked refresh-token families and used/expired password-reset tokens
+    name: 'auth-tokens',
+    run: async (app) => {
+      const r = await purgeExpiredSessions(app.db);
+      return r.sessions + r.reset_tokens;
+    },
+  },
+  // stored POST responses older than their 24 h replay window
+  { name: 'idempotency-keys', run: (app) => purgeExpiredIdempotencyKeys(app.db) },
   {
     // the log row stays (recipient, subject, status); the template data (names, comments) goes
     name: 'notification-data',

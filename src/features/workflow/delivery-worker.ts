@@ -19,7 +19,7 @@
 import type { AppContext } from '../../app/context.js';
 import { deadLetterOf, QUEUES, type JobPayloads } from '../../jobs/queues.js';
 import { buildTicketPayload } from './payload.js';
-import { signWebhook } from './signing.js';
+import { sign } from '../../lib/webhooks.js';
 
 const FINISHED = new Set(['delivered', 'stopped', 'skipped', 'failed', 'dead']);
 
@@ -60,7 +60,7 @@ export function buildRequest(app: AppContext, eventId: string, body: string, now
     'webhook-timestamp': String(nowSeconds),
   };
   if (c.workflowApiKey) headers['X-API-Key'] = c.workflowApiKey;
-  if (c.workflowSigningSecret) headers['webhook-signature'] = signWebhook(c.workflowSigningSecret, eventId, nowSeconds, body);
+  if (c.workflowSigningSecret) headers['webhook-signature'] = sign(c.workflowSigningSecret, eventId, nowSeconds, body);
   return { url: `${c.workflowApiUrl}/tickets/`, headers, body };
 }
 

@@ -1,0 +1,46 @@
+/** The maintenance run purges expired sessions, reset tokens and idempotency records — and keeps live ones. */
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { runMaintenance } from '../src/features/jobs/maintenance.js';
+import { createEmployee, startTestApp } from './helpers/harness.js';
+
+const ta = await startTestApp(t);
+const db = ta.db;
+const e = await createEmployee(db);
+const ago = (h: number) => db.raw(`now() - interval '${h} hours'`);
+const ahead = (h: number) => db.raw(`now() + interval '${h} hours'`);
+
+t.test('auth tokens', async (t) => {
+  const live = randomUUID();
+  const expired = randomUUID();
+  const revokedLongAgo = randomUUID();
+  await db('auth_sessions').insert([
+    { id: live, employee_id: e.id, expires_at: ahead(24) },
+    { id: expired, employee_id: e.id, expires_at: ago(1) },
+    { id: revokedLongAgo, employee_id: e.id, expires_at: ahead(24), revoked_at: ago(48) },
+  ]);
+  await db('refresh_tokens').insert([
+    { session_id: live, token_hash: 'h-live' },
+    { session_id: expired, token_hash: 'h-expired' },
+  ]);
+  await db('password_reset_tokens').insert([
+    { employee_id: e.id, token_hash: 'r-live', expires_at: ahead(1) },
+    { employee_id: e.id, token_hash: 'r-used', expires_at: ahead(1), used_at: ago(0) },
+    { employee_id: e.id, token_hash: 'r-old', expires_at: ago(1) },
+  ]);
+  const r = await runMaintenance(ta.app, 'auth-tokens');
+  t.equal(r['auth-tokens'], 4, 'two sessions and two reset tokens removed');
+  t.same((await db('auth_sessions').where({ employee_id: e.id }).pluck('id')).sort(), [live]);
+  t.same(await db('refresh_tokens').pluck('token_hash'), ['h-live'], 'tokens of purged sessions go with them');
+  t.same(await db('password_reset_tokens').pluck('token_hash'), ['r-live']);
+});
+
+t.test('idempotency records', async (t) => {
+  await db('idempotency_keys').insert([
+    { caller: 'user:1', key: 'fresh', request_hash: 'x', state: 'done' },
+    { caller: 'user:1', key: 'stale', request_hash: 'x', state: 'done', expires_at: ago(1) },
+  ]);
+  const r = await runMaintenance(ta.app, 'idempotency-keys');
+  t.equal(r['idempotency-keys'], 1);
+  t.same(await db('idempotency_keys').pluck('key'), ['fresh']);
+});
