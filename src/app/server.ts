@@ -3,14 +3,16 @@
  * operationId, and every request is authenticated, authorized, rate limited and validated against
  * the spec before its handler runs. A spec operation without a handler (or the reverse) stops start-up.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import cors from '@koa/cors';
 import Router, { type RouterMiddleware } from '@koa/router';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import { authorizeOperation, readCredentials, resolvePrincipal, type AuthDeps } from '../http/auth.js';
-import { AppError, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { authorizeOperation, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
+import { AppError, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
 import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
@@ -77,27 +79,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     );
   }
 
-  const body = koaBody({
-    jsonLimit: app.config.bodyLimitBytes,
-    formLimit: app.config.bodyLimitBytes,
-    textLimit: app.config.bodyLimitBytes,
-    multipart: true,
-    urlencoded: false,
-    text: false,
-    jsonStrict: true,
-    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
-    formidable: {
-      uploadDir: path.join(app.config.dataDir, 'tmp'),
-      maxFileSize: app.config.maxUploadBytes,
-      maxTotalFileSize: app.config.maxUploadBytes * 5,
-      maxFiles: 10,
-      keepExtensions: false,
-      allowEmptyFiles: false,
-    },
-    onError: (err) => {
-      throw err;
-    },
-  });
+  const bodyFor = (op: Operation) => uploadingBody(app.config, op);
 
   const router = new Router();
   const ordered = [...spec.operations].sort((a, b) => {
@@ -110,7 +92,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
     const mw = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
     for (const p of paths) {
-      if (op.bodyTypes.length) router[op.method](p, body, mw);
+      if (op.bodyTypes.length) router[op.method](p, bodyFor(op), mw);
       else router[op.method](p, mw);
     }
   }
@@ -126,6 +108,44 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   return koa;
 }
 
+/**
+ * Body parsing. Multipart uploads stream to a temp directory of their own under `<dataDir>/tmp`
+ * that is removed when the request ends, whatever happened (rejected, failed or stored: stored
+ * files have been moved out by then), so nothing is left behind. Limits per operation come from
+ * the spec: `x-max-file-mb` (default MAX_UPLOAD_MB) and `x-max-files` (default 10).
+ */
+function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middleware {
+  const maxFileSize = typeof op.raw['x-max-file-mb'] === 'number' ? Math.min(op.raw['x-max-file-mb'] * 1024 * 1024, config.maxUploadBytes) : config.maxUploadBytes;
+  const maxFiles = typeof op.raw['x-max-files'] === 'number' ? op.raw['x-max-files'] : 10;
+  const tmpRoot = path.join(config.dataDir, 'tmp');
+  const options = (uploadDir: string) => ({
+    jsonLimit: config.bodyLimitBytes,
+    formLimit: config.bodyLimitBytes,
+    textLimit: config.bodyLimitBytes,
+    multipart: true,
+    urlencoded: false,
+    text: false,
+    jsonStrict: true,
+    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
+    formidable: { uploadDir, maxFileSize, maxTotalFileSize: maxFileSize * maxFiles, maxFiles, maxFields: 100, keepExtensions: false, allowEmptyFiles: false },
+    onError: (err: Error & { httpCode?: number }) => {
+      if (err.httpCode === 413) throw tooLarge(`Each file must be at most ${Math.round(maxFileSize / 1024 / 1024)} MB, and at most ${maxFiles} files per request.`);
+      throw err;
+    },
+  });
+  const plain = koaBody(options(tmpRoot));
+  return async (ctx, next) => {
+    if (!ctx.is('multipart/form-data')) return plain(ctx, next);
+    const dir = path.join(tmpRoot, randomUUID());
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await koaBody(options(dir))(ctx, next);
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+}
+
 function mediaType(ctx: Koa.Context): string | undefined {
   const t = ctx.get('Content-Type');
   return t ? t.split(';')[0].trim().toLowerCase() : undefined;
@@ -136,12 +156,14 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     const ctx = kctx as unknown as ApiContext;
     ctx.state.op = op;
     const query = ctx.query as Record<string, unknown>;
-    ctx.state.principal = await resolvePrincipal(authDeps, readCredentials(op, ctx.headers, query));
+    const creds = readCredentials(op, ctx.headers, query);
+    ctx.state.principal = await resolvePrincipal(authDeps, creds);
+    ctx.state.signed = resolveSignature(authDeps, creds);
     if (limiter && !UNLIMITED.has(op.operationId)) {
       const p = ctx.state.principal;
       await applyRateLimit(ctx, limiter, p ? `${p.kind}:${p.id}` : `ip:${ctx.ip}`);
     }
-    authorizeOperation(op, ctx.state.principal);
+    authorizeOperation(op, ctx.state.principal, ctx.state.signed);
     const type = mediaType(ctx);
     if (op.bodyTypes.length && type && ctx.request.length !== 0 && !op.bodyTypes.includes(type)) {
       throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
