@@ -34,7 +34,8 @@ export async function logAccess(app: AppContext, ctx: ApiContext, e: AccessEntry
     actor_kind: p ? p.kind : ctx.state.signed ? 'signed_url' : 'anonymous',
     actor_id: p ? p.id : null,
     operation: e.operation,
-    storage_key: e.storage_key === null ? null : e.storage_key.slice(0, 300),
+    // what was asked for, made printable (it may be hostile input)
+    storage_key: e.storage_key === null ? null : e.storage_key.replace(/[\u0000-\u001F\u007F]/g, '?').slice(0, 300),
     attachment_id: e.attachment_id ?? null,
     result: e.result,
     status: e.status,

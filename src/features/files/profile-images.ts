@@ -30,7 +30,8 @@ export async function processProfileImage(app: AppContext, file: UploadedFile): 
   let meta;
   try {
     meta = await sharp(file.filepath, opts).metadata();
-  } catch {
+  } catch (err) {
+    if (/pixel limit/i.test((err as Error).message)) throw tooLarge(`The image is too large: at most ${PROFILE_IMAGE_MAX_INPUT_PIXELS / 1_000_000} megapixels.`);
     throw unsupportedMediaType('The image could not be decoded.');
   }
   if (!meta.width || !meta.height || meta.width * meta.height > PROFILE_IMAGE_MAX_INPUT_PIXELS || (meta.pages ?? 1) > 1) {
