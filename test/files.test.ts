@@ -296,7 +296,7 @@ t.test('profile image rejections leave nothing behind', async (t) => {
   const bomb = await upload(pixelBombPng(), 'bomb.png');
   t.equal(bomb.status, 413, 'a 20 000×20 000 image is refused before decoding');
   t.equal(bomb.body.code, 'too_large');
-  t.equal((await upload(gif(), 'a.gif').then((r) => r.status)), 415, 'GIF is not a profile image type');
+  t.equal((await upload(await gif(), 'a.gif')).status, 415, 'GIF is not a profile image type');
   t.equal((await upload(pdf(), 'a.jpg')).status, 415, 'PDF named .jpg');
   t.equal((await upload(elf(), 'a.jpg')).status, 415, 'executable named .jpg');
   t.equal((await upload(svgWithScript(), 'a.png')).status, 415, 'SVG');
