@@ -20,7 +20,9 @@ export interface NounEntry {
 }
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
-export const NOUNS: NounEntry[] = [];
+export const NOUNS: NounEntry[] = [
+  { name: 'attachments', description: 'ticket attachments (download)', load: () => import('./attachments/index.js') },
+];
 
 export interface MainOptions {
   io?: IO;
