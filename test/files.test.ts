@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import t from 'tap';
 import { deleteTicketFiles, storeTicketAttachments } from '../src/features/files/attachments-service.js';
 import { LocalDiskStore, InvalidKeyError } from '../src/features/files/storage.js';
+import { sweepStaleUploads } from '../src/features/files/sweep.js';
 import { signResource } from '../src/lib/signed-urls.js';
 import { createTicket, elf, filesUnder, form, gif, jpeg, pdf, pixelBombPng, png, svgWithScript, zip } from './helpers/files.js';
 import { createApiKey, signedIn, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
@@ -404,4 +405,23 @@ t.test('deleting a ticket removes its files', async (t) => {
     }),
   );
   t.ok((await readFile(path.join(media, keptKey))).length > 0, 'file kept after rollback');
+});
+
+t.test('start-up sweep removes only stale leftovers', async (t) => {
+  const { mkdir, writeFile, utimes } = await import('node:fs/promises');
+  const staleDir = path.join(tmp, 'crashed-request');
+  const freshDir = path.join(tmp, 'in-flight-request');
+  await mkdir(staleDir, { recursive: true });
+  await mkdir(freshDir, { recursive: true });
+  await writeFile(path.join(staleDir, 'part'), 'x');
+  const half = path.join(media, 'ticket_attachments', 'abc.pdf.tmp-123456');
+  await writeFile(half, 'partial');
+  const past = new Date(Date.now() - 2 * 3600 * 1000);
+  await utimes(staleDir, past, past);
+  await utimes(half, past, past);
+  t.equal(await sweepStaleUploads(ta.app), 2);
+  t.same((await filesUnder(tmp)).length, 0);
+  const { readdir } = await import('node:fs/promises');
+  t.same(await readdir(tmp), ['in-flight-request'], 'fresh upload dir kept');
+  await (await import('node:fs/promises')).rm(freshDir, { recursive: true });
 });

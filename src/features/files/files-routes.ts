@@ -12,6 +12,7 @@ import { asFileList, storeTicketAttachments, type AttachmentRow } from './attach
 import { logAccess, mayRead, missingScope, sendFile, signedMediaUrl } from './media-access.js';
 import { ensureDefaultProfileImage, profileImageKey, replaceProfileImage } from './profile-images.js';
 import { isValidKey } from './storage.js';
+import { sweepStaleUploads } from './sweep.js';
 
 /** The public shape of an attachment (also used by the ticket detail). */
 export function presentAttachment(app: AppContext, a: Pick<AttachmentRow, 'id' | 'file_name' | 'file_type' | 'file_size' | 'upload_date' | 'uploaded_by'>) {
@@ -41,7 +42,10 @@ async function ticketForUpload(app: AppContext, ctx: ApiContext, raw: string) {
 
 export const filesFeature: Feature = {
   name: 'files',
-  onStart: ensureDefaultProfileImage,
+  async onStart(app) {
+    await ensureDefaultProfileImage(app);
+    await sweepStaleUploads(app);
+  },
   routes: (app) => ({
     async uploadTicketAttachments(ctx) {
       const p = ctx.state.principal!;
