@@ -90,10 +90,11 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   for (const op of ordered) {
     const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
-    const mw = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    const body = op.bodyTypes.length ? bodyFor(op) : undefined;
     for (const p of paths) {
-      if (op.bodyTypes.length) router[op.method](p, bodyFor(op), mw);
-      else router[op.method](p, mw);
+      if (body) router[op.method](p, authenticate, body, handle);
+      else router[op.method](p, authenticate, handle);
     }
   }
   koa.use(router.routes());
@@ -151,8 +152,13 @@ function mediaType(ctx: Koa.Context): string | undefined {
   return t ? t.split(';')[0].trim().toLowerCase() : undefined;
 }
 
-function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): RouterMiddleware {
-  return async (kctx) => {
+/**
+ * Two stages around body parsing: `authenticate` (credentials, rate limit, roles/scopes, content
+ * type) runs BEFORE the body is read, so unauthenticated or forbidden callers cannot make the server
+ * receive and store an upload; `handle` validates the parsed request and calls the handler.
+ */
+function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
+  const authenticate: RouterMiddleware = async (kctx, next) => {
     const ctx = kctx as unknown as ApiContext;
     ctx.state.op = op;
     const query = ctx.query as Record<string, unknown>;
@@ -168,6 +174,12 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     if (op.bodyTypes.length && type && ctx.request.length !== 0 && !op.bodyTypes.includes(type)) {
       throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
     }
+    await next();
+  };
+  const handle: RouterMiddleware = async (kctx) => {
+    const ctx = kctx as unknown as ApiContext;
+    const query = ctx.query as Record<string, unknown>;
+    const type = mediaType(ctx);
     let body: unknown = ctx.request.body;
     if (type === 'multipart/form-data') {
       // file parts are validated by the handler (content sniffing); mark their presence for the schema
@@ -186,6 +198,7 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     ctx.state.input = result.value;
     await handler(ctx);
   };
+  return { authenticate, handle };
 }
 
 export interface RunningServer {
