@@ -159,6 +159,10 @@ t.test('who may upload', async (t) => {
   t.equal(byKey.body.data[0].uploaded_by, null);
   t.equal((await attach(ticket.id, [{ data: pdf(), name: 'x.pdf' }], { apiKey: mediaKey.key })).status, 403, 'API key without tickets:write');
   t.equal((await attach(ticket.id, [{ data: pdf(), name: 'x.pdf' }], {})).status, 401);
+  const anonBig = await attach(ticket.id, [{ data: Buffer.alloc(3 * 1024 * 1024, 'a'), name: 'big.txt' }], {});
+  t.equal(anonBig.status, 401, 'credentials are checked before the body is read (401, not 413)');
+  const forbiddenBig = await attach(ticket.id, [{ data: Buffer.alloc(3 * 1024 * 1024, 'a'), name: 'big.txt' }], { apiKey: mediaKey.key });
+  t.equal(forbiddenBig.status, 403, 'scope is checked before the body is read');
   t.same(await filesUnder(tmp), []);
 });
 
