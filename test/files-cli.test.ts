@@ -110,4 +110,10 @@ t.test('profile upload-image', async (t) => {
   const meta = await sharp(stored).metadata();
   t.equal(meta.width, 1024);
   t.equal(meta.height, 1024);
+
+  const target = path.join(work, 'me.webp');
+  await run('node', [bin, 'attachments', 'media', body.image, '-o', target], { env: { ...env, SMARTSUPPORT_TOKEN: owner.token } });
+  t.ok((await readFile(target)).equals(stored), 'attachments media downloads the stored file');
+  const denied = await run('node', [bin, 'attachments', 'media', body.image, '-o', path.join(work, 'x.webp')], { env: { ...env, SMARTSUPPORT_TOKEN: other.token } }).catch((err: { code: number }) => err);
+  t.equal((denied as { code: number }).code, 4, "another employee's image is not found");
 });

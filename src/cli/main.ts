@@ -21,7 +21,7 @@ export interface NounEntry {
 
 /** Every noun (`smartsupport <noun> <verb>`); each module registers its verbs. */
 export const NOUNS: NounEntry[] = [
-  { name: 'attachments', description: 'ticket attachments (download)', load: () => import('./attachments/index.js') },
+  { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
 ];
 
 export interface MainOptions {
