@@ -1,6 +1,7 @@
 /**
  * Who is calling: resolves the principal from `Authorization: Bearer <access JWT>` or `X-API-Key`
- * (and, only for operations whose spec lists the query schemes, `?token=` / `?api_key=`), then
+ * (and, only for operations whose spec lists the query schemes, `?token=` / `?api_key=`, plus a
+ * signed file URL's `?signature=` for the `signedUrl` scheme), then
  * enforces the operation's declared roles (`x-roles`) and API-key scope (`x-scope`).
  * Object-level rules ("may this caller see this ticket?") live in the feature services.
  */
