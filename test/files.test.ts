@@ -99,6 +99,10 @@ t.test('JPEG, PNG, PDF, zip and text are accepted; type comes from content; name
   t.equal(history.length, 6, 'one history entry per file');
   t.equal(Number(history[0].actor_id), owner.user.id);
   t.same(await filesUnder(tmp), [], 'no temp files left');
+
+  // records follow the order the files were sent in, even when a later, smaller one finishes first
+  const ordered = await attach(ticket.id, [{ data: zip('big.bin', Buffer.alloc(1_800_000, 3)), name: 'first.zip' }, { data: Buffer.from('tiny'), name: 'second.txt' }]);
+  t.same(ordered.body.data.map((a: { file_name: string }) => a.file_name), ['first.zip', 'second.txt']);
 });
 
 t.test('rejected uploads leave nothing on disk or in the database', async (t) => {

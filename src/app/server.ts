@@ -119,7 +119,7 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
   const maxFileSize = typeof op.raw['x-max-file-mb'] === 'number' ? Math.min(op.raw['x-max-file-mb'] * 1024 * 1024, config.maxUploadBytes) : config.maxUploadBytes;
   const maxFiles = typeof op.raw['x-max-files'] === 'number' ? op.raw['x-max-files'] : 10;
   const tmpRoot = path.join(config.dataDir, 'tmp');
-  const options = (uploadDir: string) => ({
+  const options = (uploadDir: string, counter = { n: 0 }) => ({
     jsonLimit: config.bodyLimitBytes,
     formLimit: config.bodyLimitBytes,
     textLimit: config.bodyLimitBytes,
@@ -128,7 +128,17 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
     text: false,
     jsonStrict: true,
     parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
-    formidable: { uploadDir, maxFileSize, maxTotalFileSize: maxFileSize * maxFiles, maxFiles, maxFields: 100, keepExtensions: false, allowEmptyFiles: false },
+    formidable: {
+      uploadDir,
+      maxFileSize,
+      maxTotalFileSize: maxFileSize * maxFiles,
+      maxFiles,
+      maxFields: 100,
+      keepExtensions: false,
+      allowEmptyFiles: false,
+      // files finish in any order; remember the order they were sent in (`part_index`)
+      onFileBegin: (_name: string, file: object) => void Object.assign(file, { part_index: counter.n++ }),
+    },
     onError: (err: Error & { httpCode?: number }) => {
       if (err.httpCode === 413) throw tooLarge(`Each file must be at most ${Math.round(maxFileSize / 1024 / 1024)} MB, and at most ${maxFiles} files per request.`);
       throw err;

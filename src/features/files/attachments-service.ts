@@ -34,10 +34,11 @@ export interface AttachmentRow {
   uploaded_by: number | null;
 }
 
-/** Normalise what koa-body gives for a field (one file, several, or nothing) into an array. */
+/** Normalise what koa-body gives for a field (one file, several, or nothing) into an array, in the order sent. */
 export function asFileList(value: unknown): UploadedFile[] {
   if (!value) return [];
-  return (Array.isArray(value) ? value : [value]) as UploadedFile[];
+  const list = (Array.isArray(value) ? value : [value]) as (UploadedFile & { part_index?: number })[];
+  return [...list].sort((a, b) => (a.part_index ?? 0) - (b.part_index ?? 0));
 }
 
 const mb = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
