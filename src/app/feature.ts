@@ -3,11 +3,14 @@ import type PgBoss from 'pg-boss';
 import type { Principal } from '../http/auth.js';
 import type { Operation, ValidatedRequest } from '../http/openapi.js';
 import type { JobPayloads, QueueName } from '../jobs/queues.js';
+import type { SignedResource } from '../lib/signed-urls.js';
 import type { AppContext } from './context.js';
 
 export interface RequestState {
   requestId: string;
   principal?: Principal;
+  /** a verified `?signature=` (signed file URL), on operations that list the `signedUrl` scheme */
+  signed?: SignedResource;
   op?: Operation;
   /** The request after validation against openapi.yaml (query/path coerced to their types). */
   input: ValidatedRequest;

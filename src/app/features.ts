@@ -5,6 +5,7 @@
 import { authFeature } from '../features/auth/auth-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
+import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
@@ -17,6 +18,7 @@ export const features: Feature[] = [
   authFeature,
   employeesFeature,
   ticketsFeature,
+  filesFeature,
   notificationsFeature,
   workflowFeature,
   jobsFeature,

@@ -3,14 +3,16 @@
  * operationId, and every request is authenticated, authorized, rate limited and validated against
  * the spec before its handler runs. A spec operation without a handler (or the reverse) stops start-up.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import cors from '@koa/cors';
 import Router, { type RouterMiddleware } from '@koa/router';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import { authorizeOperation, readCredentials, resolvePrincipal, type AuthDeps } from '../http/auth.js';
-import { AppError, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { authorizeOperation, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
+import { AppError, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
 import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
@@ -79,31 +81,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     );
   }
 
-  const bodyOptions = {
-    jsonLimit: app.config.bodyLimitBytes,
-    formLimit: app.config.bodyLimitBytes,
-    textLimit: app.config.bodyLimitBytes,
-    multipart: true,
-    urlencoded: false,
-    text: false,
-    jsonStrict: true,
-    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
-    formidable: {
-      uploadDir: path.join(app.config.dataDir, 'tmp'),
-      maxFileSize: app.config.maxUploadBytes,
-      maxTotalFileSize: app.config.maxUploadBytes * 5,
-      maxFiles: 10,
-      keepExtensions: false,
-      allowEmptyFiles: false,
-    },
-    onError: (err: Error) => {
-      throw err;
-    },
-  };
-  const body = koaBody(bodyOptions);
-  // operations marked `x-raw-body: true` (signed webhooks) also keep the exact bytes received, at
-  // ctx.request.rawBody (koa-body 8's includeUnparsed)
-  const rawBody = koaBody({ ...bodyOptions, includeUnparsed: true });
+  const bodyFor = (op: Operation) => uploadingBody(app.config, op);
 
   const router = new Router();
   const ordered = [...spec.operations].sort((a, b) => {
@@ -114,10 +92,11 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   for (const op of ordered) {
     const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
-    const mw = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    const body = op.bodyTypes.length ? bodyFor(op) : undefined;
     for (const p of paths) {
-      if (op.bodyTypes.length) router[op.method](p, op.raw['x-raw-body'] ? rawBody : body, mw);
-      else router[op.method](p, mw);
+      if (body) router[op.method](p, authenticate, body, handle);
+      else router[op.method](p, authenticate, handle);
     }
   }
   koa.use(router.routes());
@@ -132,26 +111,91 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   return koa;
 }
 
+/**
+ * Body parsing. Multipart uploads stream to a temp directory of their own under `<dataDir>/tmp`
+ * that is removed when the request ends, whatever happened (rejected, failed or stored: stored
+ * files have been moved out by then), so nothing is left behind. Limits per operation come from
+ * the spec: `x-max-file-mb` (default MAX_UPLOAD_MB) and `x-max-files` (default 10).
+ */
+function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middleware {
+  const maxFileSize = typeof op.raw['x-max-file-mb'] === 'number' ? Math.min(op.raw['x-max-file-mb'] * 1024 * 1024, config.maxUploadBytes) : config.maxUploadBytes;
+  const maxFiles = typeof op.raw['x-max-files'] === 'number' ? op.raw['x-max-files'] : 10;
+  const tmpRoot = path.join(config.dataDir, 'tmp');
+  // operations marked `x-raw-body: true` (signed webhooks) also keep the exact bytes received, at
+  // ctx.request.rawBody (koa-body 8's includeUnparsed)
+  const includeUnparsed = op.raw['x-raw-body'] === true;
+  const options = (uploadDir: string, counter = { n: 0 }) => ({
+    includeUnparsed,
+    jsonLimit: config.bodyLimitBytes,
+    formLimit: config.bodyLimitBytes,
+    textLimit: config.bodyLimitBytes,
+    multipart: true,
+    urlencoded: false,
+    text: false,
+    jsonStrict: true,
+    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
+    formidable: {
+      uploadDir,
+      maxFileSize,
+      maxTotalFileSize: maxFileSize * maxFiles,
+      maxFiles,
+      maxFields: 100,
+      keepExtensions: false,
+      allowEmptyFiles: false,
+      // files finish in any order; remember the order they were sent in (`part_index`)
+      onFileBegin: (_name: string, file: object) => void Object.assign(file, { part_index: counter.n++ }),
+    },
+    onError: (err: Error & { httpCode?: number }) => {
+      if (err.httpCode === 413) throw tooLarge(`Each file must be at most ${Math.round(maxFileSize / 1024 / 1024)} MB, and at most ${maxFiles} files per request.`);
+      throw err;
+    },
+  });
+  const plain = koaBody(options(tmpRoot));
+  return async (ctx, next) => {
+    if (!ctx.is('multipart/form-data')) return plain(ctx, next);
+    const dir = path.join(tmpRoot, randomUUID());
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await koaBody(options(dir))(ctx, next);
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+}
+
 function mediaType(ctx: Koa.Context): string | undefined {
   const t = ctx.get('Content-Type');
   return t ? t.split(';')[0].trim().toLowerCase() : undefined;
 }
 
-function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): RouterMiddleware {
-  return async (kctx) => {
+/**
+ * Two stages around body parsing: `authenticate` (credentials, rate limit, roles/scopes, content
+ * type) runs BEFORE the body is read, so unauthenticated or forbidden callers cannot make the server
+ * receive and store an upload; `handle` validates the parsed request and calls the handler.
+ */
+function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
+  const authenticate: RouterMiddleware = async (kctx, next) => {
     const ctx = kctx as unknown as ApiContext;
     ctx.state.op = op;
     const query = ctx.query as Record<string, unknown>;
-    ctx.state.principal = await resolvePrincipal(authDeps, readCredentials(op, ctx.headers, query));
+    const creds = readCredentials(op, ctx.headers, query);
+    ctx.state.principal = await resolvePrincipal(authDeps, creds);
+    ctx.state.signed = resolveSignature(authDeps, creds);
     if (limiter && !UNLIMITED.has(op.operationId)) {
       const p = ctx.state.principal;
       await applyRateLimit(ctx, limiter, p ? `${p.kind}:${p.id}` : `ip:${ctx.ip}`);
     }
-    authorizeOperation(op, ctx.state.principal);
+    authorizeOperation(op, ctx.state.principal, ctx.state.signed);
     const type = mediaType(ctx);
     if (op.bodyTypes.length && type && ctx.request.length !== 0 && !op.bodyTypes.includes(type)) {
       throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
     }
+    await next();
+  };
+  const handle: RouterMiddleware = async (kctx) => {
+    const ctx = kctx as unknown as ApiContext;
+    const query = ctx.query as Record<string, unknown>;
+    const type = mediaType(ctx);
     let body: unknown = ctx.request.body;
     if (type === 'multipart/form-data') {
       // file parts are validated by the handler (content sniffing); mark their presence for the schema
@@ -172,6 +216,7 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)));
     else await handler(ctx);
   };
+  return { authenticate, handle };
 }
 
 export interface RunningServer {

@@ -38,6 +38,7 @@ export const NOUNS: NounEntry[] = [
   { name: 'jobs', description: 'background job queues: sizes, failures, retry', load: () => import('./jobs/index.js') },
   { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
   { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
+  { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
 ];
 
 export interface MainOptions {

@@ -1,12 +1,14 @@
 /**
  * Who is calling: resolves the principal from `Authorization: Bearer <access JWT>` or `X-API-Key`
- * (and, only for operations whose spec lists the query schemes, `?token=` / `?api_key=`), then
+ * (and, only for operations whose spec lists the query schemes, `?token=` / `?api_key=`, plus a
+ * signed file URL's `?signature=` for the `signedUrl` scheme), then
  * enforces the operation's declared roles (`x-roles`) and API-key scope (`x-scope`).
  * Object-level rules ("may this caller see this ticket?") live in the feature services.
  */
 import type { Knex } from 'knex';
 import { sha256 } from '../lib/crypto.js';
 import { verifyAccessToken, type JwtSettings } from '../lib/jwt.js';
+import { verifyResource, type SignedResource } from '../lib/signed-urls.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import type { Operation } from './openapi.js';
 
@@ -34,6 +36,8 @@ export interface AuthDeps {
 interface Credentials {
   bearer?: string;
   apiKey?: string;
+  /** `?signature=` (signed file URL), only where the operation lists the `signedUrl` scheme */
+  signature?: string;
 }
 
 export function readCredentials(op: Operation | undefined, headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): Credentials {
@@ -48,6 +52,7 @@ export function readCredentials(op: Operation | undefined, headers: Record<strin
   if (typeof key === 'string' && key) creds.apiKey = key;
   if (op?.schemes.includes('tokenQuery') && typeof query.token === 'string' && !creds.bearer) creds.bearer = query.token;
   if (op?.schemes.includes('apiKeyQuery') && typeof query.api_key === 'string' && !creds.apiKey) creds.apiKey = query.api_key;
+  if (op?.schemes.includes('signedUrl') && typeof query.signature === 'string') creds.signature = query.signature;
   return creds;
 }
 
@@ -82,9 +87,22 @@ export async function resolvePrincipal(deps: AuthDeps, creds: Credentials): Prom
   return undefined;
 }
 
+/**
+ * A signed file URL's resource (e.g. `attachment:42`), verified; 401 `invalid_signature` when a
+ * signature was sent but is forged, tampered with or expired. The handler must still check that
+ * the resource is exactly the one requested.
+ */
+export function resolveSignature(deps: Pick<AuthDeps, 'jwt'>, creds: Credentials): SignedResource | undefined {
+  if (creds.signature === undefined) return undefined;
+  const v = verifyResource(deps.jwt.secret, creds.signature);
+  if (!v) throw unauthorized('This link is invalid or has expired; ask for a new one.', 'invalid_signature');
+  return v;
+}
+
 /** Enforce what the spec declares for the operation. Throws 401/403. */
-export function authorizeOperation(op: Operation, principal: Principal | undefined): void {
+export function authorizeOperation(op: Operation, principal: Principal | undefined, signed?: SignedResource): void {
   if (op.schemes.length === 0) return; // public
+  if (!principal && signed && op.schemes.includes('signedUrl')) return; // the handler matches the resource
   if (!principal) throw unauthorized();
   if (principal.kind === 'api_key') {
     if (!op.schemes.some((s) => s === 'apiKeyAuth' || s === 'apiKeyQuery')) {

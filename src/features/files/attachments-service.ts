@@ -1,0 +1,139 @@
+/**
+ * Ticket attachments: the single place that validates and stores uploaded files for a ticket
+ * (used by POST /api/tickets/{id}/attachments/ and by multipart ticket creation), and the removal
+ * of a ticket's files when the ticket is deleted.
+ *
+ * Consistency: files are validated first (size, count, type from content), then moved into the
+ * store and recorded in the caller's transaction. If that transaction rolls back, the stored files
+ * are removed again; formidable's temp files are removed by the server after every request.
+ */
+import type { Knex } from 'knex';
+import type { AppContext } from '../../app/context.js';
+import { tooLarge, unsupportedMediaType } from '../../http/errors.js';
+import { detectType, sanitizeFileName, type DetectedType } from './detect.js';
+import { fileStore, newKey } from './storage.js';
+
+/** The part of a formidable file we use. */
+export interface UploadedFile {
+  filepath: string;
+  originalFilename?: string | null;
+  size: number;
+}
+
+/** Most files one request may attach (formidable's maxFiles is the same number). */
+export const MAX_FILES_PER_REQUEST = 10;
+
+export interface AttachmentRow {
+  id: number;
+  ticket_id: number;
+  storage_key: string;
+  file_name: string;
+  file_type: string;
+  file_size: number;
+  upload_date: string;
+  uploaded_by: number | null;
+}
+
+/** Normalise what koa-body gives for a field (one file, several, or nothing) into an array, in the order sent. */
+export function asFileList(value: unknown): UploadedFile[] {
+  if (!value) return [];
+  const list = (Array.isArray(value) ? value : [value]) as (UploadedFile & { part_index?: number })[];
+  return [...list].sort((a, b) => (a.part_index ?? 0) - (b.part_index ?? 0));
+}
+
+const mb = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
+
+/** Check size and content type; returns the detected types in order. Throws 413/415. */
+export async function validateUploads(files: UploadedFile[], limits: { maxBytes: number; maxFiles?: number; allowed?: Set<string> }): Promise<DetectedType[]> {
+  const maxFiles = limits.maxFiles ?? MAX_FILES_PER_REQUEST;
+  if (files.length > maxFiles) throw tooLarge(`At most ${maxFiles} files can be uploaded at once.`);
+  for (const f of files) {
+    if (f.size > limits.maxBytes) throw tooLarge(`Each file must be at most ${mb(limits.maxBytes)}.`);
+  }
+  const types: DetectedType[] = [];
+  for (const f of files) {
+    const t = f.size > 0 ? await detectType(f.filepath, f.originalFilename ?? '') : undefined;
+    if (!t || (limits.allowed && !limits.allowed.has(t.mime))) {
+      throw unsupportedMediaType('This file type is not allowed. Allowed: images (JPEG, PNG, GIF, WebP), PDF, Word/Excel/PowerPoint (docx, xlsx, pptx), plain text, CSV and zip.');
+    }
+    types.push(t);
+  }
+  return types;
+}
+
+/** Remove stored objects once the transaction turns out to have rolled back. */
+function removeOnRollback(app: AppContext, trx: Knex.Transaction, keys: string[]): void {
+  const store = fileStore(app);
+  trx.executionPromise?.catch(async () => {
+    for (const k of keys) await store.delete(k).catch((err: Error) => app.log.warn({ key: k, err: err.message }, 'could not remove file after rollback'));
+  });
+}
+
+/**
+ * Validate and store `files` as attachments of ticket `ticketId` inside `trx`: records plus one
+ * `attachment_added` history entry per file. The ticket must exist and the caller must already be
+ * allowed to change it. Throws 413 (size/count) or 415 (type) before anything is stored.
+ */
+export async function storeTicketAttachments(
+  app: AppContext,
+  trx: Knex.Transaction,
+  ticketId: number,
+  files: UploadedFile[],
+  uploaderId: number | null,
+  actor: { apiKeyId?: number } = {},
+): Promise<AttachmentRow[]> {
+  if (files.length === 0) return [];
+  const types = await validateUploads(files, { maxBytes: app.config.maxUploadBytes });
+  const store = fileStore(app);
+  const stored: string[] = [];
+  const rows: AttachmentRow[] = [];
+  try {
+    for (const [i, f] of files.entries()) {
+      const key = newKey('ticket_attachments', types[i].ext);
+      await store.put(key, { path: f.filepath });
+      stored.push(key);
+      const [row] = await trx('ticket_attachments')
+        .insert({
+          ticket_id: ticketId,
+          storage_key: key,
+          file_name: sanitizeFileName(f.originalFilename, types[i]),
+          file_type: types[i].mime,
+          file_size: f.size,
+          uploaded_by: uploaderId,
+        })
+        .returning('*');
+      rows.push({ ...row, id: Number(row.id), ticket_id: Number(row.ticket_id), file_size: Number(row.file_size), uploaded_by: row.uploaded_by === null ? null : Number(row.uploaded_by) });
+      await trx('ticket_history').insert({
+        ticket_id: ticketId,
+        actor_id: uploaderId,
+        actor_kind: actor.apiKeyId ? 'api_key' : 'user',
+        actor_api_key_id: actor.apiKeyId ?? null,
+        event: 'attachment_added',
+        field: 'attachments',
+        to_value: row.file_name,
+      });
+    }
+  } catch (err) {
+    for (const k of stored) await store.delete(k).catch(() => undefined);
+    throw err;
+  }
+  removeOnRollback(app, trx, stored);
+  return rows;
+}
+
+/**
+ * Call inside the transaction that deletes ticket `ticketId` (before the DELETE): the attachment
+ * rows go with the ticket (ON DELETE CASCADE) and, once the transaction has committed, their files
+ * are removed from the store. A rollback leaves the files in place.
+ */
+export async function deleteTicketFiles(app: AppContext, trx: Knex.Transaction, ticketId: number): Promise<string[]> {
+  const keys = (await trx('ticket_attachments').where({ ticket_id: ticketId }).pluck('storage_key')) as string[];
+  if (keys.length === 0) return keys;
+  const store = fileStore(app);
+  const remove = async () => {
+    for (const k of keys) await store.delete(k).catch((err: Error) => app.log.warn({ key: k, err: err.message }, 'could not remove attachment file'));
+  };
+  if (trx.executionPromise) trx.executionPromise.then(remove, () => undefined);
+  else await remove();
+  return keys;
+}
