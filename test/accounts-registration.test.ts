@@ -55,11 +55,26 @@ t.test('multipart registration (fields + optional image) works and enforces the 
   const form = new FormData();
   const body = registration();
   for (const [k, v] of Object.entries(body)) form.append(k, String(v));
-  form.append('image', new Blob([Buffer.from('89504e470d0a1a0a', 'hex')], { type: 'image/png' }), 'me.png');
+  const { default: sharp } = await import('sharp');
+  const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3366cc' } }).png().toBuffer();
+  form.append('image', new Blob([png], { type: 'image/png' }), 'me.png');
   const r = await ta.api.post('/api/create_employee/', undefined, { raw: form });
   t.equal(r.status, 201);
   t.equal(r.body.status, 'Pending');
   t.same(await readdir(path.join(ta.dataDir, 'tmp')).catch(() => []), [], 'the upload temp file is not left behind');
+  const stored = (await ta.db('employees').where({ id: r.body.id }).first('image')).image as string;
+  t.match(stored, /^employee_images\/[0-9a-f]{32}\.webp$/, 'the image is stored under a server-chosen name');
+  const meta = await sharp(path.join(ta.dataDir, 'media', stored)).metadata();
+  t.same([meta.width, meta.height, meta.format, meta.exif], [1024, 1024, 'webp', undefined], 'resized to 1024×1024, no EXIF');
+
+  // an image that is not one rejects the registration: no account, no file
+  const fake = new FormData();
+  const fakeBody = registration();
+  for (const [k, v] of Object.entries(fakeBody)) fake.append(k, String(v));
+  fake.append('image', new Blob([Buffer.from('89504e470d0a1a0a', 'hex')], { type: 'image/png' }), 'me.png');
+  const rejected = await ta.api.post('/api/create_employee/', undefined, { raw: fake });
+  t.equal(rejected.status, 415);
+  t.equal((await ta.db('employees').whereRaw('lower(email) = lower(?)', [fakeBody.email])).length, 0, 'no account');
   const bad = new FormData();
   for (const [k, v] of Object.entries(registration({ role: 'System Admin' }))) bad.append(k, String(v));
   t.equal((await ta.api.post('/api/create_employee/', undefined, { raw: bad })).status, 422);

@@ -43,7 +43,7 @@ t.test('create: status New, a TX number, the owner; employees cannot set staff f
   t.match(hist.body.data[0], { event: 'created', actor: { kind: 'api_key', id: key.id } });
 });
 
-t.test('multipart create with fields; files wait for the files module', async (t) => {
+t.test('multipart create: fields plus files[] stored as attachments in the same transaction', async (t) => {
   const form = new FormData();
   for (const [k, v] of Object.entries(NEW)) form.append(k, v);
   const r = await api.post('/api/tickets/', undefined, { token: alice.token, raw: form });
@@ -51,10 +51,33 @@ t.test('multipart create with fields; files wait for the files module', async (t
   t.equal(r.body.subject, NEW.subject);
   const withFile = new FormData();
   for (const [k, v] of Object.entries(NEW)) withFile.append(k, v);
-  withFile.append('files[]', new Blob(['hello']), 'a.txt');
+  withFile.append('files[]', new Blob(['hello, this is a log file\n']), 'a.txt');
+  withFile.append('files[]', new Blob(['a,b\n1,2\n']), '../../report.csv');
   const f = await api.post('/api/tickets/', undefined, { token: alice.token, raw: withFile });
-  t.equal(f.status, 422);
-  t.equal(f.body.code, 'attachments_unavailable');
+  t.equal(f.status, 201);
+  t.match(f.body.attachments, [{ file_name: 'a.txt', file_size: 26 }, { file_name: /^[^/]*report\.csv$/ }]);
+  t.match(f.body.attachments[0].url, /\/api\/attachments\/\d+\/download\/\?signature=/);
+  const dl = await fetch(f.body.attachments[0].url.replace(ta.config.publicUrl, ta.url));
+  t.equal(await dl.text(), 'hello, this is a log file\n', 'the signed link downloads the file');
+  const hist = await api.get(`/api/tickets/${f.body.id}/history/`, { token: alice.token });
+  t.equal(hist.body.data.filter((h: { event: string }) => h.event === 'attachment_added').length, 2);
+
+  // a rejected file rejects the whole ticket: nothing half-created
+  const before = Number((await ta.db('tickets').count({ n: '*' }))[0].n);
+  const bad = new FormData();
+  for (const [k, v] of Object.entries(NEW)) bad.append(k, v);
+  bad.append('files[]', new Blob([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])]), 'tool.jpg');
+  const rejected = await api.post('/api/tickets/', undefined, { token: alice.token, raw: bad });
+  t.equal(rejected.status, 415);
+  t.equal(Number((await ta.db('tickets').count({ n: '*' }))[0].n), before, 'no ticket was created');
+
+  // deleting the ticket removes its files
+  const keys = await ta.db('ticket_attachments').where({ ticket_id: f.body.id }).pluck('storage_key');
+  const del = await api.delete(`/api/tickets/${f.body.id}/`, { token: alice.token });
+  t.equal(del.status, 204);
+  const { existsSync } = await import('node:fs');
+  const pathMod = await import('node:path');
+  for (const k of keys) t.notOk(existsSync(pathMod.join(ta.dataDir, 'media', k)), `${k} removed`);
 });
 
 t.test('get by id or number; others\' tickets are 404; ETag and If-Match', async (t) => {

@@ -6,6 +6,8 @@ import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
 import { parseIdRef } from '../../lib/ids.js';
+import { processProfileImage } from '../files/profile-images.js';
+import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { unlink } from 'node:fs/promises';
@@ -24,15 +26,6 @@ export interface UploadedImage {
   size: number;
 }
 
-/**
- * THE image hand-off for registration: the files feature (sharp: sniff, resize, strip metadata,
- * store) plugs in here at merge by setting `registrationImages.store`. It runs inside the
- * registration transaction and returns the stored image's path (saved in `employees.image`).
- * Until it is wired, an uploaded image is accepted and ignored.
- */
-export const registrationImages: {
-  store?: (app: AppContext, trx: store.Db, employee: EmployeeRecord, file: UploadedImage) => Promise<string | null>;
-} = {};
 
 export function employeeRef(raw: string) {
   const ref = parseIdRef(raw, 'MA');
@@ -80,6 +73,17 @@ async function registerAccount(app: AppContext, input: RegistrationInput, image?
   if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
   if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
   const passwordHash = await hashPassword(input.password);
+  // decode, resize and store the image first (413/415 before anything is written); drop it if the account is not created
+  const imageKey = image ? await processProfileImage(app, image) : null;
+  try {
+    return await createPending(app, input, passwordHash, imageKey);
+  } catch (err) {
+    if (imageKey) await fileStore(app).delete(imageKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
     let e: EmployeeRecord;
@@ -95,14 +99,11 @@ async function registerAccount(app: AppContext, input: RegistrationInput, image?
         password_changed_at: trx.fn.now(),
         role: 'Employee',
         status: 'Pending',
+        image: imageKey,
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw conflict('email_taken', 'An account with this email already exists.');
       throw err;
-    }
-    if (image && registrationImages.store) {
-      const stored = await registrationImages.store(app, trx, e, image);
-      if (stored) e = (await store.updateEmployee(trx, e.id, { image: stored }))!;
     }
     await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
     return e;

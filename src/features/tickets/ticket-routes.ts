@@ -8,7 +8,7 @@ import type { Principal } from '../../http/auth.js';
 import { unauthorized } from '../../http/errors.js';
 import { verify } from '../../lib/webhooks.js';
 import { etagOf, type TicketRow } from './ticket-model.js';
-import type { UploadedFile } from './ticket-files.js';
+import { asFileList, type UploadedFile } from '../files/attachments-service.js';
 import { TicketService } from './ticket-service.js';
 import type { TicketAction } from './ticket-states.js';
 
@@ -22,9 +22,7 @@ function single(ctx: ApiContext, r: { row: TicketRow; body: unknown }, status = 
 }
 
 function uploadedFiles(ctx: ApiContext): UploadedFile[] {
-  const files = ctx.request.files?.['files[]'] ?? ctx.request.files?.files;
-  if (!files) return [];
-  return (Array.isArray(files) ? files : [files]) as unknown as UploadedFile[];
+  return asFileList(ctx.request.files?.['files[]'] ?? ctx.request.files?.files);
 }
 
 export function ticketRoutes(app: AppContext) {

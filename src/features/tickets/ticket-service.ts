@@ -8,10 +8,10 @@ import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
+import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
-import { ticketFiles, type UploadedFile } from './ticket-files.js';
 import * as store from './ticket-store.js';
 import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
 
@@ -86,7 +86,6 @@ export class TicketService {
     }
     const ownerId: number | null = body.employee_id ?? p.employeeId;
     if (ownerId === null) throw unprocessable('employee_required', 'An API key must name the ticket\'s employee_id.', [{ field: 'employee_id', message: 'is required' }]);
-    if (files.length && !ticketFiles.attach) throw unprocessable('attachments_unavailable', 'File uploads are not available on this server yet.');
     if (body.employee_id !== undefined && !(await store.employeeExists(this.db, ownerId))) {
       throw unprocessable('unknown_employee', 'No such employee.', [{ field: 'employee_id', message: 'does not exist' }]);
     }
@@ -99,7 +98,7 @@ export class TicketService {
     }
     return this.db.transaction(async (trx) => {
       const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p));
-      await ticketFiles.attach!(trx, this.app, id, files, p.employeeId);
+      await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
       const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
       return { row, body: await this.detail(p, row, trx) };
     });
@@ -137,7 +136,7 @@ export class TicketService {
   }
 
   async remove(p: Principal, raw: string, ifMatch: string | undefined): Promise<void> {
-    const keys = await this.db.transaction(async (trx) => {
+    await this.db.transaction(async (trx) => {
       const row = await this.visible(trx, p, raw, true);
       if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
       const owner = p.employeeId !== null && row.owner_id === p.employeeId;
@@ -145,9 +144,10 @@ export class TicketService {
         if (!owner) throw forbidden('Only a System Admin can delete this ticket.', 'delete_forbidden');
         if (row.status !== 'New') throw conflict('not_deletable', 'You can delete your ticket only while it is New.', { current_status: row.status });
       }
-      return store.deleteTicket(trx, row.id);
+      // the files go once the delete has committed (kept if it rolls back)
+      await deleteTicketFiles(this.app, trx, row.id);
+      await store.deleteTicket(trx, row.id);
     });
-    if (keys.length && ticketFiles.remove) await ticketFiles.remove(this.app, keys).catch((err: Error) => this.app.log.warn({ err: err.message }, 'removing ticket files failed'));
   }
 
   /** Carry out a planned move; history + owner email in `trx`. Returns the fresh row. */

@@ -118,10 +118,8 @@ export async function updateTicket(trx: Knex.Transaction, id: number, values: Re
 /** Raw SQL fragments for the timestamps a transition sets. */
 export const sinceSubmit = (trx: Knex.Transaction) => trx.raw(`GREATEST(0, extract(epoch FROM now() - submit_date))::integer`);
 
-export async function deleteTicket(trx: Knex.Transaction, id: number): Promise<string[]> {
-  const keys = (await trx('ticket_attachments').where({ ticket_id: id }).pluck('storage_key')) as string[];
+export async function deleteTicket(trx: Knex.Transaction, id: number): Promise<void> {
   await trx('tickets').where({ id }).delete();
-  return keys;
 }
 
 export async function addHistory(trx: Knex.Transaction, ticketId: number, actor: ActorRef, entries: HistoryInput[]): Promise<void> {
