@@ -32,7 +32,7 @@ t.test('GET /docs is an HTML page with a CSP that allows no other origin', async
 t.test('the reference renders in headless Chromium', async (t) => {
   if (!existsSync(CHROMIUM)) {
     const reason = `Chromium not found at ${CHROMIUM}: install the Debian package \`chromium\` (apt-get install -y chromium), as .ci/run does`;
-    if (process.env.CI === 'true') t.fail(reason);
+    if (process.env.CI === 'true' || process.env.SS_REQUIRE_CHROMIUM === '1') t.fail(reason);
     else t.skip(reason);
     return;
   }
