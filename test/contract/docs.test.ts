@@ -33,7 +33,7 @@ t.test('the reference renders in headless Chromium', async (t) => {
   if (!existsSync(CHROMIUM)) {
     const reason = `Chromium not found at ${CHROMIUM}: install the Debian package \`chromium\` (apt-get install -y chromium), as .ci/run does`;
     if (process.env.CI === 'true' || process.env.SS_REQUIRE_CHROMIUM === '1') t.fail(reason);
-    else t.skip(reason);
+    else t.skip(reason, () => {});
     return;
   }
   const { chromium } = await import('playwright-core');
@@ -61,7 +61,7 @@ t.test('the reference renders in headless Chromium', async (t) => {
   const readiness = spec.byId.get('getReadiness')!.raw.summary as string;
   await page.getByText(readiness, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
   t.pass(`"${readiness}" (getReadiness) is visible`);
-  const text = await page.evaluate(() => document.body.innerText);
+  const text = await page.innerText('body');
   const missing = spec.operations.filter((o) => !text.includes(o.raw.summary as string)).map((o) => o.operationId);
   t.same(missing, [], 'every operation summary is rendered');
   t.same(external, [], 'nothing is requested from another origin');

@@ -134,7 +134,7 @@ export function sample(schema: Schema | undefined, depth = 0): unknown {
     if (ok(merged)) return merged;
   }
   for (const alt of [...((s.oneOf as Json[]) ?? []), ...((s.anyOf as Json[]) ?? [])]) {
-    const v = sample({ ...s, oneOf: undefined, anyOf: undefined, ...resolve(alt) }, depth + 1);
+    const v = sample({ ...s, oneOf: undefined, anyOf: undefined, ...resolve<Json>(alt) }, depth + 1);
     if (ok(v)) return v;
   }
   if (Array.isArray(s.enum) && s.enum.length) return s.enum.find((e: unknown) => e !== null) ?? s.enum[0];
@@ -207,7 +207,7 @@ export function arbitraryFor(schema: Schema | undefined, depth = 0): fc.Arbitrar
   if ('const' in s) return fc.constant(s.const);
   if (Array.isArray(s.enum) && s.enum.length) return fc.constantFrom(...s.enum);
   const alts = [...((s.oneOf as Json[]) ?? []), ...((s.anyOf as Json[]) ?? [])];
-  if (alts.length) return fc.oneof(...alts.map((a) => arbitraryFor({ ...s, oneOf: undefined, anyOf: undefined, ...resolve(a) }, depth + 1)));
+  if (alts.length) return fc.oneof(...alts.map((a) => arbitraryFor({ ...s, oneOf: undefined, anyOf: undefined, ...resolve<Json>(a) }, depth + 1)));
   if (s.allOf) {
     const merged: Json = { type: 'object', properties: {}, required: [] };
     for (const p of (s.allOf as Json[]).map((x) => resolve(x))) {
