@@ -55,13 +55,19 @@ t.test('the reference renders in headless Chromium', async (t) => {
   const res = await page.goto(`${ta.url}/docs`, { waitUntil: 'load' });
   t.equal(res?.status(), 200);
   const spec = loadSpec();
-  // Redoc lists each tag in its side menu; opening a tag lists its operations by summary
+  // Redoc lists each tag in its side menu; opening a tag lists that tag's operations by summary
   const tags = [...new Set(spec.operations.flatMap((o) => (o.raw.tags as string[]) ?? []))];
-  for (const tag of tags) await page.locator(`[data-text="${tag}"]`).first().click({ timeout: 20_000 });
   const readiness = spec.byId.get('getReadiness')!.raw.summary as string;
+  await page.locator('[data-text="Operations"]').first().click({ timeout: 20_000 });
   await page.getByText(readiness, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
   t.pass(`"${readiness}" (getReadiness) is visible`);
-  const text = await page.innerText('body');
+  let text = await page.innerText('body');
+  for (const tag of tags.filter((x) => x !== 'Operations')) {
+    await page.locator(`[data-text="${tag}"]`).first().click({ timeout: 20_000 });
+    const first = spec.operations.find((o) => (o.raw.tags as string[])?.[0] === tag);
+    if (first) await page.getByText(first.raw.summary as string, { exact: true }).first().waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+    text += `\n${await page.innerText('body')}`;
+  }
   const missing = spec.operations.filter((o) => !text.includes(o.raw.summary as string)).map((o) => o.operationId);
   t.same(missing, [], 'every operation summary is rendered');
   t.same(external, [], 'nothing is requested from another origin');

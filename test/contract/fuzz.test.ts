@@ -114,6 +114,7 @@ const ops = [...spec.operations].sort((a, b) => a.path.localeCompare(b.path) || 
 for (const [i, op] of ops.entries()) {
   t.test(`${op.method.toUpperCase()} ${op.path} (${op.operationId})`, async (t) => {
     let last: { req: FuzzRequest; r: Sent } | undefined;
+    let firstProblem: string | undefined;
     try {
       await fc.assert(
         fc.asyncProperty(requestArb(op), async (req) => {
@@ -123,13 +124,17 @@ for (const [i, op] of ops.entries()) {
           const r = await send(ta.url, op.method.toUpperCase(), fillPath(op, req.path), opts);
           last = { req, r };
           const problems = problemsWith(op, req, r);
-          if (problems.length) throw new Error(`${r.method} ${r.url} → ${r.status}: ${problems.join('; ')}`);
+          if (problems.length) {
+            const sentBody = req.body?.kind === 'raw' ? `${req.body.type} ${JSON.stringify(req.body.text)}` : JSON.stringify(req.body?.value);
+            firstProblem ??= `${r.method} ${r.url.slice(0, 300)} (${req.anonymous ? 'anonymous' : 'admin'}; body ${String(sentBody).slice(0, 200)}) → ${r.status}: ${problems.join('; ')}`;
+            throw new Error(problems.join('; '));
+          }
         }),
         { numRuns: runsPerOp, seed: seed + i, endOnFailure: true },
       );
       t.pass(`${runsPerOp} generated requests: no 5xx, problem+json errors, no leaks`);
     } catch (err) {
-      t.fail(`${(err as Error).message.split('\n').slice(0, 6).join('\n')}\n(replay: FUZZ_SEED=${seed})`, { last: last && { status: last.r.status, body: last.r.text.slice(0, 400) } });
+      t.fail(`${firstProblem ?? (err as Error).message.split('\n')[0]} (replay: FUZZ_SEED=${seed})`, { response: last && last.r.text.slice(0, 400) });
     }
   });
 }

@@ -20,6 +20,7 @@ const leftovers = [
   ...html.matchAll(/\bsrc:\s*[`'"]https?:\/\/[^`'"]+/g),
   ...html.matchAll(/@import\s+url\(\s*["']?https?:[^)]+/gi),
 ].map((m) => m[0]);
+if (/"disableTelemetry":\s*false/.test(html)) leftovers.push('Redoc telemetry is on (set `telemetry: off` in the redocly config passed to build-docs)');
 if (leftovers.length) {
   process.stderr.write(`the docs page still loads from other origins:\n  ${leftovers.join('\n  ')}\n`);
   process.exit(1);

@@ -79,13 +79,13 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/employees/': { who: 'staff', scope: 'employees:read' },
   // "System Admin"; the list row adds "Coordinators read-only", which may or may not cover one employee
   'GET /api/employees/{id}/': { who: 'admin', scope: 'employees:read', object: 'employee', open: ['ticket coordinator'] },
-  'PATCH /api/employees/{id}/': { who: 'admin', scope: 'employees:write', object: 'employee' },
+  'PATCH /api/employees/{id}/': { who: 'admin', scope: 'employees:write', object: 'employee', body: () => ({ department: 'IT Department' }) },
   'POST /api/employees/{id}/approve/': { who: 'admin', scope: 'employees:write', object: 'employee' },
   'POST /api/employees/{id}/reject/': { who: 'admin', scope: 'employees:write', object: 'employee' },
   'GET /api/rejected-employees/': { who: 'admin', scope: 'employees:read' },
   'GET /api/admin/rejected-users-count/': { who: 'staff', scope: 'employees:read' },
   'GET /api/employee/profile/': { who: 'authenticated', scope: null },
-  'PATCH /api/employee/profile/': { who: 'authenticated', scope: null },
+  'PATCH /api/employee/profile/': { who: 'authenticated', scope: null, body: () => ({ first_name: 'Ada' }) },
   'POST /api/employee/upload-image/': { who: 'authenticated', scope: null },
 
   // ─── Tickets ───────────────────────────────────────────────────────────────
@@ -93,7 +93,7 @@ export const ACCESS: Record<string, Rule> = {
   'POST /api/tickets/': { who: 'authenticated', scope: 'tickets:write' },
   'GET /api/tickets/{id}/': { who: 'ownerOrStaff', scope: 'tickets:read', object: 'ticket' },
   'PUT /api/tickets/{id}/': { who: 'ownerOrStaff', scope: 'tickets:write', object: 'ticket', ticketStatus: 'New' },
-  'PATCH /api/tickets/{id}/': { who: 'ownerOrStaff', scope: 'tickets:write', object: 'ticket', ticketStatus: 'New' },
+  'PATCH /api/tickets/{id}/': { who: 'ownerOrStaff', scope: 'tickets:write', object: 'ticket', ticketStatus: 'New', body: () => ({ description: 'More details: it also beeps.' }) },
   'DELETE /api/tickets/{id}/': { who: 'adminOrOwnerWhileNew', scope: 'tickets:write', object: 'ticket', ticketStatus: 'New' },
   'GET /api/tickets/new/': { who: 'staff', scope: 'tickets:read' },
   'GET /api/tickets/open/': { who: 'staff', scope: 'tickets:read' },
