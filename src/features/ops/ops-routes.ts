@@ -2,6 +2,7 @@ import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
 import { pendingMigrations } from '../../db/migrate.js';
 import { loadSpec } from '../../http/openapi.js';
+import { docsRoutes } from '../docs/docs-routes.js';
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
@@ -46,6 +47,7 @@ function routes(app: AppContext): RouteTable {
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = json;
     },
+    ...docsRoutes(),
   };
 }
 
