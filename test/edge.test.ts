@@ -23,6 +23,10 @@ const thingsFeature: Feature = {
     },
     getThing: (ctx) => void (ctx.body = { id: ctx.state.input.params.id }),
     getSpecialThing: (ctx) => void (ctx.body = { special: true }),
+    uploadThing: (ctx) => {
+      ctx.status = 201;
+      ctx.body = { note: ctx.state.input.body?.note ?? null };
+    },
     boom: () => {
       throw new Error('secret internals: SELECT * FROM employees');
     },
@@ -108,6 +112,21 @@ t.test('malformed JSON, wrong content type and missing body', async (t) => {
   const ok = await call('POST', '/api/things/', { token: adminToken, body: JSON.stringify({ name: 'x', count: 2 }) });
   t.equal(ok.status, 201);
   t.same(ok.body.got, { name: 'x', count: 2 });
+});
+
+t.test('malformed multipart bodies are a 400, not a 500', async (t) => {
+  for (const body of ['[]', '--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi', 'garbage without boundaries']) {
+    const r = await call('POST', '/api/things/upload/', { body, type: 'multipart/form-data; boundary=x' });
+    t.equal(r.status, 400, JSON.stringify(body));
+    t.equal(r.body.code, 'malformed_body');
+  }
+  const noBoundary = await call('POST', '/api/things/upload/', { body: 'x', type: 'multipart/form-data' });
+  t.equal(noBoundary.status, 400);
+  const form = new FormData();
+  form.append('note', 'hello');
+  const ok = await fetch(`${server.url}/api/things/upload/`, { method: 'POST', body: form });
+  t.equal(ok.status, 201);
+  t.same(await ok.json(), { note: 'hello' });
 });
 
 t.test('authentication and roles', async (t) => {

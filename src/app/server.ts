@@ -12,7 +12,7 @@ import Router, { type RouterMiddleware } from '@koa/router';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import { authorizeOperation, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
-import { AppError, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
 import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
@@ -145,9 +145,14 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
       // files finish in any order; remember the order they were sent in (`part_index`)
       onFileBegin: (_name: string, file: object) => void Object.assign(file, { part_index: counter.n++ }),
     },
-    onError: (err: Error & { httpCode?: number }) => {
-      if (err.httpCode === 413) throw tooLarge(`Each file must be at most ${Math.round(maxFileSize / 1024 / 1024)} MB, and at most ${maxFiles} files per request.`);
-      throw err;
+    onError: (err: Error & { httpCode?: number; status?: number; statusCode?: number; type?: string }) => {
+      const status = err.httpCode ?? err.status ?? err.statusCode;
+      if (status === 413 || err.type === 'entity.too.large') {
+        throw tooLarge(`Each file must be at most ${Math.round(maxFileSize / 1024 / 1024)} MB, and at most ${maxFiles} files per request.`);
+      }
+      if (status === 415) throw err;
+      // anything else the parsers reject (bad JSON, a broken multipart stream) is the client's malformed body
+      throw badRequest('malformed_body', 'The request body could not be parsed.');
     },
   });
   const plain = koaBody(options(tmpRoot));
