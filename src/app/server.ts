@@ -65,7 +65,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const revocation = features.find((f) => f.isSessionRevoked)?.isSessionRevoked?.(app);
   const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...(revocation ? { isSessionRevoked: revocation } : {}), ...opts.auth };
 
-  const koa = new Koa({ proxy: process.env.TRUST_PROXY === 'true' });
+  const koa = new Koa({ proxy: app.config.trustProxy });
   koa.silent = true;
   koa.use(edge(app.log, app.metrics));
   koa.use(securityHeaders());

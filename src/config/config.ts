@@ -30,6 +30,8 @@ export interface Config {
   bodyLimitBytes: number;
   maxUploadBytes: number;
   runWorker: boolean;
+  /** trust X-Forwarded-* from a reverse proxy (client IP for rate limits and logs) */
+  trustProxy: boolean;
   shutdownTimeoutMs: number;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'BODY_LIMIT_KB', 1024, 1, 102_400) * 1024,
     maxUploadBytes: int(env, 'MAX_UPLOAD_MB', 10, 1, 1024) * 1024 * 1024,
     runWorker: bool(env, 'RUN_WORKER', true),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     adminEmail,
     adminPassword,
