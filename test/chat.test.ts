@@ -219,7 +219,7 @@ t.test('escalation creates a ticket owned by the asker, once', async (t) => {
 
   const esc = await plain.api.post(`/api/chat/${id}/escalate/`, undefined, { token });
   t.equal(esc.status, 201);
-  t.equal(esc.body.employee_id, user.id);
+  t.equal(esc.body.employee.id, user.id);
   t.equal(esc.body.status, 'New');
   t.match(esc.body.ticket_number, /^TX\d{4,}$/);
   t.match(esc.body.subject, /VPN keeps disconnecting/);
@@ -228,12 +228,22 @@ t.test('escalation creates a ticket owned by the asker, once', async (t) => {
 
   const row = await plain.db('tickets').where({ id: esc.body.id }).first();
   t.equal(row.employee_id, user.id, 'the ticket row is owned by the asker (so they, and staff, see it)');
+  // the same ticket body (and version) the tickets endpoint shows, and the same `created` history entry
+  const shown = await plain.api.get(`/api/tickets/${esc.body.ticket_number}/`, { token });
+  t.same(esc.body, shown.body, 'escalation answers exactly what GET /api/tickets/{id}/ shows');
+  t.equal(esc.headers.get('etag'), shown.headers.get('etag'));
+  t.equal(esc.body.category, 'General');
+  t.equal(esc.body.sub_category, 'Chatbot escalation');
   const history = await plain.db('ticket_history').where({ ticket_id: esc.body.id });
-  t.match(history, [{ event: 'created', actor_id: user.id }]);
+  t.match(history, [{ event: 'created', field: 'status', to_value: 'New', actor_kind: 'user', actor_id: user.id, actor_api_key_id: null }]);
+  t.equal(history.length, 1);
+  const viaApi = await plain.api.get(`/api/tickets/${esc.body.id}/history/`, { token });
+  t.match(viaApi.body.data, [{ event: 'created', actor: { kind: 'user', id: user.id } }]);
 
   const again = await plain.api.post(`/api/chat/${id}/escalate/`, undefined, { token });
   t.equal(again.status, 200, 'escalating again is idempotent');
   t.equal(again.body.id, esc.body.id);
+  t.same(again.body, shown.body, 'the repeat answers the same ticket');
   t.equal(await plain.db('tickets').where({ employee_id: user.id }).count('* as n').first().then((r) => Number(r!.n)), 1);
 
   const conv = await plain.api.get(`/api/chat/${id}/`, { token });

@@ -13,7 +13,7 @@ import { LocalDiskStore, InvalidKeyError } from '../src/features/files/storage.j
 import { sweepStaleUploads } from '../src/features/files/sweep.js';
 import { signResource } from '../src/lib/signed-urls.js';
 import { createTicket, elf, filesUnder, form, gif, jpeg, pdf, pixelBombPng, png, svgWithScript, zip } from './helpers/files.js';
-import { createApiKey, signedIn, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
+import { createApiKey, createEmployee, signedIn, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
 
 const ta = await startTestApp(t, { env: { MAX_UPLOAD_MB: '2', PUBLIC_URL: 'http://files.test' } });
 const media = path.join(ta.dataDir, 'media');
@@ -297,6 +297,47 @@ t.test('profile image: resized to 1024×1024 WebP without EXIF; the old one is r
 
   const webp = await upload(await sharp(await png(50, 50)).webp().toBuffer(), 'x.webp', other.token);
   t.equal(webp.status, 200, 'WebP accepted');
+});
+
+t.test('employees carry image_url: a short-lived signed URL of their image, or of the default one', async (t) => {
+  const viaUrl = (u: string) => {
+    const url = new URL(u);
+    return fetchBytes(`${url.pathname}${url.search}`); // no credentials: the signature alone opens it
+  };
+  const mine = await ta.api.get('/api/employee/profile/', { token: owner.token });
+  t.equal(mine.status, 200);
+  t.equal(mine.body.image, ownerImage);
+  t.match(mine.body.image_url, new RegExp(`^http://files\\.test/media/${ownerImage}\\?signature=`));
+  const img = await viaUrl(mine.body.image_url);
+  t.equal(img.status, 200, 'the URL downloads the image');
+  t.equal(img.headers.get('content-type'), 'image/webp');
+  t.equal((await sharp(img.bytes).metadata()).format, 'webp');
+
+  const bare = { user: await createEmployee(ta.db, { role: 'Employee', password: 'correct horse battery' }) };
+  const plain = await ta.api.get('/api/employee/profile/', { token: await tokenFor(ta.app, bare.user) });
+  t.equal(plain.body.image, null);
+  t.match(plain.body.image_url, /^http:\/\/files\.test\/media\/employee_images\/default-profile\.png\?signature=/, 'no image: the default one');
+  const def = await viaUrl(plain.body.image_url);
+  t.equal(def.status, 200);
+  t.equal(def.headers.get('content-type'), 'image/png');
+
+  // the login's user, an account and the list carry it too
+  const signedInUser = await ta.api.post('/api/token/employee/', { email: bare.user.email, password: 'correct horse battery' });
+  t.equal(signedInUser.status, 200, signedInUser.text);
+  t.match(signedInUser.body.user.image_url, /default-profile\.png\?signature=/);
+  const shown = await ta.api.get(`/api/employees/${other.user.id}/`, { token: admin.token });
+  t.match(shown.body.image, /^employee_images\/[0-9a-f]{32}\.webp$/);
+  t.equal(new URL(shown.body.image_url).pathname, `/media/${shown.body.image}`);
+  const list = await ta.api.get('/api/employees/', { token: admin.token, query: { limit: 100 } });
+  t.ok(list.body.data.length >= 4);
+  for (const e of list.body.data) t.equal(new URL(e.image_url).pathname, `/media/${e.image ?? 'employee_images/default-profile.png'}`, `list: ${e.company_id}`);
+
+  // a signature opens only the file it was issued for: not another person's image, nor the default one
+  const sig = encodeURIComponent(new URL(mine.body.image_url).searchParams.get('signature')!);
+  t.equal((await fetchBytes(`/media/${shown.body.image}?signature=${sig}`)).status, 404, "owner's signature on another person's image");
+  t.equal((await fetchBytes(`/media/employee_images/default-profile.png?signature=${sig}`)).status, 404, "owner's signature on the default image");
+  const otherSig = encodeURIComponent(new URL(shown.body.image_url).searchParams.get('signature')!);
+  t.equal((await fetchBytes(`/media/${ownerImage}?signature=${otherSig}`)).status, 404, "another person's signature on the owner's image");
 });
 
 t.test('profile image rejections leave nothing behind', async (t) => {

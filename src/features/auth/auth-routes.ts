@@ -1,7 +1,7 @@
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
-import { present } from '../employees/employee-store.js';
+import { employeePresenter } from '../employees/employee-service.js';
 import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
 import { isSessionRevoked } from './auth-store.js';
@@ -16,6 +16,7 @@ const principal = (ctx: ApiContext) => {
 
 function routes(app: AppContext): RouteTable {
   const throttle = createLoginThrottle(app.db);
+  const present = employeePresenter(app);
   const login = (portal: auth.Portal) => async (ctx: ApiContext) => {
     const { email, password } = ctx.state.input.body;
     const r = await auth.login(app, throttle, portal, email, password, ctx.ip);

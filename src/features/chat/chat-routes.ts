@@ -6,6 +6,7 @@ import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { createRateLimiter, type RateLimiter } from '../../http/middleware.js';
 import type { Principal } from '../../http/auth.js';
+import { etagOf } from '../tickets/ticket-model.js';
 import { answerMessage, conversationIdOf, escalateConversation, getConversation } from './chat-service.js';
 import { createFaq, deleteFaq, faqId, getFaq, listFaqs, updateFaq } from './faq-store.js';
 
@@ -53,7 +54,8 @@ function routes(app: AppContext): RouteTable {
     async escalateChatConversation(ctx) {
       const r = await escalateConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id));
       ctx.status = r.created ? 201 : 200;
-      ctx.body = r.ticket;
+      ctx.set('ETag', etagOf(r.row)); // as GET /api/tickets/{id}/ answers for the same ticket
+      ctx.body = r.body;
     },
   };
 }

@@ -11,6 +11,9 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { conflict, forbidden, notFound } from '../../http/errors.js';
+import type { TicketRow } from '../tickets/ticket-model.js';
+import { actorRef, TicketService } from '../tickets/ticket-service.js';
+import { findTicket, insertTicketWithHistory } from '../tickets/ticket-store.js';
 import { searchFaqs, type Faq } from './faq-store.js';
 import { chatCompletion, type ChatTurn, type LlmResult } from './llm.js';
 
@@ -181,35 +184,14 @@ export function transcript(conversationId: number, messages: ChatMessage[]): str
   return `Escalated from chatbot conversation ${conversationId}.\n\nTranscript:\n\n${body}`;
 }
 
-const TICKET_COLUMNS = ['id', 'ticket_number', 'employee_id', 'subject', 'category', 'sub_category', 'description', 'status', 'priority', 'department', 'submit_date', 'update_date'];
-
-/**
- * Write a New ticket and its `created` history entry, in the caller's transaction.
- * This is the one place escalation touches the tickets tables; at merge it can be swapped for the
- * tickets service's create function (same inputs: owner, subject, category, sub_category, description).
- */
-export async function createEscalationTicket(
-  trx: Knex.Transaction,
-  t: { employee_id: number; subject: string; category: string; sub_category: string; description: string },
-): Promise<Record<string, unknown>> {
-  const [ticket] = await trx('tickets')
-    .insert({ employee_id: t.employee_id, subject: t.subject, category: t.category, sub_category: t.sub_category, description: t.description, status: 'New' })
-    .returning(TICKET_COLUMNS);
-  await trx('ticket_history').insert({ ticket_id: ticket.id, actor_id: t.employee_id, actor_kind: 'user', event: 'created', field: 'status', to_value: 'New' });
-  return ticket;
-}
-
-/**
- * Turn the conversation into a ticket owned by the asker. Idempotent: escalating again returns the
- * same ticket (`created: false`). Only people can escalate (a ticket needs a person as its owner).
- */
-export async function escalateConversation(app: AppContext, p: Principal, id: number): Promise<{ ticket: Record<string, unknown>; created: boolean }> {
+export async function escalateConversation(app: AppContext, p: Principal, id: number): Promise<{ row: TicketRow; body: Record<string, unknown>; created: boolean }> {
   if (p.kind !== 'user') throw forbidden('Only a signed-in person can escalate a conversation.', 'api_key_not_allowed');
+  const tickets = new TicketService(app);
   return app.db.transaction(async (trx) => {
     const c = await findOwnedConversation(trx, p, id, true);
     if (c.ticket_id) {
-      const ticket = await trx('tickets').where({ id: c.ticket_id }).first(TICKET_COLUMNS);
-      if (ticket) return { ticket, created: false };
+      const row = await findTicket(trx, { by: 'id', value: c.ticket_id });
+      if (row) return { row, body: await tickets.detail(p, row, trx), created: false };
       // the ticket was deleted since: escalate again
     }
     const messages = await messagesOf(trx, c.id);
@@ -217,14 +199,13 @@ export async function escalateConversation(app: AppContext, p: Principal, id: nu
     if (!firstQuestion) throw conflict('conversation_empty', 'The conversation has no messages to escalate.');
     const oneLine = firstQuestion.replace(/\s+/g, ' ').trim();
     const subject = `Chatbot: ${oneLine.length > 80 ? oneLine.slice(0, 79) + '…' : oneLine}`;
-    const ticket = await createEscalationTicket(trx, {
-      employee_id: p.employeeId,
-      subject,
-      category: 'General',
-      sub_category: 'Chatbot escalation',
-      description: transcript(c.id, messages),
-    });
-    await trx('chat_conversations').where({ id: c.id }).update({ ticket_id: ticket.id, escalated_at: trx.fn.now(), updated_at: trx.fn.now() });
-    return { ticket, created: true };
+    // the tickets feature's own insert: same numbering, `created` history entry and actor fields as POST /api/tickets/
+    const row = await insertTicketWithHistory(
+      trx,
+      { employee_id: p.employeeId, subject, category: 'General', sub_category: 'Chatbot escalation', description: transcript(c.id, messages) },
+      actorRef(p),
+    );
+    await trx('chat_conversations').where({ id: c.id }).update({ ticket_id: row.id, escalated_at: trx.fn.now(), updated_at: trx.fn.now() });
+    return { row, body: await tickets.detail(p, row, trx), created: true };
   });
 }

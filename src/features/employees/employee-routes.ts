@@ -1,7 +1,7 @@
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
-import { listEmployees, listRejections, present } from './employee-store.js';
+import { listEmployees, listRejections } from './employee-store.js';
 import * as svc from './employee-service.js';
 
 const principal = (ctx: ApiContext) => {
@@ -17,6 +17,7 @@ function uploadedImage(ctx: ApiContext): svc.UploadedImage | undefined {
 }
 
 function routes(app: AppContext): RouteTable {
+  const present = svc.employeePresenter(app);
   return {
     async registerEmployee(ctx) {
       const e = await svc.register(app, ctx.state.input.body, uploadedImage(ctx));

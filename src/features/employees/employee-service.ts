@@ -6,6 +6,7 @@ import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
 import { parseIdRef } from '../../lib/ids.js';
+import { profileImageUrl } from '../files/media-access.js';
 import { processProfileImage } from '../files/profile-images.js';
 import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
@@ -14,6 +15,9 @@ import { unlink } from 'node:fs/promises';
 import { createResetToken, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import type { EmployeeRecord } from './employee-store.js';
+
+/** The API shape of an employee, `image_url` signed for this app (what every response shows). */
+export const employeePresenter = (app: AppContext) => (e: EmployeeRecord): Record<string, unknown> => store.present(e, (image) => profileImageUrl(app, image));
 
 /** Fields a client may never choose when registering (→ 422, not silently ignored). */
 const SERVER_OWNED = ['role', 'status', 'company_id'] as const;

@@ -37,8 +37,18 @@ export type Db = Knex | Knex.Transaction;
 
 const cols = (prefix = '') => EMPLOYEE_COLUMNS.map((c) => `${prefix}${c}`);
 
-export function present(e: EmployeeRecord): Record<string, unknown> {
-  return Object.fromEntries(EMPLOYEE_COLUMNS.map((c) => [c, e[c] instanceof Date ? (e[c] as Date).toISOString() : e[c]]));
+/**
+ * Turns the `image` column (a storage key, or null for the default image) into a URL a client can
+ * fetch. Signing needs the app's secret and public URL, so callers build it (see `employeePresenter`):
+ * no query per row, just an HMAC.
+ */
+export type ImageUrlOf = (image: string | null) => string;
+
+export function present(e: EmployeeRecord, imageUrlOf: ImageUrlOf): Record<string, unknown> {
+  return {
+    ...Object.fromEntries(EMPLOYEE_COLUMNS.map((c) => [c, e[c] instanceof Date ? (e[c] as Date).toISOString() : e[c]])),
+    image_url: imageUrlOf(e.image),
+  };
 }
 
 export async function findEmployee(db: Db, ref: IdRef, opts: { forUpdate?: boolean } = {}): Promise<EmployeeRecord | undefined> {

@@ -15,7 +15,7 @@ import type { ApiContext } from '../../app/feature.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { isStaff, type Principal } from '../../http/auth.js';
 import { signResource } from '../../lib/signed-urls.js';
-import { DEFAULT_PROFILE_IMAGE_KEY } from './profile-images.js';
+import { DEFAULT_PROFILE_IMAGE_KEY, profileImageKey } from './profile-images.js';
 import { fileStore, type ByteRange } from './storage.js';
 
 export type AccessResult = 'granted' | 'denied' | 'not_found' | 'invalid_path' | 'range_not_satisfiable';
@@ -47,6 +47,9 @@ export async function logAccess(app: AppContext, ctx: ApiContext, e: AccessEntry
 export function signedMediaUrl(app: AppContext, key: string, ttlSeconds = 900): string {
   return `${app.config.publicUrl}/media/${key}?signature=${signResource(app.jwt.secret, `media:${key}`, ttlSeconds)}`;
 }
+
+/** Short-lived signed URL of an employee's profile image (`image` column), or of the default image. */
+export const profileImageUrl = (app: AppContext, image: string | null | undefined): string => signedMediaUrl(app, profileImageKey(image));
 
 /** Whether a person/API key may read the file with `key` (object-level rule, not the signature). */
 export async function mayRead(app: AppContext, p: Principal | undefined, key: string): Promise<boolean> {
