@@ -8,7 +8,11 @@ const OPS = Symbol.for('smartsupport.operationIds');
 
 /** Register `<noun> <name>`; `operationIds` are the API operations it calls. */
 export function defineVerb(parent: Command, name: string, operationIds: string | string[], description: string): Command {
-  const c = parent.command(name).description(description);
+  return tagOperations(parent.command(name).description(description), operationIds);
+}
+
+/** Record the API operations a command calls (for commands not made by defineVerb, e.g. `login`). */
+export function tagOperations(c: Command, operationIds: string | string[]): Command {
   (c as unknown as Record<symbol, string[]>)[OPS] = Array.isArray(operationIds) ? operationIds : [operationIds];
   return c;
 }

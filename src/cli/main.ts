@@ -26,6 +26,7 @@ export const NOUNS: NounEntry[] = [
   { name: 'system', description: 'health, readiness, metrics and the OpenAPI document of a server', load: () => import('./system/index.js') },
   { name: 'login', description: 'sign in and keep the session in the profile', load: () => import('./login/index.js') },
   { name: 'logout', description: 'sign out (revokes the session)', load: () => import('./logout/index.js') },
+  { name: 'token', description: 'the stored session: refresh it now', load: () => import('./token/index.js') },
   { name: 'whoami', description: 'show the signed-in account', load: () => import('./whoami/index.js') },
   { name: 'employees', description: 'accounts, approvals and the rejection audit', load: () => import('./employees/index.js') },
   { name: 'profile', description: 'your own account', load: () => import('./profile/index.js') },

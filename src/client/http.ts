@@ -30,6 +30,14 @@ export class NetworkError extends Error {
   }
 }
 
+const SECRET_FIELDS = new Set(['password', 'confirm_password', 'current_password', 'new_password', 'refresh', 'token', 'key']);
+
+/** A copy of a request body with secret-looking fields replaced (for --dry-run output). */
+function redactSecrets(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === 'string' ? '[redacted]' : v]));
+}
+
 export interface Credentials {
   accessToken?: string;
   refreshToken?: string;
@@ -82,7 +90,9 @@ export class ApiClient {
   /** Describe the request that would be sent (for --dry-run); never includes secrets. */
   describe(method: string, path: string, opts: RequestOptions = {}): { method: string; url: string; headers: Record<string, string>; body?: unknown } {
     const headers = this.headers(method, opts, true);
-    return { method: method.toUpperCase(), url: this.url(path, opts.query), headers, ...(opts.body !== undefined ? { body: opts.body } : {}) };
+    const form = opts.form ? Object.fromEntries([...opts.form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : `<file ${v.name}, ${v.size} bytes>`])) : undefined;
+    const body = redactSecrets(form ?? opts.body);
+    return { method: method.toUpperCase(), url: this.url(path, opts.query), headers, ...(body !== undefined ? { body } : {}) };
   }
 
   private headers(method: string, opts: RequestOptions, redact = false): Record<string, string> {

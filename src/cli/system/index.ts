@@ -44,4 +44,17 @@ export function register(noun: Command, factory: () => Factory): void {
       const res = await f.client().request('GET', opts.format === 'yaml' ? '/openapi.yaml' : '/openapi.json');
       f.out(typeof res.data === 'string' ? res.data : JSON.stringify(res.data, null, 2));
     });
+
+  defineVerb(noun, 'docs', 'getApiDocs', 'print the URL of the server\'s API reference (--html prints the page itself)')
+    .option('--html', 'fetch and print the HTML page')
+    .action(async (opts: { html?: boolean }) => {
+      const f = factory();
+      const client = f.client();
+      if (!opts.html) {
+        f.out(client.url('/docs'));
+        return;
+      }
+      const res = await client.request('GET', '/docs', { headers: { Accept: 'text/html, application/problem+json' } });
+      f.out(String(res.data));
+    });
 }
