@@ -90,9 +90,12 @@ export function describeError(err: unknown): { message: string; code: number } {
   const e = err as { name?: string; status?: number; problem?: Record<string, unknown>; message?: string };
   if (err instanceof CliError) return { message: err.message, code: err.exitCode };
   if (e?.name === 'ApiError' && e.problem) {
-    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[] };
+    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[]; allowed?: unknown };
     const fields = p.errors?.length ? ` (${p.errors.map((x) => `${x.field} ${x.message}`).join('; ')})` : '';
-    return { message: `${p.detail ?? p.title ?? `HTTP ${e.status}`}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
+    const text = p.detail ?? p.title ?? `HTTP ${e.status}`;
+    // invalid transitions carry the statuses that are possible now
+    const allowed = Array.isArray(p.allowed) && !/allowed/i.test(text) ? `; allowed: ${p.allowed.length ? p.allowed.join(', ') : 'none'}` : '';
+    return { message: `${text}${allowed}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
   }
   if (e?.name === 'NetworkError') return { message: e.message ?? 'network error', code: EXIT.error };
   if (e?.name === 'ConfigError') return { message: e.message ?? 'invalid configuration', code: EXIT.usage };
