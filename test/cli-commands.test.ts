@@ -66,11 +66,36 @@ t.test('every command parses: `<command> --help` exits 0 and shows its flags', a
   };
   walk(program, []);
   t.ok(leaves.length > 60, `${leaves.length} commands`);
-  for (const name of leaves) {
-    const r = await cli([...name, '--help']);
-    t.equal(r.code, 0, `${name.join(' ')} --help`);
-    t.match(r.stdout, /^Usage: smartsupport /, name.join(' '));
+  // one child process runs the built bundle's `run` for every command (a spawn each would take a minute)
+  const script = `
+    const { run } = await import(${JSON.stringify(path.join(packageRoot, 'dist', 'cli', 'main.js'))});
+    const { PassThrough } = await import('node:stream');
+    const out = [];
+    for (const name of JSON.parse(process.argv[1])) {
+      const stdout = new PassThrough();
+      let text = '';
+      stdout.on('data', (d) => (text += d));
+      const io = { stdin: new PassThrough(), stdout, stderr: new PassThrough(), env: { NO_COLOR: '1' } };
+      const code = await run(['node', 'smartsupport', ...name, '--help'], { io });
+      out.push({ name: name.join(' '), code, text });
+    }
+    process.stdout.write(JSON.stringify(out));
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(leaves)], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: work, XDG_CONFIG_HOME: work } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  await new Promise((resolve) => child.on('close', resolve));
+  const results = JSON.parse(stdout || '[]') as { name: string; code: number; text: string }[];
+  t.equal(results.length, leaves.length, stderr);
+  for (const r of results) {
+    t.equal(r.code, 0, `${r.name} --help`);
+    t.match(r.text, /^Usage: smartsupport /, r.name);
   }
+  const one = await cli(['tickets', 'replace', '--help']);
+  t.equal(one.code, 0);
+  t.match(one.stdout, /--if-match <etag>/);
 });
 
 t.test('system docs and metrics', async (t) => {
@@ -249,7 +274,15 @@ t.test('the cron journey: an API key lists and moves tickets, retries never doub
   t.equal(moved.code, 0, moved.stderr);
   t.same(moved.json(), { status: 'In Progress' });
   t.equal((await cli(['tickets', 'list', '--limit', '0'], env)).code, 2, 'bad --limit → exit 2');
+  const create = ['tickets', 'create', '--subject', 'Nightly check', '--category', 'Ops', '--sub-category', 'Cron', '--description', 'from cron', '--employee-id', String(emp.user.id), '--json', 'id'];
+  const first = await cli(['--idempotency-key', 'nightly-2026-11-25', ...create], { SMARTSUPPORT_API_KEY: key.key });
+  t.equal(first.code, 0, first.stderr);
+  const retried = await cli(create, { SMARTSUPPORT_API_KEY: key.key, SMARTSUPPORT_IDEMPOTENCY_KEY: 'nightly-2026-11-25' });
+  t.same(retried.json(), first.json(), 'a retry with the same key returns the first ticket');
+  t.equal(Number((await ta.db('tickets').where({ subject: 'Nightly check' }).count({ n: '*' }))[0].n), 1, 'created once');
   t.equal((await cli(['tickets', 'list'], { SMARTSUPPORT_API_KEY: 'ssk_nope' })).code, 3);
+  const viaFlags = await cli(['--profile', 'cron', '--url', ta.url, 'tickets', 'list', '--json', 'id'], { ...env, SMARTSUPPORT_URL: 'http://127.0.0.1:9' });
+  t.equal(viaFlags.code, 0, 'global options with values before the noun: ' + viaFlags.stderr);
   const down = await cli(['tickets', 'list'], { SMARTSUPPORT_URL: 'http://127.0.0.1:9', ...env });
   t.equal(down.code, 1);
   t.match(down.stderr, /^error: cannot reach http:\/\/127\.0\.0\.1:9/m, 'network errors name the URL');

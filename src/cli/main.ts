@@ -42,6 +42,9 @@ export const NOUNS: NounEntry[] = [
   { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
 ];
 
+/** Global options that take a value (skipped when finding the noun to load). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--profile', '--url', '--idempotency-key']);
+
 export interface MainOptions {
   io?: IO;
   prompter?: Prompter;
@@ -56,13 +59,14 @@ function version(): string {
 export async function buildProgram(argv: string[], opts: MainOptions = {}): Promise<{ program: Command; factory: () => Factory }> {
   const program = new Command('smartsupport');
   let f: Factory | undefined;
-  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string; dryRun?: boolean }>(), opts.io, opts.prompter));
+  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string; dryRun?: boolean; idempotencyKey?: string }>(), opts.io, opts.prompter));
   program
     .description('SmartSupport — headless IT helpdesk: API server, workers and client')
     .version(version(), '-V, --version')
     .option('--profile <name>', 'configuration profile to use (env SMARTSUPPORT_PROFILE)')
     .option('--url <url>', 'API base URL (env SMARTSUPPORT_URL)')
     .option('--dry-run', 'print the request that would be sent instead of sending it')
+    .option('--idempotency-key <key>', 'Idempotency-Key for this command\'s POSTs, so a retried script never acts twice (env SMARTSUPPORT_IDEMPOTENCY_KEY; default: random)')
     .showSuggestionAfterError(true)
     .exitOverride();
   if (opts.io) {
@@ -76,7 +80,11 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
   registerCompletion(program, factory);
 
   // load only the noun being used; for help, list all nouns without loading them
-  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const words: string[] = [];
+  for (let i = 2; i < argv.length; i++) {
+    if (GLOBAL_VALUE_OPTIONS.has(argv[i])) i += 1; // `--profile work tickets …`: "work" is not the noun
+    else if (!argv[i].startsWith('-')) words.push(argv[i]);
+  }
   const wanted = NOUNS.find((n) => n.name === words[0]);
   for (const noun of NOUNS) {
     const cmd = program.command(noun.name).description(noun.description);

@@ -51,6 +51,12 @@ export interface ClientOptions {
   onTokens?: (tokens: { accessToken: string; refreshToken: string }) => void | Promise<void>;
   fetch?: typeof fetch;
   userAgent?: string;
+  /**
+   * A caller-chosen Idempotency-Key for this client's POSTs (e.g. a cron job passes the same one on a
+   * retry, so the server answers with the first result instead of creating twice). The first POST uses
+   * it as is, later ones `<key>-2`, `<key>-3`… (deterministic as long as the command's order is).
+   */
+  idempotencyKey?: string;
   /** called with a secret-free description of each request before it is sent (may throw to stop it) */
   onRequest?: (described: ReturnType<ApiClient['describe']>) => void;
 }
@@ -74,6 +80,7 @@ export interface ApiResponse<T> {
 
 export class ApiClient {
   private readonly fetchImpl: typeof fetch;
+  private posts = 0;
   constructor(readonly options: ClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
   }
@@ -108,7 +115,7 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     // one key for the whole call, so a retry after a refresh is still the same logical request
-    const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? randomUUID() : undefined) };
+    const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? this.nextIdempotencyKey() : undefined) };
     this.options.onRequest?.(this.describe(method, path, o));
     let res = await this.send(method, path, o);
     if (res.status === 401 && this.options.credentials.refreshToken && this.options.credentials.accessToken) {
@@ -116,6 +123,13 @@ export class ApiClient {
       if (problem.code === 'token_expired' && (await this.refresh())) res = await this.send(method, path, o);
     }
     return this.parse<T>(res, o);
+  }
+
+  private nextIdempotencyKey(): string {
+    const base = this.options.idempotencyKey;
+    if (!base) return randomUUID();
+    this.posts += 1;
+    return this.posts === 1 ? base : `${base}-${this.posts}`;
   }
 
   private async send(method: string, path: string, opts: RequestOptions): Promise<Response> {
