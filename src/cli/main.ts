@@ -103,7 +103,7 @@ export function describeError(err: unknown): { message: string; code: number } {
     const text = p.detail ?? p.title ?? `HTTP ${e.status}`;
     // invalid transitions carry the statuses that are possible now
     const allowed = Array.isArray(p.allowed) && !/allowed/i.test(text) ? `; allowed: ${p.allowed.length ? p.allowed.join(', ') : 'none'}` : '';
-    return { message: `${text}${allowed}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
+    return { message: `${allowed ? text.replace(/\.$/, '') : text}${allowed}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
   }
   if (e?.name === 'NetworkError') return { message: e.message ?? 'network error', code: EXIT.error };
   if (e?.name === 'ConfigError') return { message: e.message ?? 'invalid configuration', code: EXIT.usage };
