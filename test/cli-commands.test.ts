@@ -298,3 +298,26 @@ t.test('destructive commands: --yes, or exit 2 off a terminal', async (t) => {
   t.same(d.json(), { deleted: tk.ticket_number });
   t.equal((await cli(['tickets', 'delete', tk.ticket_number, '--yes'], as(emp.token))).code, 4);
 });
+
+t.test('on a terminal: a table, coloured unless NO_COLOR; piped: TSV', async (t) => {
+  const runTty = async (env: Record<string, string>) => {
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+    const stderr = Object.assign(new PassThrough(), { isTTY: false });
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    let out = '';
+    stdout.on('data', (d) => (out += d));
+    const code = await run(['node', 'smartsupport', 'profile', 'show'], { io: { stdin, stdout, stderr, env: { SMARTSUPPORT_URL: ta.url, SMARTSUPPORT_TOKEN: emp.token, ...env } } });
+    return { code, out };
+  };
+  const plain = await runTty({ NO_COLOR: '1' });
+  t.equal(plain.code, 0);
+  t.match(plain.out, /┌/, 'a table');
+  t.match(plain.out, emp.user.email);
+  t.notMatch(plain.out, /\x1b\[/, 'no colour with NO_COLOR');
+  const forced = await runTty({ FORCE_COLOR: '1' });
+  t.equal(forced.code, 0);
+  t.match(forced.out, /┌/);
+  const piped = await cli(['profile', 'show'], as(emp.token));
+  t.notMatch(piped.stdout, /┌|\x1b\[/, 'piped: no table, no colour');
+  t.match(piped.stdout, new RegExp(`\t${emp.user.email.replace(/\./g, '\\.')}\t`));
+});

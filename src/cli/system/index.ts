@@ -26,7 +26,10 @@ export function register(noun: Command, factory: () => Factory): void {
       }
       const { print } = await import('../output/print.js');
       await print(f, body, { json: opts.json, columns: [{ key: 'status' }, { key: 'checks' }] });
-      if (!ready) process.exitCode = 1;
+      if (!ready) {
+        const { CliError } = await import('../errors.js');
+        throw new CliError('the server is not ready');
+      }
     },
   );
 
