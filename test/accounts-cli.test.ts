@@ -116,7 +116,8 @@ t.test('api-keys create/list/revoke', async (t) => {
   t.equal(listed.code, 0, listed.stderr);
   const keys = JSON.parse((await cli(['api-keys', 'list', '--json', 'id,prefix'], env)).stdout);
   const id = keys.find((k: { prefix: string }) => key.startsWith(k.prefix)).id;
-  t.equal((await cli(['api-keys', 'revoke', String(id)], env)).code, 0);
+  t.equal((await cli(['api-keys', 'revoke', String(id)], env)).code, 2, 'off a terminal, revoking needs --yes');
+  t.equal((await cli(['api-keys', 'revoke', String(id), '--yes'], env)).code, 0);
   t.equal((await cli(['employees', 'counts'], { SMARTSUPPORT_API_KEY: key, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME })).code, 3);
 });
 

@@ -92,7 +92,7 @@ t.test('create prompts on a terminal, fails with exit 2 off one', async (t) => {
 t.test('delete asks on a terminal, needs --yes off one', async (t) => {
   const tk = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
   t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)])).code, 2);
-  t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)], { tty: true, prompter: answers({}, false) })).code, 0);
+  t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)], { tty: true, prompter: answers({}, false) })).code, 1, 'declined → cancelled, exit 1');
   t.equal((await cli(emp.token, ['tickets', 'show', String(tk.id), '--json'])).code, 0, 'declined: still there');
   t.equal((await cli(emp.token, ['tickets', 'delete', String(tk.id)], { tty: true, prompter: answers({}, true) })).code, 0);
   t.equal((await cli(emp.token, ['tickets', 'show', String(tk.id)])).code, 4);

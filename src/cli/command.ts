@@ -2,13 +2,18 @@
  * Helpers every verb uses, so commands stay consistent: the operationId(s) a verb calls (the parity
  * test walks them against openapi.yaml), `--json [fields]`, and list flags.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Factory } from './factory.js';
 
 const OPS = Symbol.for('smartsupport.operationIds');
 
 /** Register `<noun> <name>`; `operationIds` are the API operations it calls. */
 export function defineVerb(parent: Command, name: string, operationIds: string | string[], description: string): Command {
-  const c = parent.command(name).description(description);
+  return tagOperations(parent.command(name).description(description), operationIds);
+}
+
+/** Record the API operations a command calls (for commands not made by defineVerb, e.g. `login`). */
+export function tagOperations(c: Command, operationIds: string | string[]): Command {
   (c as unknown as Record<symbol, string[]>)[OPS] = Array.isArray(operationIds) ? operationIds : [operationIds];
   return c;
 }
@@ -27,9 +32,25 @@ export function withPaging(c: Command): Command {
   return c
     .option('--limit <n>', 'page size (1–100)', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error('--limit must be an integer from 1 to 100');
+      if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be an integer from 1 to 100');
       return n;
     })
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow cursors and print every page');
+}
+
+/** `-y, --yes` for destructive commands (see `confirmOrStop`). */
+export function withYes(c: Command): Command {
+  return c.option('-y, --yes', 'do not ask for confirmation (required off a terminal)');
+}
+
+/**
+ * Ask before a destructive command. `--yes` skips the question; off a terminal without it this is a
+ * usage error (exit 2) naming --yes; answering no stops the command with exit 1 ("cancelled").
+ */
+export async function confirmOrStop(f: Factory, yes: boolean | undefined, message: string): Promise<void> {
+  if (yes) return;
+  const { CliError, EXIT } = await import('./errors.js');
+  const p = await f.prompter('--yes');
+  if (!(await p.confirm({ message, default: false }))) throw new CliError('cancelled', EXIT.error);
 }

@@ -33,7 +33,7 @@ export function readConfigFile(file = configPath()): ConfigFile {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as ConfigFile;
     return { current: parsed.current, profiles: parsed.profiles ?? {} };
   } catch {
-    throw new Error(`${file} is not valid JSON; fix or delete it`);
+    throw Object.assign(new Error(`${file} is not valid JSON; fix or delete it`), { name: 'ConfigError' });
   }
 }
 

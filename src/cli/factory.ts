@@ -20,6 +20,8 @@ export interface Globals {
   url?: string;
   /** print each request instead of sending it */
   dryRun?: boolean;
+  /** Idempotency-Key for the command's POSTs (env SMARTSUPPORT_IDEMPOTENCY_KEY) */
+  idempotencyKey?: string;
 }
 
 /** Thrown after --dry-run printed the request: ends the command successfully. */
@@ -67,6 +69,7 @@ export class Factory {
         baseUrl: p.url,
         credentials: { accessToken: p.accessToken, refreshToken: p.refreshToken, apiKey: p.apiKey },
         userAgent: 'smartsupport-cli',
+        idempotencyKey: this.globals.idempotencyKey ?? (this.io.env.SMARTSUPPORT_IDEMPOTENCY_KEY || undefined),
         onRequest: this.globals.dryRun
           ? (described) => {
               this.out(JSON.stringify(described, null, 2));

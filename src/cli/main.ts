@@ -26,6 +26,7 @@ export const NOUNS: NounEntry[] = [
   { name: 'system', description: 'health, readiness, metrics and the OpenAPI document of a server', load: () => import('./system/index.js') },
   { name: 'login', description: 'sign in and keep the session in the profile', load: () => import('./login/index.js') },
   { name: 'logout', description: 'sign out (revokes the session)', load: () => import('./logout/index.js') },
+  { name: 'token', description: 'the stored session: refresh it now', load: () => import('./token/index.js') },
   { name: 'whoami', description: 'show the signed-in account', load: () => import('./whoami/index.js') },
   { name: 'employees', description: 'accounts, approvals and the rejection audit', load: () => import('./employees/index.js') },
   { name: 'profile', description: 'your own account', load: () => import('./profile/index.js') },
@@ -41,6 +42,9 @@ export const NOUNS: NounEntry[] = [
   { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
 ];
 
+/** Global options that take a value (skipped when finding the noun to load). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--profile', '--url', '--idempotency-key']);
+
 export interface MainOptions {
   io?: IO;
   prompter?: Prompter;
@@ -55,13 +59,14 @@ function version(): string {
 export async function buildProgram(argv: string[], opts: MainOptions = {}): Promise<{ program: Command; factory: () => Factory }> {
   const program = new Command('smartsupport');
   let f: Factory | undefined;
-  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string; dryRun?: boolean }>(), opts.io, opts.prompter));
+  const factory = () => (f ??= new Factory(program.opts<{ profile?: string; url?: string; dryRun?: boolean; idempotencyKey?: string }>(), opts.io, opts.prompter));
   program
     .description('SmartSupport — headless IT helpdesk: API server, workers and client')
     .version(version(), '-V, --version')
     .option('--profile <name>', 'configuration profile to use (env SMARTSUPPORT_PROFILE)')
     .option('--url <url>', 'API base URL (env SMARTSUPPORT_URL)')
     .option('--dry-run', 'print the request that would be sent instead of sending it')
+    .option('--idempotency-key <key>', 'Idempotency-Key for this command\'s POSTs, so a retried script never acts twice (env SMARTSUPPORT_IDEMPOTENCY_KEY; default: random)')
     .showSuggestionAfterError(true)
     .exitOverride();
   if (opts.io) {
@@ -75,7 +80,11 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
   registerCompletion(program, factory);
 
   // load only the noun being used; for help, list all nouns without loading them
-  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const words: string[] = [];
+  for (let i = 2; i < argv.length; i++) {
+    if (GLOBAL_VALUE_OPTIONS.has(argv[i])) i += 1; // `--profile work tickets …`: "work" is not the noun
+    else if (!argv[i].startsWith('-')) words.push(argv[i]);
+  }
   const wanted = NOUNS.find((n) => n.name === words[0]);
   for (const noun of NOUNS) {
     const cmd = program.command(noun.name).description(noun.description);
@@ -89,9 +98,12 @@ export function describeError(err: unknown): { message: string; code: number } {
   const e = err as { name?: string; status?: number; problem?: Record<string, unknown>; message?: string };
   if (err instanceof CliError) return { message: err.message, code: err.exitCode };
   if (e?.name === 'ApiError' && e.problem) {
-    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[] };
+    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[]; allowed?: unknown };
     const fields = p.errors?.length ? ` (${p.errors.map((x) => `${x.field} ${x.message}`).join('; ')})` : '';
-    return { message: `${p.detail ?? p.title ?? `HTTP ${e.status}`}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
+    const text = p.detail ?? p.title ?? `HTTP ${e.status}`;
+    // invalid transitions carry the statuses that are possible now
+    const allowed = Array.isArray(p.allowed) && !/allowed/i.test(text) ? `; allowed: ${p.allowed.length ? p.allowed.join(', ') : 'none'}` : '';
+    return { message: `${allowed ? text.replace(/\.$/, '') : text}${allowed}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
   }
   if (e?.name === 'NetworkError') return { message: e.message ?? 'network error', code: EXIT.error };
   if (e?.name === 'ConfigError') return { message: e.message ?? 'invalid configuration', code: EXIT.usage };

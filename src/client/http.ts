@@ -3,7 +3,8 @@
  * auth headers, transparent refresh of an expired access token, an Idempotency-Key on every POST,
  * and problem+json turned into ApiError.
  */
-import { randomUUID } from 'node:crypto';
+// globalThis.crypto (Node ≥ 19): no node:crypto import, so the CLI starts faster
+const randomUUID = (): string => globalThis.crypto.randomUUID();
 
 export interface Problem {
   type?: string;
@@ -30,6 +31,14 @@ export class NetworkError extends Error {
   }
 }
 
+const SECRET_FIELDS = new Set(['password', 'confirm_password', 'current_password', 'new_password', 'refresh', 'token', 'key']);
+
+/** A copy of a request body with secret-looking fields replaced (for --dry-run output). */
+function redactSecrets(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === 'string' ? '[redacted]' : v]));
+}
+
 export interface Credentials {
   accessToken?: string;
   refreshToken?: string;
@@ -43,6 +52,12 @@ export interface ClientOptions {
   onTokens?: (tokens: { accessToken: string; refreshToken: string }) => void | Promise<void>;
   fetch?: typeof fetch;
   userAgent?: string;
+  /**
+   * A caller-chosen Idempotency-Key for this client's POSTs (e.g. a cron job passes the same one on a
+   * retry, so the server answers with the first result instead of creating twice). The first POST uses
+   * it as is, later ones `<key>-2`, `<key>-3`… (deterministic as long as the command's order is).
+   */
+  idempotencyKey?: string;
   /** called with a secret-free description of each request before it is sent (may throw to stop it) */
   onRequest?: (described: ReturnType<ApiClient['describe']>) => void;
 }
@@ -66,6 +81,7 @@ export interface ApiResponse<T> {
 
 export class ApiClient {
   private readonly fetchImpl: typeof fetch;
+  private posts = 0;
   constructor(readonly options: ClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
   }
@@ -82,7 +98,9 @@ export class ApiClient {
   /** Describe the request that would be sent (for --dry-run); never includes secrets. */
   describe(method: string, path: string, opts: RequestOptions = {}): { method: string; url: string; headers: Record<string, string>; body?: unknown } {
     const headers = this.headers(method, opts, true);
-    return { method: method.toUpperCase(), url: this.url(path, opts.query), headers, ...(opts.body !== undefined ? { body: opts.body } : {}) };
+    const form = opts.form ? Object.fromEntries([...opts.form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : `<file ${v.name}, ${v.size} bytes>`])) : undefined;
+    const body = redactSecrets(form ?? opts.body);
+    return { method: method.toUpperCase(), url: this.url(path, opts.query), headers, ...(body !== undefined ? { body } : {}) };
   }
 
   private headers(method: string, opts: RequestOptions, redact = false): Record<string, string> {
@@ -98,7 +116,7 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     // one key for the whole call, so a retry after a refresh is still the same logical request
-    const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? randomUUID() : undefined) };
+    const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? this.nextIdempotencyKey() : undefined) };
     this.options.onRequest?.(this.describe(method, path, o));
     let res = await this.send(method, path, o);
     if (res.status === 401 && this.options.credentials.refreshToken && this.options.credentials.accessToken) {
@@ -106,6 +124,13 @@ export class ApiClient {
       if (problem.code === 'token_expired' && (await this.refresh())) res = await this.send(method, path, o);
     }
     return this.parse<T>(res, o);
+  }
+
+  private nextIdempotencyKey(): string {
+    const base = this.options.idempotencyKey;
+    if (!base) return randomUUID();
+    this.posts += 1;
+    return this.posts === 1 ? base : `${base}-${this.posts}`;
   }
 
   private async send(method: string, path: string, opts: RequestOptions): Promise<Response> {

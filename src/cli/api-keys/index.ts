@@ -1,6 +1,6 @@
 /** `smartsupport api-keys list|create|revoke` (System Admin). */
 import type { Command } from 'commander';
-import { defineVerb, withJson, withPaging } from '../command.js';
+import { confirmOrStop, defineVerb, withJson, withPaging, withYes } from '../command.js';
 import type { Factory } from '../factory.js';
 
 const COLUMNS = [
@@ -39,11 +39,13 @@ export function register(noun: Command, factory: () => Factory): void {
       f.out(String(res.data.key));
       f.err(`Created API key ${res.data.id} (${res.data.prefix}…). The secret above is shown only once; store it now.`);
     });
-  defineVerb(noun, 'revoke', 'revokeApiKey', 'revoke an API key')
+  withYes(withJson(defineVerb(noun, 'revoke', 'revokeApiKey', 'revoke an API key (asks first; --yes to skip)')))
     .argument('<id>', 'the key id')
-    .action(async (id: string) => {
+    .action(async (id: string, opts: { yes?: boolean; json?: boolean | string }) => {
       const f = factory();
+      await confirmOrStop(f, opts.yes, `Revoke API key ${id}? Scripts using it stop working at once.`);
       await f.client().request('DELETE', `/api/admin/api-keys/${encodeURIComponent(id)}/`);
-      f.err(`Revoked API key ${id}.`);
+      if (opts.json !== undefined) f.out(JSON.stringify({ revoked: Number(id) }, null, 2));
+      else f.err(`Revoked API key ${id}.`);
     });
 }

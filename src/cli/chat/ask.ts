@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
+import { tagOperations } from '../command.js';
 import type { Factory } from '../factory.js';
 
 export interface ChatReply {
@@ -9,8 +10,6 @@ export interface ChatReply {
   source_faqs: { id: number; question: string }[];
   provider: 'llm' | 'faq';
 }
-
-const OPS = Symbol.for('smartsupport.operationIds');
 
 function parseId(v: string): number {
   if (!/^\d{1,15}$/.test(v)) throw usageError(`not a conversation id: ${v}`);
@@ -28,7 +27,7 @@ function printReply(f: Factory, r: ChatReply): void {
 
 export function registerAsk(noun: Command, factory: () => Factory): void {
   // the noun itself calls postChatMessage (tagged like a verb for the CLI ↔ spec parity check)
-  (noun as unknown as Record<symbol, string[]>)[OPS] = ['postChatMessage'];
+  tagOperations(noun, ['postChatMessage']);
   noun
     .argument('[question...]', 'your question (omit on a terminal for an interactive session)')
     .option('-c, --conversation <id>', 'continue this conversation')

@@ -5,11 +5,12 @@ import { register as approve } from './approve.js';
 import { register as counts } from './counts.js';
 import { register as create } from './create.js';
 import { register as list } from './list.js';
+import { register as registerSelf } from './register.js';
 import { register as reject } from './reject.js';
 import { register as rejected } from './rejected.js';
 import { register as show } from './show.js';
 import { register as update } from './update.js';
 
 export function register(noun: Command, factory: () => Factory): void {
-  for (const r of [list, show, create, update, approve, reject, rejected, counts]) r(noun, factory);
+  for (const r of [list, show, registerSelf, create, update, approve, reject, rejected, counts]) r(noun, factory);
 }

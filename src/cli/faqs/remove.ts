@@ -1,21 +1,17 @@
 import type { Command } from 'commander';
-import { defineVerb } from '../command.js';
-import { CliError, EXIT } from '../errors.js';
+import { confirmOrStop, defineVerb, withJson, withYes } from '../command.js';
 import type { Factory } from '../factory.js';
 import { faqIdArg } from './columns.js';
 
 export function registerRemove(noun: Command, factory: () => Factory): void {
-  defineVerb(noun, 'remove', 'deleteFaq', 'remove an FAQ entry (System Admin)')
+  withYes(withJson(defineVerb(noun, 'remove', 'deleteFaq', 'remove an FAQ entry (System Admin; asks first, --yes to skip)')))
     .argument('<id>', 'FAQ id')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (id: string, opts: { yes?: boolean }) => {
+    .action(async (id: string, opts: { yes?: boolean; json?: boolean | string }) => {
       const f = factory();
       faqIdArg(id);
-      if (!opts.yes) {
-        const ok = await (await f.prompter('--yes')).confirm({ message: `Remove FAQ ${id}?`, default: false });
-        if (!ok) throw new CliError('not removed', EXIT.error);
-      }
+      await confirmOrStop(f, opts.yes, `Remove FAQ ${id}?`);
       await f.client().request('DELETE', `/api/faqs/${id}/`);
-      f.err(`removed FAQ ${id}`);
+      if (opts.json !== undefined) f.out(JSON.stringify({ deleted: Number(id) }, null, 2));
+      else f.err(`removed FAQ ${id}`);
     });
 }

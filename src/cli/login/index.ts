@@ -1,12 +1,10 @@
 /** `smartsupport login`: sign in and keep the tokens in the profile. */
 import type { Command } from 'commander';
+import { tagOperations } from '../command.js';
 import type { Factory } from '../factory.js';
 
-const OPS = Symbol.for('smartsupport.operationIds');
-
 export function register(noun: Command, factory: () => Factory): void {
-  (noun as unknown as Record<symbol, string[]>)[OPS] = ['loginEmployee', 'loginAdmin'];
-  noun
+  tagOperations(noun, ['loginEmployee', 'loginAdmin'])
     .option('--email <email>', 'account email (prompted on a terminal)')
     .option('--password-stdin', 'read the password from stdin (first line)')
     .option('--admin', 'sign in through the staff portal (Ticket Coordinators and System Admins)')

@@ -1,11 +1,10 @@
 /** `smartsupport logout`: revoke the session on the server and forget the tokens. */
 import type { Command } from 'commander';
+import { tagOperations } from '../command.js';
 import type { Factory } from '../factory.js';
 
-const OPS = Symbol.for('smartsupport.operationIds');
-
 export function register(noun: Command, factory: () => Factory): void {
-  (noun as unknown as Record<symbol, string[]>)[OPS] = ['logout'];
+  tagOperations(noun, ['logout']);
   noun.action(async () => {
     const f = factory();
     const p = f.profile();

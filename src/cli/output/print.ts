@@ -25,7 +25,9 @@ function pick(obj: Record<string, unknown>, fields: string[]): Record<string, un
 export function jsonFields(json: boolean | string | undefined, sample: Record<string, unknown> | undefined, known: string[]): string[] | undefined {
   if (typeof json !== 'string') return undefined;
   const fields = json.split(',').map((s) => s.trim()).filter(Boolean);
-  const allowed = new Set([...known, ...Object.keys(sample ?? {})]);
+  // with no object to compare against (an empty list) any field may exist: nothing to reject
+  if (!sample) return fields;
+  const allowed = new Set([...known, ...Object.keys(sample)]);
   const unknown = fields.filter((f) => !allowed.has(f));
   if (unknown.length) throw usageError(`unknown field(s) for --json: ${unknown.join(', ')} (available: ${[...allowed].join(', ')})`);
   return fields;

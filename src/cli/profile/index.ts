@@ -1,8 +1,9 @@
-/** `smartsupport profile show|update`: your own account. */
+/** `smartsupport profile show|update|upload-image`: your own account. */
 import type { Command } from 'commander';
 import { defineVerb, withJson } from '../command.js';
 import { usageError } from '../errors.js';
 import type { Factory } from '../factory.js';
+import { registerUploadImage } from './upload-image.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'show', 'getProfile', 'show your account')).action(async (opts: { json?: boolean | string }) => {
@@ -28,4 +29,5 @@ export function register(noun: Command, factory: () => Factory): void {
       const res = await f.client().request<Record<string, unknown>>('PATCH', '/api/employee/profile/', { body });
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });
+  registerUploadImage(noun, factory);
 }

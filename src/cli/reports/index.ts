@@ -8,8 +8,8 @@ export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'tickets', 'getTicketReport', 'ticket counts by status and response/resolution percentiles')).action(async (o) => {
     const f = factory();
     const res = await f.client().request<{ by_status: Record<string, number>; times: Record<string, unknown>[] }>('GET', '/api/reports/tickets/');
-    if (o.json) {
-      f.out(JSON.stringify(res.data, null, 2));
+    if (o.json !== undefined) {
+      await print(f, res.data, { json: o.json, columns: [{ key: 'by_status' }, { key: 'times' }] });
       return;
     }
     await print(f, Object.entries(res.data.by_status).map(([status, count]) => ({ status, count })), { columns: [{ key: 'status' }, { key: 'count' }] });

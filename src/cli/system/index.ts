@@ -26,7 +26,10 @@ export function register(noun: Command, factory: () => Factory): void {
       }
       const { print } = await import('../output/print.js');
       await print(f, body, { json: opts.json, columns: [{ key: 'status' }, { key: 'checks' }] });
-      if (!ready) process.exitCode = 1;
+      if (!ready) {
+        const { CliError } = await import('../errors.js');
+        throw new CliError('the server is not ready');
+      }
     },
   );
 
@@ -43,5 +46,18 @@ export function register(noun: Command, factory: () => Factory): void {
       if (opts.format !== 'yaml' && opts.format !== 'json') throw usageError('--format must be yaml or json');
       const res = await f.client().request('GET', opts.format === 'yaml' ? '/openapi.yaml' : '/openapi.json');
       f.out(typeof res.data === 'string' ? res.data : JSON.stringify(res.data, null, 2));
+    });
+
+  defineVerb(noun, 'docs', 'getApiDocs', 'print the URL of the server\'s API reference (--html prints the page itself)')
+    .option('--html', 'fetch and print the HTML page')
+    .action(async (opts: { html?: boolean }) => {
+      const f = factory();
+      const client = f.client();
+      if (!opts.html) {
+        f.out(client.url('/docs'));
+        return;
+      }
+      const res = await client.request('GET', '/docs', { headers: { Accept: 'text/html, application/problem+json' } });
+      f.out(String(res.data));
     });
 }

@@ -20,11 +20,13 @@ export function registerLists(noun: Command, factory: () => Factory): void {
     ['mine', 'listMyTickets', '/api/tickets/my-tickets/', 'tickets assigned to me and not finished (staff)'],
   ];
   for (const [name, op, path, description] of views) {
-    withPaging(withJson(defineVerb(noun, name, op, description))).action(async (o) => {
-      const f = factory();
-      const page = await fetchList(f, path, {}, o);
-      await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
-      if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
-    });
+    withPaging(withJson(defineVerb(noun, name, op, description)))
+      .option('--order <order>', '-submit_date (newest first) or submit_date')
+      .action(async (o) => {
+        const f = factory();
+        const page = await fetchList(f, path, { order: o.order }, o);
+        await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
+        if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
+      });
   }
 }

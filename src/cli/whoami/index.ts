@@ -1,12 +1,10 @@
 /** `smartsupport whoami`: the signed-in account. */
 import type { Command } from 'commander';
-import { withJson } from '../command.js';
+import { tagOperations, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
 
-const OPS = Symbol.for('smartsupport.operationIds');
-
 export function register(noun: Command, factory: () => Factory): void {
-  (noun as unknown as Record<symbol, string[]>)[OPS] = ['getProfile'];
+  tagOperations(noun, ['getProfile']);
   withJson(noun).action(async (opts: { json?: boolean | string }) => {
     const f = factory();
     const { print } = await import('../output/print.js');

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { defineVerb, withJson } from '../command.js';
+import type { Factory } from '../factory.js';
+import { printTicket, ticketPath } from './shared.js';
+
+/** `tickets replace`: PUT every editable field at once (fields not given are cleared or reset by the server). */
+export function register(noun: Command, factory: () => Factory): void {
+  withJson(defineVerb(noun, 'replace', 'replaceTicket', 'replace all editable fields of a ticket (PUT); optional fields left out are cleared'))
+    .argument('<ticket>', 'TX0042 or 42')
+    .requiredOption('--subject <text>', 'short summary')
+    .requiredOption('--category <text>', 'category')
+    .requiredOption('--sub-category <text>', 'sub-category')
+    .requiredOption('--description <text>', 'what happened')
+    .option('--scheduled-date <yyyy-mm-dd>', 'preferred date')
+    .option('--priority <priority>', 'staff only')
+    .option('--department <department>', 'staff only')
+    .option('--if-match <etag>', 'fail (exit 5) if the ticket changed since this ETag')
+    .action(async (ticket: string, o) => {
+      const f = factory();
+      const body: Record<string, unknown> = { subject: o.subject, category: o.category, sub_category: o.subCategory, description: o.description };
+      if (o.scheduledDate !== undefined) body.scheduled_date = o.scheduledDate;
+      if (o.priority !== undefined) body.priority = o.priority;
+      if (o.department !== undefined) body.department = o.department;
+      const res = await f.client().request('PUT', ticketPath(ticket), { body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
+      await printTicket(f, res.data, o.json);
+    });
+}
