@@ -100,7 +100,8 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   // through the queue, as the cron does
   await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, QUEUES.maintenance, {}));
   await ta.startWorkers();
-  await waitFor(async () => !(await readdir(tmp)).includes('old-upload'), 'old temp file removed');
+  // wait for the whole maintenance job (its tasks run in sequence), not just its first effect
+  await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = ? AND state = 'completed'`, [QUEUES.maintenance])).rows[0].n === 1, 'maintenance job completed');
   t.same((await readdir(tmp)).sort(), ['fresh-upload'], 'fresh upload kept, old dir removed');
   t.same((await ta.db('notifications').where({ id: old.id }).first()).data, {});
   t.same((await ta.db('notifications').where({ id: recent.id }).first()).data, { first_name: 'B' });
