@@ -188,3 +188,15 @@ t.test('request ids and security headers', async (t) => {
   t.equal(r.headers.get('x-frame-options'), 'DENY');
   t.match(r.headers.get('content-security-policy'), /default-src 'none'/);
 });
+
+t.test('values PostgreSQL cannot hold are the client\'s 400, not a 500', async (t) => {
+  const { toAppError } = await import('../src/http/errors.js');
+  for (const sql of ["SELECT '99999999999999999999999'::bigint", "SELECT 'abc'::integer", "SELECT '2026-13-45'::date"]) {
+    const err = await app.db.raw(sql).then(() => undefined, (e: unknown) => e);
+    t.ok(err, sql);
+    const mapped = toAppError(err);
+    t.equal(mapped.status, 400, sql);
+    t.equal(mapped.code, 'invalid_value');
+    t.notMatch(mapped.detail, /bigint|integer|date|SELECT/, 'no SQL details');
+  }
+});

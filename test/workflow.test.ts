@@ -182,6 +182,9 @@ t.test('list and redeliver', async (t) => {
   await finished(ta, re.body.id);
   t.equal(stub.requests.at(-1)!.headers['idempotency-key'], re.body.event_id);
   t.equal((await ta.api.post('/api/workflow/deliveries/999999/redeliver/', undefined, { token: staff.token })).status, 404);
+  const huge = await ta.api.post('/api/workflow/deliveries/99999999999999999999999/redeliver/', undefined, { token: staff.token });
+  t.equal(huge.status, 400, 'an id past bigint is a validation error, not a 500');
+  t.match(huge.body.errors, [{ field: 'path.id' }]);
   const emp = await signedIn(ta);
   t.equal((await ta.api.get('/api/workflow/deliveries/', { token: emp.token })).status, 403);
   t.equal((await ta.api.post(`/api/workflow/deliveries/${a.delivery.id}/redeliver/`, undefined, { token: emp.token })).status, 403);

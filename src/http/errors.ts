@@ -100,6 +100,8 @@ export function problemBody(err: AppError, requestId: string): ProblemBody {
 
 /** PostgreSQL error codes that mean "the database is unreachable or going away". */
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
+/** PostgreSQL data exceptions caused by a value: numeric out of range, invalid text representation, bad datetime. */
+const PG_BAD_VALUE = new Set(['22003', '22P02', '22007', '22008']);
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
 /** Turn anything thrown into an AppError; unknown errors become a bare 500 (details go to the log only). */
@@ -111,6 +113,8 @@ export function toAppError(err: unknown): AppError {
     /Connection terminated|timeout exceeded when trying to connect|not queryable|connection error|database system is (shutting down|starting up|in recovery mode)|Client was closed/i.test(e.message ?? ''))) {
     return serviceUnavailable('The database is unavailable; try again shortly.', 'database_unavailable');
   }
+  // a value PostgreSQL cannot hold (an id past bigint, a malformed date) came from the client
+  if (PG_BAD_VALUE.has(e?.code ?? '')) return badRequest('invalid_value', 'A value in the request is out of range or malformed.');
   const status = e?.status ?? e?.statusCode;
   if (status === 413 || e?.type === 'entity.too.large') return tooLarge('The request body is too large.');
   if (status === 415) return unsupportedMediaType('The request content type is not supported.');
