@@ -4,8 +4,7 @@
  * - search: p99 of `GET /api/tickets/?q=` through the API (target ≤ 50 ms) and EXPLAIN of the exact
  *   SQL the endpoint runs must use the GIN index.
  */
-import autocannon from 'autocannon';
-import { DURATION_SECONDS, round, type BenchEnv, type Benchmark, type BenchResult } from './lib.js';
+import { load, round, type BenchEnv, type Benchmark, type BenchResult } from './lib.js';
 import { benchEmployee } from './ticket-fixtures.js';
 
 const TOTAL = Number(process.env.BENCH_TICKETS ?? 200_000);
@@ -33,12 +32,7 @@ function prepare(env: BenchEnv): Promise<{ token: string }> {
 }
 
 /** Latency of one client issuing requests back to back (a latency target, not a throughput one). */
-async function latency(url: string, token: string): Promise<{ mean: number; p99: number }> {
-  const r = await autocannon({ url, headers: { Authorization: `Bearer ${token}` }, connections: 1, pipelining: 1, duration: DURATION_SECONDS });
-  const bad = r.non2xx + r.errors + r.timeouts;
-  if (bad) throw new Error(`${url}: ${bad} failed requests`);
-  return { mean: r.latency.average, p99: r.latency.p99 };
-}
+const latency = (url: string, token: string) => load({ url, headers: { Authorization: `Bearer ${token}` }, connections: 1 });
 
 export const deepPage: Benchmark = {
   name: 'deep-page',
