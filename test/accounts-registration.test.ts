@@ -162,6 +162,14 @@ t.test('admin create: Approved at once; without a password a set-password link i
   t.equal(withPw.status, 201);
   t.equal((await login(ta, `pw${email}`, PW)).user.status, 'Approved');
   t.equal((await ta.api.post('/api/admin/create-employee/', { first_name: 'A', last_name: 'B', department: 'IT Department', email, role: 'Employee' }, { token: adminToken })).status, 409);
+  // concurrent creations of one email race to the unique index: one wins, the rest are 409, never 500
+  const raced = `Raced.${Date.now()}@example.com`;
+  const statuses = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      ta.api.post('/api/admin/create-employee/', { first_name: 'R', last_name: 'C', department: 'IT Department', email: i % 2 ? raced : raced.toLowerCase(), role: 'Employee', password: PW }, { token: adminToken, headers: { 'Idempotency-Key': `race-${i}` } }).then((r) => r.status),
+    ),
+  );
+  t.same(statuses.sort(), [201, ...Array(9).fill(409)]);
   t.equal((await ta.api.post('/api/admin/create-employee/', { first_name: 'A', last_name: 'B', department: 'IT Department', email: 'x' + email, role: 'Employee' }, { token: employee.token })).status, 403);
 });
 

@@ -200,3 +200,24 @@ t.test('values PostgreSQL cannot hold are the client\'s 400, not a 500', async (
     t.notMatch(mapped.detail, /bigint|integer|date|SELECT/, 'no SQL details');
   }
 });
+
+t.test('rate limit: RateLimit-* headers on every limited answer, 429 with Retry-After past the limit', async (t) => {
+  const { url } = await createTestDatabase(t);
+  const limited = await createContext(testConfig(url, t.testdirName, { RATE_LIMIT_PER_MINUTE: '3' }), { migrate: false, supervise: false });
+  const s = await listen(createApp(limited, [opsFeature, thingsFeature], { spec }), 0, '127.0.0.1');
+  t.teardown(async () => {
+    await s.close(1000);
+    await limited.close();
+  });
+  const seen: Response[] = [];
+  for (let i = 0; i < 4; i++) seen.push(await fetch(`${s.url}/api/things/special/`));
+  t.same(seen.map((r) => r.status), [200, 200, 200, 429]);
+  t.same(seen.slice(0, 3).map((r) => r.headers.get('ratelimit-remaining')), ['2', '1', '0']);
+  const last = seen[3];
+  t.equal(last.headers.get('ratelimit-limit'), '3', 'the 429 names the real limit');
+  t.equal(last.headers.get('ratelimit-remaining'), '0');
+  t.ok(Number(last.headers.get('retry-after')) >= 1);
+  t.equal(last.headers.get('ratelimit-reset'), last.headers.get('retry-after'));
+  t.equal(((await last.json()) as { code: string }).code, 'rate_limited');
+  t.equal((await fetch(`${s.url}/healthz`)).status, 200, 'probes are never limited');
+});

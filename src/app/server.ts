@@ -15,7 +15,7 @@ import { authorizeOperation, readCredentials, resolvePrincipal, resolveSignature
 import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
-import { compileRequestValidators, loadSpec, type Operation, type Spec } from '../http/openapi.js';
+import { compileRequestValidators, loadSpec, pathToRegExp, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
 import type { ApiContext, Feature, Handler, RouteTable } from './feature.js';
 
@@ -25,8 +25,6 @@ const UNLIMITED = new Set(['getHealth', 'getReadiness', 'getMetrics']);
 export interface AppOptions {
   /** the contract to serve (tests pass a fixture); default: openapi.yaml */
   spec?: Spec;
-  /** extra auth checks (e.g. revoked sessions), provided by the accounts feature */
-  auth?: Partial<Pick<AuthDeps, 'isSessionRevoked'>>;
 }
 
 export function collectRoutes(app: AppContext, features: Feature[]): RouteTable {
@@ -63,7 +61,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const limiter: RateLimiter | undefined =
     app.config.rateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.rateLimitPerMinute, durationSeconds: 60, keyPrefix: 'api' }) : undefined;
   const revocation = features.find((f) => f.isSessionRevoked)?.isSessionRevoked?.(app);
-  const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...(revocation ? { isSessionRevoked: revocation } : {}), ...opts.auth };
+  const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...(revocation ? { isSessionRevoked: revocation } : {}) };
 
   const koa = new Koa({ proxy: app.config.trustProxy });
   koa.silent = true;
@@ -103,7 +101,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   koa.use(async (ctx, next) => {
     await next();
     if (ctx.status === 404 && ctx.body === undefined && !(ctx as unknown as ApiContext).state.op) {
-      const other = spec.operations.some((o) => o.method !== ctx.method.toLowerCase() && new RegExp(`^${o.path.replace(/\/$/, '').replace(/\{[^}]+\}/g, '[^/]+')}/?$`).test(ctx.path));
+      const other = spec.operations.some((o) => o.method !== ctx.method.toLowerCase() && pathToRegExp(o.path).test(ctx.path));
       if (other) throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`);
       throw new AppError(404, 'route_not_found', `No operation matches ${ctx.method} ${ctx.path}.`);
     }

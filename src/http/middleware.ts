@@ -104,7 +104,9 @@ export function createRateLimiter(db: Knex, opts: { points: number; durationSeco
         return { limit: opts.points, remaining: r.remainingPoints, resetSeconds: Math.ceil(r.msBeforeNext / 1000) };
       } catch (err) {
         if (err instanceof RateLimiterRes) {
-          throw tooManyRequests(err.msBeforeNext / 1000);
+          const e = tooManyRequests(err.msBeforeNext / 1000);
+          Object.assign(e.headers, { 'RateLimit-Limit': String(opts.points), 'RateLimit-Remaining': '0', 'RateLimit-Reset': e.headers['Retry-After'] });
+          throw e;
         }
         throw err;
       }
@@ -113,18 +115,9 @@ export function createRateLimiter(db: Knex, opts: { points: number; durationSeco
 }
 
 export async function applyRateLimit(ctx: ApiContext, limiter: RateLimiter, key: string): Promise<void> {
-  try {
-    const r = await limiter.consume(key);
-    ctx.set('RateLimit-Limit', String(r.limit));
-    ctx.set('RateLimit-Remaining', String(r.remaining));
-    ctx.set('RateLimit-Reset', String(r.resetSeconds));
-  } catch (err) {
-    const e = err as AppError;
-    if (e.status === 429) {
-      ctx.set('RateLimit-Limit', '0');
-      ctx.set('RateLimit-Remaining', '0');
-      ctx.set('RateLimit-Reset', e.headers['Retry-After'] ?? '60');
-    }
-    throw err;
-  }
+  // a 429 carries its RateLimit-* headers on the error (rendered with the problem body)
+  const r = await limiter.consume(key);
+  ctx.set('RateLimit-Limit', String(r.limit));
+  ctx.set('RateLimit-Remaining', String(r.remaining));
+  ctx.set('RateLimit-Reset', String(r.resetSeconds));
 }

@@ -216,7 +216,7 @@ export function compileResponseValidator(spec: Spec): (operationId: string) => R
     const match = types.find((t) => t === mt) ?? types.find((t) => t.endsWith('/*') && mt?.startsWith(t.slice(0, -1)));
     if (!match) return [`${operationId} ${status}: content type ${mt} is not one of ${types.join(', ')}`];
     if (!/json/.test(match)) return [];
-    const refBase = resp === responses[key] ? `${op.pointer}/responses/${key}` : (responses[key].$ref as string).replace(/^#/, '#');
+    const refBase = resp === responses[key] ? `${op.pointer}/responses/${key}` : (responses[key].$ref as string);
     const pointer = `openapi.json${refBase}/content/${esc(match)}/schema`;
     let v = cache.get(pointer);
     if (!v) {

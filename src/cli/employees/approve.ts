@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson } from '../command.js';
-import { CliError, EXIT } from '../errors.js';
 import type { Factory } from '../factory.js';
 
 export function register(noun: Command, factory: () => Factory): void {
@@ -8,7 +7,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .argument('[ids...]', 'numeric ids or company IDs')
     .action(async (ids: string[], opts: { json?: boolean | string }) => {
       const f = factory();
-      const [{ print }, { EMPLOYEE_COLUMNS }, { fetchList }] = await Promise.all([import('../output/print.js'), import('./columns.js'), import('../output/list.js')]);
+      const [{ fetchList }, { forEachAccount }] = await Promise.all([import('../output/list.js'), import('./batch.js')]);
       let chosen = ids;
       if (chosen.length === 0) {
         const prompter = await f.prompter('<ids...>');
@@ -26,21 +25,6 @@ export function register(noun: Command, factory: () => Factory): void {
           return;
         }
       }
-      const done: Record<string, unknown>[] = [];
-      let failed = 0;
-      let code: number = EXIT.error;
-      for (const id of chosen) {
-        try {
-          done.push((await f.client().request<Record<string, unknown>>('POST', `/api/employees/${encodeURIComponent(id)}/approve/`)).data);
-        } catch (err) {
-          const { describeError } = await import('../main.js');
-          const d = describeError(err);
-          failed += 1;
-          code = d.code;
-          f.err(`${id}: ${d.message}`);
-        }
-      }
-      if (done.length) await print(f, done, { json: opts.json, columns: EMPLOYEE_COLUMNS });
-      if (failed) throw new CliError(`${failed} of ${chosen.length} could not be approved`, code);
+      await forEachAccount(f, chosen, { verb: 'approve', pastTense: 'approved' }, opts.json);
     });
 }

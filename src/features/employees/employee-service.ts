@@ -89,29 +89,40 @@ async function registerAccount(app: AppContext, input: RegistrationInput, image?
 
 async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
-    if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
-    let e: EmployeeRecord;
-    try {
-      e = await store.insertEmployee(trx, {
-        first_name: input.first_name.trim(),
-        last_name: input.last_name.trim(),
-        middle_name: trimOrNull(input.middle_name),
-        suffix: trimOrNull(input.suffix),
-        department: input.department,
-        email: input.email.trim(),
-        password_hash: passwordHash,
-        password_changed_at: trx.fn.now(),
-        role: 'Employee',
-        status: 'Pending',
-        image: imageKey,
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict('email_taken', 'An account with this email already exists.');
-      throw err;
-    }
+    const e = await insertNewEmployee(trx, input, {
+      password_hash: passwordHash,
+      password_changed_at: trx.fn.now(),
+      role: 'Employee',
+      status: 'Pending',
+      image: imageKey,
+    });
     await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
     return e;
   });
+}
+
+type NewEmployeeNames = Pick<AdminCreateInput, 'first_name' | 'last_name' | 'middle_name' | 'suffix' | 'department' | 'email'>;
+
+/**
+ * Insert an account (both registration and admin creation): names trimmed, and a duplicate email —
+ * found up front or lost in a race to the unique index — is 409 `email_taken`, never a 500.
+ */
+async function insertNewEmployee(trx: store.Db, input: NewEmployeeNames, fields: Record<string, unknown>): Promise<EmployeeRecord> {
+  if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
+  try {
+    return await store.insertEmployee(trx, {
+      first_name: input.first_name.trim(),
+      last_name: input.last_name.trim(),
+      middle_name: trimOrNull(input.middle_name),
+      suffix: trimOrNull(input.suffix),
+      department: input.department,
+      email: input.email.trim(),
+      ...fields,
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw conflict('email_taken', 'An account with this email already exists.');
+    throw err;
+  }
 }
 
 export interface AdminCreateInput {
@@ -132,14 +143,7 @@ export async function adminCreate(app: AppContext, input: AdminCreateInput): Pro
   }
   const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
   return app.db.transaction(async (trx) => {
-    if (await store.emailTaken(trx, input.email)) throw conflict('email_taken', 'An account with this email already exists.');
-    const e = await store.insertEmployee(trx, {
-      first_name: input.first_name.trim(),
-      last_name: input.last_name.trim(),
-      middle_name: trimOrNull(input.middle_name),
-      suffix: trimOrNull(input.suffix),
-      department: input.department,
-      email: input.email.trim(),
+    const e = await insertNewEmployee(trx, input, {
       password_hash: passwordHash,
       password_changed_at: passwordHash ? trx.fn.now() : null,
       role: input.role,

@@ -1,0 +1,28 @@
+/** Apply one account action to several ids: print what succeeded, report each failure, exit with the last failure's code. */
+import { CliError, EXIT } from '../errors.js';
+import type { Factory } from '../factory.js';
+
+export async function forEachAccount(
+  f: Factory,
+  ids: string[],
+  action: { verb: 'approve' | 'reject'; pastTense: string; body?: unknown },
+  json: boolean | string | undefined,
+): Promise<void> {
+  const [{ print }, { EMPLOYEE_COLUMNS }, { describeError }] = await Promise.all([import('../output/print.js'), import('./columns.js'), import('../main.js')]);
+  const done: Record<string, unknown>[] = [];
+  let failed = 0;
+  let code: number = EXIT.error;
+  for (const id of ids) {
+    try {
+      const path = `/api/employees/${encodeURIComponent(id)}/${action.verb}/`;
+      done.push((await f.client().request<Record<string, unknown>>('POST', path, action.body === undefined ? {} : { body: action.body })).data);
+    } catch (err) {
+      const d = describeError(err);
+      failed += 1;
+      code = d.code;
+      f.err(`${id}: ${d.message}`);
+    }
+  }
+  if (done.length) await print(f, done, { json, columns: EMPLOYEE_COLUMNS });
+  if (failed) throw new CliError(`${failed} of ${ids.length} could not be ${action.pastTense}`, code);
+}
