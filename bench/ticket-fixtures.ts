@@ -1,6 +1,7 @@
 /** Shared set-up for the ticket benchmarks: an approved employee with a token, and a bare Koa + pg app. */
 import Koa from 'koa';
 import pg from 'pg';
+import { createSession } from '../src/features/auth/auth-store.js';
 import { signAccessToken } from '../src/lib/jwt.js';
 import { listen, type RunningServer } from '../src/app/server.js';
 import type { BenchEnv } from './lib.js';
@@ -10,7 +11,9 @@ export async function benchEmployee(env: BenchEnv, role = 'Employee'): Promise<{
     .db('employees')
     .insert({ first_name: 'Bench', last_name: role, email: `bench-${role.replace(/\s/g, '')}-${Date.now()}@example.com`, department: 'IT Department', role, status: 'Approved' })
     .returning('id');
-  return { id: Number(row.id), token: await signAccessToken(env.app.jwt, { sub: String(row.id), role }) };
+  // a real session, as a signed-in client has: every request then also checks that it is not revoked
+  const { sessionId } = await createSession(env.app.db, Number(row.id), 3600);
+  return { id: Number(row.id), token: await signAccessToken(env.app.jwt, { sub: String(row.id), role, sid: sessionId }) };
 }
 
 /** A bare Koa app on a plain pg pool running one handler (no auth, no validation, no middleware). */

@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import t from 'tap';
-import { signAccessToken } from '../src/lib/jwt.js';
+import { signAccessToken, verifyAccessToken } from '../src/lib/jwt.js';
 import { createApiKey, createEmployee, login, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
 
 const ta = await startTestApp(t);
@@ -69,6 +69,21 @@ t.test('JWT negative cases', async (t) => {
   const accessAsRefresh = await ta.api.post('/api/token/refresh/', { refresh: s.access });
   t.equal(accessAsRefresh.status, 401, 'access token as refresh token');
   t.equal(accessAsRefresh.body.code, 'invalid_refresh_token');
+});
+
+t.test('a verified token is remembered only until it expires, and only in its exact form', async (t) => {
+  const settings = { ...ta.app.jwt, accessTtlSeconds: 60 };
+  const now = Math.floor(Date.now() / 1000);
+  const token = await signAccessToken(settings, { sub: '42', role: 'Employee' }, now);
+  const first = await verifyAccessToken(settings, token, now + 1);
+  t.match(first, { ok: true, claims: { sub: '42', role: 'Employee', exp: now + 60 } });
+  t.same(await verifyAccessToken(settings, token, now + 2), first, 'the same answer the second time');
+  // the signature's last character changed: not the token that was verified
+  const last = token.at(-1) === 'A' ? 'B' : 'A';
+  t.same(await verifyAccessToken(settings, `${token.slice(0, -1)}${last}`, now + 2), { ok: false, reason: 'invalid' }, 'a tampered copy of a verified token');
+  t.same(await verifyAccessToken({ ...settings, audience: 'elsewhere' }, token, now + 2), { ok: false, reason: 'invalid' }, 'another audience does not share what was verified');
+  t.same(await verifyAccessToken(settings, token, now + 60), { ok: false, reason: 'expired' }, 'expired at exp, although verified before');
+  t.same(await verifyAccessToken(settings, token, now + 3), first, 'still good before exp');
 });
 
 t.test('refresh rotates; reuse revokes the family and its access tokens', async (t) => {

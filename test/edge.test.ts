@@ -7,7 +7,7 @@ import t from 'tap';
 import { createContext } from '../src/app/context.js';
 import type { Feature } from '../src/app/feature.js';
 import { opsFeature } from '../src/features/ops/ops-routes.js';
-import { checkParity, createApp, listen } from '../src/app/server.js';
+import { checkParity, createApp, listen, requestGroupKeys, routeGroupKey } from '../src/app/server.js';
 import { loadSpec } from '../src/http/openapi.js';
 import { createApiKey, createEmployee, createTestDatabase, testConfig, tokenFor } from './helpers/harness.js';
 
@@ -23,6 +23,7 @@ const thingsFeature: Feature = {
     },
     getThing: (ctx) => void (ctx.body = { id: ctx.state.input.params.id }),
     getSpecialThing: (ctx) => void (ctx.body = { special: true }),
+    getKindTotal: (ctx) => void (ctx.body = { kind: ctx.state.input.params.kind }),
     uploadThing: (ctx) => {
       ctx.status = 201;
       ctx.body = { note: ctx.state.input.body?.note ?? null };
@@ -73,6 +74,21 @@ t.test('paths work with and without the trailing slash; literal paths win over p
   t.equal((await call('GET', '/api/things/TH0042', { token: employeeToken })).body.id, 'TH0042');
   t.equal((await call('GET', '/api/things/TH0042/', { token: employeeToken })).body.id, 'TH0042');
   t.same((await call('GET', '/api/things/special/')).body, { special: true });
+});
+
+t.test('routing: one router per leading path, case-insensitive, falling back to shorter prefixes', async (t) => {
+  t.equal(routeGroupKey('/api/things/{id}/'), '/api/things');
+  t.equal(routeGroupKey('/api/{kind}/summary/total/'), '/api');
+  t.equal(routeGroupKey('/healthz'), '/healthz');
+  t.equal(routeGroupKey('/'), '/');
+  t.same(requestGroupKeys('/API/Things/TH0042/'), ['/api/things', '/api']);
+  t.same(requestGroupKeys('/healthz'), ['/healthz']);
+  t.same(requestGroupKeys('/'), ['/']);
+  t.equal((await call('GET', '/API/Things/TH0042/', { token: employeeToken })).body.id, 'TH0042', 'paths match regardless of case, as before');
+  // `/api/things` has routes but none of this length: the `/api` group answers
+  t.same((await call('GET', '/api/things/summary/total/')).body, { kind: 'things' });
+  t.same((await call('GET', '/api/other/summary/total')).body, { kind: 'other' });
+  t.equal((await call('GET', '/api/things/summary/none/')).status, 404, 'no group matches: 404');
 });
 
 t.test('validation failures are 400 problem+json naming the field', async (t) => {

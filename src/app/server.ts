@@ -51,6 +51,29 @@ export function checkParity(spec: Spec, routes: RouteTable): void {
   }
 }
 
+/**
+ * The literal prefix of a path template, at most two segments deep: `/api/tickets/{id}/` →
+ * `/api/tickets`, `/media/{folder}/{file}` → `/media`, `/healthz` → `/healthz`. Lower-cased, as
+ * routing is case-insensitive.
+ */
+export function routeGroupKey(template: string): string {
+  const literal: string[] = [];
+  for (const seg of template.split('/').filter(Boolean).slice(0, 2)) {
+    if (seg.includes('{')) break;
+    literal.push(seg.toLowerCase());
+  }
+  return `/${literal.join('/')}`;
+}
+
+/** The group keys a request path may belong to, longest first. */
+export function requestGroupKeys(path: string): string[] {
+  const segs = path.toLowerCase().split('/', 4).slice(1);
+  const keys: string[] = [];
+  if (segs.length >= 2 && segs[1]) keys.push(`/${segs[0]}/${segs[1]}`);
+  keys.push(`/${segs[0] ?? ''}`);
+  return keys;
+}
+
 const specificity = (p: string) => [p.split('/').filter((s) => s.startsWith('{')).length, -p.length] as const;
 
 export function createApp(app: AppContext, features: Feature[], opts: AppOptions = {}): Koa {
@@ -81,13 +104,19 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
 
   const bodyFor = (op: Operation) => uploadingBody(app.config, op);
 
-  const router = new Router();
+  // One router per leading path (see routeGroupKey): @koa/router tests every layer of a router
+  // against every request, so a single router over the whole spec cost more than the rest of
+  // the pipeline together on small requests.
+  const groups = new Map<string, Router>();
   const ordered = [...spec.operations].sort((a, b) => {
     const [pa, la] = specificity(a.path);
     const [pb, lb] = specificity(b.path);
     return pa - pb || la - lb;
   });
   for (const op of ordered) {
+    const key = routeGroupKey(op.path);
+    let router = groups.get(key);
+    if (!router) groups.set(key, (router = new Router()));
     const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
     const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
@@ -97,7 +126,13 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
       else router[op.method](p, authenticate, handle);
     }
   }
-  koa.use(router.routes());
+  const dispatch = new Map([...groups].map(([key, router]) => [key, router.routes() as unknown as Koa.Middleware]));
+  koa.use((ctx, next) => {
+    // a group that matches nothing passes on to the next shorter one (`/media/x` → `/media`)
+    const candidates = requestGroupKeys(ctx.path).flatMap((k) => dispatch.get(k) ?? []);
+    const tryFrom = (i: number): Promise<unknown> => (i < candidates.length ? Promise.resolve(candidates[i]!(ctx, () => tryFrom(i + 1))) : next());
+    return tryFrom(0);
+  });
   koa.use(async (ctx, next) => {
     await next();
     if (ctx.status === 404 && ctx.body === undefined && !(ctx as unknown as ApiContext).state.op) {

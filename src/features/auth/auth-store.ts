@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { randomToken, sha256 } from '../../lib/crypto.js';
+import { queryPrepared } from '../../db/knex.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -69,8 +70,9 @@ export async function revokeEmployeeSessions(db: Db, employeeId: number, reason:
 /** The session an access token names is revoked or past its absolute lifetime (primary-key lookup). */
 export async function isSessionRevoked(db: Db, sessionId: string): Promise<boolean> {
   if (!UUID.test(sessionId)) return true;
-  const row = await db('auth_sessions').where({ id: sessionId }).whereNull('revoked_at').where('expires_at', '>', db.fn.now()).first('id');
-  return !row;
+  // runs for every request with a bearer token: prepared once per connection
+  const rows = await queryPrepared(db, 'session_live', db('auth_sessions').where({ id: sessionId }).whereNull('revoked_at').where('expires_at', '>', db.fn.now()).first('id'));
+  return rows.length === 0;
 }
 
 export async function sessionIdForRefresh(db: Db, presented: string): Promise<string | undefined> {
