@@ -1,5 +1,8 @@
-/** The maintenance run purges expired sessions, reset tokens and idempotency records — and keeps live ones. */
+/** The maintenance run purges expired sessions, reset tokens, idempotency records and stale temp files — and keeps live ones. */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import t from 'tap';
 import { runMaintenance } from '../src/features/jobs/maintenance.js';
 import { createEmployee, startTestApp } from './helpers/harness.js';
@@ -43,4 +46,22 @@ t.test('idempotency records', async (t) => {
   const r = await runMaintenance(ta.app, 'idempotency-keys');
   t.equal(r['idempotency-keys'], 1);
   t.same(await db('idempotency_keys').pluck('key'), ['fresh']);
+});
+
+t.test('temp files: stale upload dirs and half-written media go, fresh ones stay', async (t) => {
+  const dataDir = ta.app.config.dataDir;
+  const stale = path.join(dataDir, 'tmp', 'abandoned-upload');
+  const fresh = path.join(dataDir, 'tmp', 'upload-in-flight');
+  const half = path.join(dataDir, 'media', 'ticket_attachments', 'doc.pdf.tmp-42');
+  for (const d of [stale, fresh, path.dirname(half)]) await mkdir(d, { recursive: true });
+  await writeFile(path.join(stale, 'part'), 'x');
+  await writeFile(half, 'partial');
+  const past = new Date(Date.now() - 2 * 3600_000);
+  await utimes(stale, past, past);
+  await utimes(half, past, past);
+  const r = await runMaintenance(ta.app, 'tmp-files');
+  t.equal(r['tmp-files'], 2);
+  t.notOk(existsSync(stale), 'the abandoned upload dir is gone');
+  t.notOk(existsSync(half), 'the half-written media file is gone');
+  t.ok(existsSync(fresh), 'an upload younger than an hour is kept');
 });

@@ -1,8 +1,9 @@
 /**
  * Leftovers after a crash: per-request upload directories under `<dataDir>/tmp` and half-written
  * `*.tmp-*` files in the media store. Requests clean up after themselves; this only catches what a
- * killed process could not. Runs at start-up; only entries older than `maxAgeMs` are touched, so
- * uploads in flight on other instances sharing the directory are safe.
+ * killed process could not. Runs at start-up and as the `tmp-files` maintenance task; only entries
+ * older than `maxAgeMs` are touched, so uploads in flight on other instances sharing the directory
+ * are safe.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';

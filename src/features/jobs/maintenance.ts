@@ -4,10 +4,9 @@
  * `{task}` runs only that task; without it, all of them — one failing task does not stop the others.
  * pg-boss archives and deletes its own job history (src/jobs/boss.ts); this covers our tables/files.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { AppContext } from '../../app/context.js';
 import { purgeExpired as purgeExpiredSessions } from '../auth/auth-store.js';
+import { sweepStaleUploads } from '../files/sweep.js';
 import { purgeExpired as purgeExpiredIdempotencyKeys } from '../../http/idempotency.js';
 
 export interface MaintenanceTask {
@@ -16,33 +15,7 @@ export interface MaintenanceTask {
   run(app: AppContext): Promise<number>;
 }
 
-export const TMP_MAX_AGE_MS = 3600_000;
 export const NOTIFICATION_DATA_DAYS = 30;
-
-/** Remove files/directories in `<dataDir>/tmp` untouched for more than an hour (abandoned uploads). */
-export async function removeOrphanedTempFiles(app: AppContext, now = Date.now()): Promise<number> {
-  const dir = path.join(app.config.dataDir, 'tmp');
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return 0; // no tmp dir yet
-  }
-  let removed = 0;
-  for (const name of names) {
-    const p = path.join(dir, name);
-    try {
-      const s = await stat(p);
-      if (now - s.mtimeMs > TMP_MAX_AGE_MS) {
-        await rm(p, { recursive: true, force: true });
-        removed++;
-      }
-    } catch {
-      /* vanished meanwhile */
-    }
-  }
-  return removed;
-}
 
 export const MAINTENANCE_TASKS: MaintenanceTask[] = [
   {
@@ -55,7 +28,8 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
         .whereRaw(`id IN (SELECT (data->>'notificationId')::bigint FROM pgboss.job WHERE name = 'email.send.dead' AND state IN ('created', 'retry'))`)
         .update({ status: 'failed', last_error: app.db.raw(`coalesce(last_error, 'the job was lost and its retries are exhausted')`) }),
   },
-  { name: 'tmp-files', run: (app) => removeOrphanedTempFiles(app) },
+  // abandoned upload temp dirs and half-written media files, as the start-up sweep does
+  { name: 'tmp-files', run: (app) => sweepStaleUploads(app) },
   {
     // expired or revoked refresh-token families and used/expired password-reset tokens
     name: 'auth-tokens',
