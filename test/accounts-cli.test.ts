@@ -53,6 +53,14 @@ t.test('login --password-stdin stores the session (0600); whoami; logout', async
   const out = await cli(['logout'], env);
   t.equal(out.code, 0, out.stderr);
   t.equal((await cli(['whoami'], env)).code, 3, 'no session after logout');
+  const asJson = await cli(['login', '--admin', '--email', admin.email, '--password-stdin', '--json', 'email,role'], env, PW + '\n');
+  t.equal(asJson.code, 0, asJson.stderr);
+  t.same(JSON.parse(asJson.stdout), { email: admin.email, role: 'System Admin' }, 'login --json prints the account');
+  const full = await cli(['login', '--admin', '--email', admin.email, '--password-stdin', '--json'], env, PW + '\n');
+  t.equal(JSON.parse(full.stdout).email, admin.email);
+  const stored = JSON.parse(await readFile(file, 'utf8')).profiles.default;
+  t.ok(stored.access_token && stored.refresh_token);
+  t.notOk(full.stdout.includes(stored.access_token) || full.stdout.includes(stored.refresh_token), 'tokens are stored, never printed');
   const noTty = await cli(['login', '--admin'], env);
   t.equal(noTty.code, 2, 'off a terminal, missing --email is a usage error');
 });

@@ -1,14 +1,17 @@
-/** `smartsupport login`: sign in and keep the tokens in the profile. */
+/**
+ * `smartsupport login`: sign in and keep the tokens in the profile. `--json` prints the signed-in
+ * account for scripts; the tokens themselves are never printed, only stored (0600).
+ */
 import type { Command } from 'commander';
-import { tagOperations } from '../command.js';
+import { tagOperations, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
 
 export function register(noun: Command, factory: () => Factory): void {
-  tagOperations(noun, ['loginEmployee', 'loginAdmin'])
+  withJson(tagOperations(noun, ['loginEmployee', 'loginAdmin']))
     .option('--email <email>', 'account email (prompted on a terminal)')
     .option('--password-stdin', 'read the password from stdin (first line)')
     .option('--admin', 'sign in through the staff portal (Ticket Coordinators and System Admins)')
-    .action(async (opts: { email?: string; passwordStdin?: boolean; admin?: boolean }) => {
+    .action(async (opts: { email?: string; passwordStdin?: boolean; admin?: boolean; json?: boolean | string }) => {
       const f = factory();
       const { ApiClient } = await import('../../client/http.js');
       const { readStdinLines } = await import('../employees/columns.js');
@@ -17,7 +20,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const url = f.profile().url;
       // a clean client: stale stored credentials must not ride along on the sign-in
       const client = new ApiClient({ baseUrl: url, credentials: {}, userAgent: 'smartsupport-cli' });
-      const res = await client.request<{ access: string; refresh: string; user: { email: string; role: string; company_id: string; first_name: string; last_name: string } }>(
+      const res = await client.request<{ access: string; refresh: string; user: Record<string, unknown> & { email: string; role: string; company_id: string; first_name: string; last_name: string } }>(
         'POST',
         `/api/token/${opts.admin ? 'admin' : 'employee'}/`,
         { body: { email, password } },
@@ -25,5 +28,10 @@ export function register(noun: Command, factory: () => Factory): void {
       await f.saveProfile({ url, email: res.data.user.email, access_token: res.data.access, refresh_token: res.data.refresh }, ['api_key']);
       const u = res.data.user;
       f.err(`Signed in to ${url} as ${u.first_name} ${u.last_name} <${u.email}> (${u.company_id}, ${u.role}).`);
+      if (opts.json !== undefined) {
+        const { print } = await import('../output/print.js');
+        const { EMPLOYEE_COLUMNS } = await import('../employees/columns.js');
+        await print(f, u, { json: opts.json, columns: EMPLOYEE_COLUMNS });
+      }
     });
 }
