@@ -136,6 +136,8 @@ t.test('profile update, password change --stdin, password forgot/reset', async (
   t.equal((await cli(['login', '--email', me.email, '--password-stdin'], env, PW + '\n')).code, 0);
   const upd = await cli(['profile', 'update', '--first-name', 'Renamed', '--suffix', 'Jr.', '--json', 'first_name,suffix'], env);
   t.same(JSON.parse(upd.stdout), { first_name: 'Renamed', suffix: 'Jr.' });
+  const cleared = await cli(['profile', 'update', '--suffix', '', '--json', 'first_name,suffix'], env);
+  t.same(JSON.parse(cleared.stdout), { first_name: 'Renamed', suffix: null }, '--suffix "" clears it; other names untouched');
   t.equal((await cli(['profile', 'update'], env)).code, 2, 'nothing to change is a usage error');
   const next = 'amber-meadow-rocket-5';
   const ch = await cli(['password', 'change', '--stdin'], env, `${PW}\n${next}\n`);

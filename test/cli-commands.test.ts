@@ -194,6 +194,8 @@ t.test('employees show, create, update; profile show and upload-image', async (t
   const upd = await cli(['employees', 'update', String(cy.id), '--role', 'Ticket Coordinator', '--json'], adminEnv);
   t.equal(upd.code, 0, upd.stderr);
   t.equal(upd.json().role, 'Ticket Coordinator');
+  const named = await cli(['employees', 'update', String(cy.id), '--middle-name', 'Santos', '--last-name', 'Lim-Reyes', '--json', 'first_name,middle_name,last_name,role'], adminEnv);
+  t.same(named.json(), { first_name: 'Cy', middle_name: 'Santos', last_name: 'Lim-Reyes', role: 'Ticket Coordinator' }, 'name flags map to their fields');
   t.equal((await cli(['employees', 'update', String(cy.id), '--department', 'Nowhere'], adminEnv)).code, 1, 'validation → exit 1');
   t.equal((await cli(['employees', 'create', '--first-name', 'Cy', '--last-name', 'Lim', '--department', 'Budget Department', '--email', 'cy.lim@example.com'], adminEnv)).code, 5, 'email taken → exit 5');
 

@@ -51,6 +51,10 @@ t.test('create, show (TX or number), list, update, comment, history', async (t) 
   const tsv = await cli(emp.token, ['tickets', 'list', '--status', 'New']);
   t.match(tsv.out, new RegExp(`^${tk.ticket_number}\tNew`));
   t.equal((await cli(emp.token, ['tickets', 'update', n, '--subject', 'Mouse very dead', '--json'])).json().subject, 'Mouse very dead');
+  const dated = (await cli(emp.token, ['tickets', 'update', n, '--scheduled-date', '2027-01-15', '--sub-category', 'Wireless mouse', '--json'])).json();
+  t.match(dated, { scheduled_date: '2027-01-15', sub_category: 'Wireless mouse', subject: 'Mouse very dead' }, 'only the given flags change');
+  t.equal((await cli(emp.token, ['tickets', 'update', n, '--scheduled-date', '', '--json'])).json().scheduled_date, null, '--scheduled-date "" clears it');
+  t.equal((await cli(emp.token, ['tickets', 'update', n])).code, 2, 'no field flag is a usage error');
   t.equal((await cli(emp.token, ['tickets', 'comment', n, 'any news?', '--json'])).json().comment, 'any news?');
   t.equal((await cli(coord.token, ['tickets', 'comments', n, '--json'])).json().length, 1);
   const h = await cli(emp.token, ['tickets', 'history', n, '--json']);

@@ -22,6 +22,33 @@ export function operationIdsOf(c: Command): string[] {
   return (c as unknown as Record<symbol, string[] | undefined>)[OPS] ?? [];
 }
 
+/**
+ * The request body from the flags that were given: `fields` maps option keys (commander's camelCase)
+ * to API fields. Flags left out are left out of the body; for the `clearable` ones an empty string
+ * ("" on the command line) becomes null, which clears the field.
+ */
+export function bodyFromFlags(opts: Record<string, unknown>, fields: Record<string, string>, clearable: readonly string[] = []): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(fields)) {
+    const v = opts[key];
+    if (v === undefined) continue;
+    body[field] = clearable.includes(key) && v === '' ? null : v;
+  }
+  return body;
+}
+
+/** `--first-name`, `--last-name`, `--middle-name`, `--suffix` ("" clears the last two), as `bodyFromFlags` maps them. */
+export const NAME_FLAGS = { firstName: 'first_name', lastName: 'last_name', middleName: 'middle_name', suffix: 'suffix' } as const;
+export const CLEARABLE_NAME_FLAGS = ['middleName', 'suffix'] as const;
+
+export function withNameOptions(c: Command): Command {
+  return c
+    .option('--first-name <name>', 'first name')
+    .option('--last-name <name>', 'last name')
+    .option('--middle-name <name>', 'middle name ("" clears it)')
+    .option('--suffix <suffix>', 'suffix ("" clears it)');
+}
+
 /** `--json [fields]`: whole objects, or only the comma-separated fields. */
 export function withJson(c: Command): Command {
   return c.option('--json [fields]', 'print JSON (optionally only these comma-separated fields)');

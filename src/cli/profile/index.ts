@@ -1,6 +1,6 @@
 /** `smartsupport profile show|update|upload-image`: your own account. */
 import type { Command } from 'commander';
-import { defineVerb, withJson } from '../command.js';
+import { bodyFromFlags, CLEARABLE_NAME_FLAGS, defineVerb, NAME_FLAGS, withJson, withNameOptions } from '../command.js';
 import { usageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { registerUploadImage } from './upload-image.js';
@@ -12,18 +12,10 @@ export function register(noun: Command, factory: () => Factory): void {
     const res = await f.client().request<Record<string, unknown>>('GET', '/api/employee/profile/');
     await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
   });
-  withJson(defineVerb(noun, 'update', 'updateProfile', 'change your names or suffix'))
-    .option('--first-name <name>', 'first name')
-    .option('--last-name <name>', 'last name')
-    .option('--middle-name <name>', 'middle name ("" clears it)')
-    .option('--suffix <suffix>', 'suffix ("" clears it)')
+  withNameOptions(withJson(defineVerb(noun, 'update', 'updateProfile', 'change your names or suffix')))
     .action(async (opts: { firstName?: string; lastName?: string; middleName?: string; suffix?: string; json?: boolean | string }) => {
       const f = factory();
-      const body: Record<string, unknown> = {};
-      if (opts.firstName !== undefined) body.first_name = opts.firstName;
-      if (opts.lastName !== undefined) body.last_name = opts.lastName;
-      if (opts.middleName !== undefined) body.middle_name = opts.middleName || null;
-      if (opts.suffix !== undefined) body.suffix = opts.suffix || null;
+      const body = bodyFromFlags(opts, NAME_FLAGS, CLEARABLE_NAME_FLAGS);
       if (Object.keys(body).length === 0) throw usageError('nothing to change: pass --first-name, --last-name, --middle-name or --suffix');
       const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('../employees/columns.js')]);
       const res = await f.client().request<Record<string, unknown>>('PATCH', '/api/employee/profile/', { body });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { defineVerb, withJson } from '../command.js';
+import { bodyFromFlags, defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { printTicket } from './shared.js';
+import { printTicket, TICKET_FIELD_FLAGS } from './shared.js';
 
 const REQUIRED = ['subject', 'category', 'subCategory', 'description'] as const;
 
@@ -23,11 +23,7 @@ export function register(noun: Command, factory: () => Factory): void {
         const p = await f.prompter(missing.map(flag).join(', '));
         for (const k of missing) o[k] = await p.input({ message: `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}:`, validate: (v) => (v.trim() ? true : 'required') });
       }
-      const body: Record<string, unknown> = { subject: o.subject, category: o.category, sub_category: o.subCategory, description: o.description };
-      if (o.scheduledDate) body.scheduled_date = o.scheduledDate;
-      if (o.priority) body.priority = o.priority;
-      if (o.department) body.department = o.department;
-      if (o.employeeId !== undefined) body.employee_id = o.employeeId;
+      const body = bodyFromFlags(o, { ...TICKET_FIELD_FLAGS, employeeId: 'employee_id' });
       const res = await f.client().request('POST', '/api/tickets/', { body });
       await printTicket(f, res.data, o.json);
     });

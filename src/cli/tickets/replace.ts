@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { defineVerb, withJson } from '../command.js';
+import { bodyFromFlags, defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { printTicket, ticketPath } from './shared.js';
+import { printTicket, ticketPath, TICKET_FIELD_FLAGS } from './shared.js';
 
 /** `tickets replace`: PUT every editable field at once (fields not given are cleared or reset by the server). */
 export function register(noun: Command, factory: () => Factory): void {
@@ -17,10 +17,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--if-match <etag>', 'fail (exit 5) if the ticket changed since this ETag')
     .action(async (ticket: string, o) => {
       const f = factory();
-      const body: Record<string, unknown> = { subject: o.subject, category: o.category, sub_category: o.subCategory, description: o.description };
-      if (o.scheduledDate !== undefined) body.scheduled_date = o.scheduledDate;
-      if (o.priority !== undefined) body.priority = o.priority;
-      if (o.department !== undefined) body.department = o.department;
+      const body = bodyFromFlags(o, TICKET_FIELD_FLAGS);
       const res = await f.client().request('PUT', ticketPath(ticket), { body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
       await printTicket(f, res.data, o.json);
     });

@@ -40,6 +40,17 @@ export const DETAIL_COLUMNS: Column[] = [
   { key: 'rejection_reason' },
 ];
 
+/** Ticket field flags → API fields, for `bodyFromFlags`. */
+export const TICKET_FIELD_FLAGS = {
+  subject: 'subject',
+  category: 'category',
+  subCategory: 'sub_category',
+  description: 'description',
+  scheduledDate: 'scheduled_date',
+  priority: 'priority',
+  department: 'department',
+} as const;
+
 export async function printTicket(f: Factory, data: unknown, json: boolean | string | undefined): Promise<void> {
   await print(f, data as Record<string, unknown>, { json, columns: DETAIL_COLUMNS });
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
-import { defineVerb, withJson } from '../command.js';
+import { bodyFromFlags, defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { printTicket, ticketPath } from './shared.js';
+import { printTicket, ticketPath, TICKET_FIELD_FLAGS } from './shared.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'update', 'updateTicket', 'change some fields of a ticket (PATCH)'))
@@ -11,14 +11,13 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--category <text>')
     .option('--sub-category <text>')
     .option('--description <text>')
-    .option('--scheduled-date <yyyy-mm-dd>')
+    .option('--scheduled-date <yyyy-mm-dd>', '"" clears it')
     .option('--priority <priority>', 'staff only')
     .option('--department <department>', 'staff only')
     .option('--if-match <etag>', 'fail (exit 5) if the ticket changed since this ETag')
     .action(async (ticket: string, o) => {
       const f = factory();
-      const map: Record<string, string> = { subject: 'subject', category: 'category', subCategory: 'sub_category', description: 'description', scheduledDate: 'scheduled_date', priority: 'priority', department: 'department' };
-      const body = Object.fromEntries(Object.entries(map).filter(([k]) => o[k] !== undefined).map(([k, v]) => [v, o[k]]));
+      const body = bodyFromFlags(o, TICKET_FIELD_FLAGS, ['scheduledDate']);
       if (!Object.keys(body).length) throw usageError('nothing to change: pass at least one field flag');
       const res = await f.client().request('PATCH', ticketPath(ticket), { body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
       await printTicket(f, res.data, o.json);

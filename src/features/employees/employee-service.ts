@@ -47,13 +47,17 @@ export function setPasswordUrl(app: AppContext, token: string) {
 
 const trimOrNull = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
 
-export interface RegistrationInput {
+/** What every new account is given, whoever creates it. */
+interface NewEmployeeNames {
   first_name: string;
   last_name: string;
   middle_name?: string | null;
   suffix?: string | null;
   department: string;
   email: string;
+}
+
+export interface RegistrationInput extends NewEmployeeNames {
   password: string;
   confirm_password: string;
   [k: string]: unknown;
@@ -101,8 +105,6 @@ async function createPending(app: AppContext, input: RegistrationInput, password
   });
 }
 
-type NewEmployeeNames = Pick<AdminCreateInput, 'first_name' | 'last_name' | 'middle_name' | 'suffix' | 'department' | 'email'>;
-
 /**
  * Insert an account (both registration and admin creation): names trimmed, and a duplicate email —
  * found up front or lost in a race to the unique index — is 409 `email_taken`, never a 500.
@@ -125,13 +127,7 @@ async function insertNewEmployee(trx: store.Db, input: NewEmployeeNames, fields:
   }
 }
 
-export interface AdminCreateInput {
-  first_name: string;
-  last_name: string;
-  middle_name?: string | null;
-  suffix?: string | null;
-  department: string;
-  email: string;
+export interface AdminCreateInput extends NewEmployeeNames {
   role: string;
   password?: string;
 }
