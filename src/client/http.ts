@@ -3,6 +3,12 @@
  * auth headers, transparent refresh of an expired access token, an Idempotency-Key on every POST,
  * and problem+json turned into ApiError.
  */
+import type { CallOptions, HttpMethod, PathsFor, ResultOf } from './typed.js';
+import type { paths } from './schema.js';
+
+/** Options are optional only when the operation has no path parameters. */
+type CallArgs<P extends keyof paths, M extends HttpMethod> = CallOptions<P, M> extends { path: object } ? [opts: CallOptions<P, M>] : [opts?: CallOptions<P, M>];
+
 // globalThis.crypto (Node ≥ 19): no node:crypto import, so the CLI starts faster
 const randomUUID = (): string => globalThis.crypto.randomUUID();
 
@@ -114,6 +120,22 @@ export class ApiClient {
     return h;
   }
 
+  /**
+   * A call checked against the contract: `client.call('patch', '/api/tickets/{id}/', { path: { id }, body })`.
+   * The path is the spec's template; its parameters are filled in (URL-encoded) from `path`.
+   */
+  call<P extends PathsFor<M>, M extends HttpMethod>(method: M, path: P, ...[opts]: CallArgs<P, M>): Promise<ApiResponse<ResultOf<P, M>>> {
+    const o = (opts ?? {}) as { path?: Record<string, string | number> } & Omit<RequestOptions, 'query'> & { query?: unknown };
+    const filled = String(path).replace(/\{([^}]+)\}/g, (_, name: string) => {
+      const v = o.path?.[name];
+      if (v === undefined || v === '') throw new TypeError(`missing path parameter ${name} for ${path}`);
+      return encodeURIComponent(String(v));
+    });
+    const { path: _params, query, ...rest } = o;
+    return this.request<ResultOf<P, M>>(method, filled, { ...rest, query: query as RequestOptions['query'] });
+  }
+
+  /** An unchecked call (`smartsupport api`, downloads): prefer `call`. */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     // one key for the whole call, so a retry after a refresh is still the same logical request
     const o = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method.toUpperCase() === 'POST' ? this.nextIdempotencyKey() : undefined) };

@@ -20,7 +20,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (opts: { includeRevoked?: boolean; json?: boolean | string; limit?: number; cursor?: string; all?: boolean }) => {
       const f = factory();
       const [{ fetchList }, { print }] = await Promise.all([import('../output/list.js'), import('../output/print.js')]);
-      const page = await fetchList(f, '/api/admin/api-keys/', { include_revoked: opts.includeRevoked ? true : undefined }, opts);
+      const page = await fetchList(f, '/api/admin/api-keys/', { query: { include_revoked: opts.includeRevoked ? true : undefined } }, opts);
       await print(f, page.data, { json: opts.json, columns: COLUMNS });
     });
   withJson(defineVerb(noun, 'create', 'createApiKey', 'create an API key; its secret is printed once'))
@@ -31,7 +31,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (opts: { name: string; role: string; scope: string[]; expiresAt?: string; json?: boolean | string }) => {
       const f = factory();
       const { print } = await import('../output/print.js');
-      const res = await f.client().request<Record<string, unknown>>('POST', '/api/admin/api-keys/', { body: { name: opts.name, role: opts.role, scopes: opts.scope, ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}) } });
+      const res = await f.client().call('post', '/api/admin/api-keys/', { body: { name: opts.name, role: opts.role, scopes: opts.scope, ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}) } });
       if (opts.json !== undefined && opts.json !== false) {
         await print(f, res.data, { json: opts.json, columns: [...COLUMNS, { key: 'key', header: 'KEY' }] });
         return;
@@ -44,7 +44,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (id: string, opts: { yes?: boolean; json?: boolean | string }) => {
       const f = factory();
       await confirmOrStop(f, opts.yes, `Revoke API key ${id}? Scripts using it stop working at once.`);
-      await f.client().request('DELETE', `/api/admin/api-keys/${encodeURIComponent(id)}/`);
+      await f.client().call('delete', '/api/admin/api-keys/{id}/', { path: { id } });
       if (opts.json !== undefined) f.out(JSON.stringify({ revoked: Number(id) }, null, 2));
       else f.err(`Revoked API key ${id}.`);
     });

@@ -36,7 +36,7 @@ export function registerAsk(noun: Command, factory: () => Factory): void {
       const f = factory();
       let conversationId = opts.conversation !== undefined ? parseId(opts.conversation) : undefined;
       const ask = async (message: string): Promise<ChatReply> => {
-        const res = await f.client().request<ChatReply>('POST', '/api/chat/', { body: { message, ...(conversationId ? { conversation_id: conversationId } : {}) } });
+        const res = await f.client().call('post', '/api/chat/', { body: { message, ...(conversationId ? { conversation_id: conversationId } : {}) } });
         conversationId = res.data.conversation_id;
         return res.data;
       };

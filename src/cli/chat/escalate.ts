@@ -12,7 +12,7 @@ export function registerEscalate(noun: Command, factory: () => Factory): void {
       const opts = cmd.optsWithGlobals<{ json?: boolean | string }>();
       if (!/^\d{1,15}$/.test(id)) throw usageError(`not a conversation id: ${id}`);
       const f = factory();
-      const res = await f.client().request<Record<string, unknown>>('POST', `/api/chat/${id}/escalate/`);
+      const res = await f.client().call('post', '/api/chat/{conversation_id}/escalate/', { path: { conversation_id: id } });
       await print(f, res.data, {
         json: opts.json,
         columns: [{ key: 'ticket_number', header: 'ticket' }, { key: 'subject' }, { key: 'status' }, { key: 'submit_date', header: 'submitted' }],

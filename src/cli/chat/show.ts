@@ -17,7 +17,7 @@ export function registerShow(noun: Command, factory: () => Factory): void {
       const opts = cmd.optsWithGlobals<{ json?: boolean | string }>();
       if (!/^\d{1,15}$/.test(id)) throw usageError(`not a conversation id: ${id}`);
       const f = factory();
-      const { data } = await f.client().request<Conversation>('GET', `/api/chat/${id}/`);
+      const { data } = await f.client().call('get', '/api/chat/{conversation_id}/', { path: { conversation_id: id } });
       if (opts.json !== undefined && opts.json !== false) {
         f.out(JSON.stringify(data, null, 2));
         return;

@@ -11,7 +11,7 @@ export function register(noun: Command, factory: () => Factory): void {
       let chosen = ids;
       if (chosen.length === 0) {
         const prompter = await f.prompter('<ids...>');
-        const pending = await fetchList<Record<string, string>>(f, '/api/employees/', { status: 'Pending' }, { all: true });
+        const pending = await fetchList(f, '/api/employees/', { query: { status: 'Pending' } }, { all: true });
         if (pending.data.length === 0) {
           f.err('No Pending accounts.');
           return;

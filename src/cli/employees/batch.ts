@@ -5,7 +5,7 @@ import type { Factory } from '../factory.js';
 export async function forEachAccount(
   f: Factory,
   ids: string[],
-  action: { verb: 'approve' | 'reject'; pastTense: string; body?: unknown },
+  action: { verb: 'approve' | 'reject'; pastTense: string; body?: { reason?: string | null } },
   json: boolean | string | undefined,
 ): Promise<void> {
   const [{ print }, { EMPLOYEE_COLUMNS }, { describeError }] = await Promise.all([import('../output/print.js'), import('./columns.js'), import('../main.js')]);
@@ -14,8 +14,8 @@ export async function forEachAccount(
   let code: number = EXIT.error;
   for (const id of ids) {
     try {
-      const path = `/api/employees/${encodeURIComponent(id)}/${action.verb}/`;
-      done.push((await f.client().request<Record<string, unknown>>('POST', path, action.body === undefined ? {} : { body: action.body })).data);
+      const path = `/api/employees/{id}/${action.verb}/` as const;
+      done.push((await f.client().call('post', path, { path: { id }, body: action.body })).data);
     } catch (err) {
       const d = describeError(err);
       failed += 1;

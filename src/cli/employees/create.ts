@@ -17,7 +17,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
       const body: Record<string, unknown> = { first_name: opts.firstName, last_name: opts.lastName, middle_name: opts.middleName, suffix: opts.suffix, department: opts.department, email: opts.email, role: opts.role };
       if (opts.passwordStdin) body.password = (await readStdinLines(f.io.stdin))[0];
-      const res = await f.client().request<Record<string, unknown>>('POST', '/api/admin/create-employee/', { body: JSON.parse(JSON.stringify(body)) });
+      const res = await f.client().call('post', '/api/admin/create-employee/', { body: JSON.parse(JSON.stringify(body)) });
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });
 }

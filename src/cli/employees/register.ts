@@ -64,12 +64,12 @@ export function register(noun: Command, factory: () => Factory): void {
         const { form, done } = await buildUploadForm(f, 'image', [o.image], 'uploading');
         for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, v);
         try {
-          res = await client.request<Record<string, unknown>>('POST', '/api/create_employee/', { form });
+          res = await client.call('post', '/api/create_employee/', { form });
         } finally {
           done();
         }
       } else {
-        res = await client.request<Record<string, unknown>>('POST', '/api/create_employee/', { body: JSON.parse(JSON.stringify(fields)) });
+        res = await client.call('post', '/api/create_employee/', { body: JSON.parse(JSON.stringify(fields)) });
       }
       await print(f, res.data, { json: o.json, columns: EMPLOYEE_COLUMNS });
       if (o.json === undefined) f.err(`Registered ${String(res.data.company_id)}; the account is Pending until a System Admin approves it.`);

@@ -8,7 +8,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (id: string, opts: { json?: boolean | string }) => {
       const f = factory();
       const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
-      const res = await f.client().request<Record<string, unknown>>('GET', `/api/employees/${encodeURIComponent(id)}/`);
+      const res = await f.client().call('get', '/api/employees/{id}/', { path: { id } });
       await print(f, res.data, { json: opts.json, columns: [...EMPLOYEE_COLUMNS, { key: 'date_created', header: 'CREATED' }, { key: 'last_login_at', header: 'LAST LOGIN' }] });
     });
 }

@@ -12,7 +12,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const body = bodyFromFlags(opts, { ...NAME_FLAGS, department: 'department', role: 'role' }, CLEARABLE_NAME_FLAGS);
       if (Object.keys(body).length === 0) throw usageError('nothing to change: pass at least one of --first-name, --last-name, --middle-name, --suffix, --department, --role');
       const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
-      const res = await f.client().request<Record<string, unknown>>('PATCH', `/api/employees/${encodeURIComponent(id)}/`, { body });
+      const res = await f.client().call('patch', '/api/employees/{id}/', { path: { id }, body });
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });
 }

@@ -14,7 +14,7 @@ export function registerAdd(noun: Command, factory: () => Factory): void {
       const nonEmpty = (v: string) => (v.trim() ? true : 'required');
       const question = opts.question ?? (await (await f.prompter('--question')).input({ message: 'Question:', validate: nonEmpty }));
       const answer = opts.answer ?? (await (await f.prompter('--answer')).input({ message: 'Answer:', validate: nonEmpty }));
-      const { data } = await f.client().request<Record<string, unknown>>('POST', '/api/faqs/', { body: { question, answer, tags: opts.tag ?? [] } });
+      const { data } = await f.client().call('post', '/api/faqs/', { body: { question, answer, tags: opts.tag ?? [] } });
       await print(f, data, { json: opts.json, columns: FAQ_COLUMNS });
     });
 }

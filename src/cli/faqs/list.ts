@@ -11,7 +11,7 @@ export function registerList(noun: Command, factory: () => Factory): void {
     .option('--tag <tag>', 'only entries with this tag')
     .action(async (opts: ListFlags & { query?: string; tag?: string; json?: boolean | string }) => {
       const f = factory();
-      const page = await fetchList<Record<string, unknown>>(f, '/api/faqs/', { q: opts.query, tag: opts.tag }, opts);
+      const page = await fetchList(f, '/api/faqs/', { query: { q: opts.query, tag: opts.tag } }, opts);
       await print(f, page.data, { json: opts.json, columns: FAQ_COLUMNS });
       if (page.next_cursor && !opts.all && (opts.json === undefined || opts.json === false)) f.err(`more: --cursor ${page.next_cursor}`);
     });

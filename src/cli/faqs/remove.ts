@@ -10,7 +10,7 @@ export function registerRemove(noun: Command, factory: () => Factory): void {
       const f = factory();
       faqIdArg(id);
       await confirmOrStop(f, opts.yes, `Remove FAQ ${id}?`);
-      await f.client().request('DELETE', `/api/faqs/${id}/`);
+      await f.client().call('delete', '/api/faqs/{id}/', { path: { id } });
       if (opts.json !== undefined) f.out(JSON.stringify({ deleted: Number(id) }, null, 2));
       else f.err(`removed FAQ ${id}`);
     });

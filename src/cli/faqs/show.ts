@@ -9,7 +9,7 @@ export function registerShow(noun: Command, factory: () => Factory): void {
     .argument('<id>', 'FAQ id')
     .action(async (id: string, opts: { json?: boolean | string }) => {
       const f = factory();
-      const { data } = await f.client().request<Record<string, unknown>>('GET', `/api/faqs/${faqIdArg(id)}/`);
+      const { data } = await f.client().call('get', '/api/faqs/{id}/', { path: { id: faqIdArg(id) } });
       await print(f, data, { json: opts.json, columns: [...FAQ_COLUMNS, { key: 'updated_at', header: 'updated' }] });
     });
 }

@@ -20,7 +20,7 @@ export function registerUpdate(noun: Command, factory: () => Factory): void {
       else if (opts.tags === false) body.tags = [];
       if (!Object.keys(body).length) throw usageError('nothing to change: pass --question, --answer, --tag or --no-tags');
       const f = factory();
-      const { data } = await f.client().request<Record<string, unknown>>('PATCH', `/api/faqs/${faqIdArg(id)}/`, { body });
+      const { data } = await f.client().call('patch', '/api/faqs/{id}/', { path: { id: faqIdArg(id) }, body });
       await print(f, data, { json: opts.json, columns: FAQ_COLUMNS });
     });
 }

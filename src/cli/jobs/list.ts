@@ -8,7 +8,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--failed', 'list the recent failed and dead-lettered jobs instead of the queue sizes')
     .action(async (opts: { json?: boolean | string; failed?: boolean }) => {
       const f = factory();
-      const res = await f.client().request<{ queues: Record<string, unknown>[]; recent_failed: Record<string, unknown>[] }>('GET', '/api/admin/jobs/');
+      const res = await f.client().call('get', '/api/admin/jobs/');
       if (opts.failed) {
         await print(f, res.data.recent_failed, {
           json: opts.json,

@@ -9,7 +9,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .argument('<id>', 'job id (from `jobs list --failed`)')
     .action(async (queue: string, id: string, opts: { json?: boolean | string }) => {
       const f = factory();
-      const res = await f.client().request<Record<string, unknown>>('POST', `/api/admin/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}/retry/`);
+      const res = await f.client().call('post', '/api/admin/jobs/{queue}/{id}/retry/', { path: { queue, id } });
       await print(f, res.data, { json: opts.json, columns: [{ key: 'id' }, { key: 'queue' }, { key: 'state' }] });
     });
 }

@@ -20,18 +20,14 @@ export function register(noun: Command, factory: () => Factory): void {
       const url = f.profile().url;
       // a clean client: stale stored credentials must not ride along on the sign-in
       const client = new ApiClient({ baseUrl: url, credentials: {}, userAgent: 'smartsupport-cli' });
-      const res = await client.request<{ access: string; refresh: string; user: Record<string, unknown> & { email: string; role: string; company_id: string; first_name: string; last_name: string } }>(
-        'POST',
-        `/api/token/${opts.admin ? 'admin' : 'employee'}/`,
-        { body: { email, password } },
-      );
+      const res = await client.call('post', `/api/token/${opts.admin ? 'admin' : 'employee'}/` as const, { body: { email, password } });
       await f.saveProfile({ url, email: res.data.user.email, access_token: res.data.access, refresh_token: res.data.refresh }, ['api_key']);
       const u = res.data.user;
       f.err(`Signed in to ${url} as ${u.first_name} ${u.last_name} <${u.email}> (${u.company_id}, ${u.role}).`);
       if (opts.json !== undefined) {
         const { print } = await import('../output/print.js');
         const { EMPLOYEE_COLUMNS } = await import('../employees/columns.js');
-        await print(f, u, { json: opts.json, columns: EMPLOYEE_COLUMNS });
+        await print(f, { ...u }, { json: opts.json, columns: EMPLOYEE_COLUMNS });
       }
     });
 }

@@ -9,7 +9,7 @@ export function register(noun: Command, factory: () => Factory): void {
     const f = factory();
     const p = f.profile();
     if (p.accessToken) {
-      await f.client().request('POST', '/api/token/logout/', { body: p.refreshToken ? { refresh: p.refreshToken } : undefined }).catch((err: { status?: number }) => {
+      await f.client().call('post', '/api/token/logout/', { body: p.refreshToken ? { refresh: p.refreshToken } : undefined }).catch((err: { status?: number }) => {
         if (err.status !== 401) throw err; // already signed out on the server
       });
     }

@@ -11,7 +11,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--template <name>', 'only this template, e.g. password_reset')
     .action(async (opts: ListFlags & { json?: boolean | string; status?: string; recipient?: string; template?: string }) => {
       const f = factory();
-      const page = await fetchList(f, '/api/admin/notifications/', { status: opts.status, recipient: opts.recipient, template: opts.template }, opts);
+      const page = await fetchList(f, '/api/admin/notifications/', { query: { status: opts.status, recipient: opts.recipient, template: opts.template } }, opts);
       await print(f, page.data, {
         json: opts.json,
         columns: [{ key: 'id' }, { key: 'created_at', header: 'created' }, { key: 'template' }, { key: 'recipient' }, { key: 'status' }, { key: 'attempts' }, { key: 'transport' }, { key: 'subject' }, { key: 'last_error', header: 'last error' }],

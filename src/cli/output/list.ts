@@ -1,4 +1,6 @@
 /** Fetch a list endpoint: one page, or every page with --all (progress on stderr on a TTY). */
+import type { ApiResponse } from '../../client/http.js';
+import type { CallOptions, ItemOf, PathsFor } from '../../client/typed.js';
 import type { Factory } from '../factory.js';
 
 export interface ListFlags {
@@ -7,18 +9,21 @@ export interface ListFlags {
   all?: boolean;
 }
 
-export async function fetchList<T = Record<string, unknown>>(
-  f: Factory,
-  path: string,
-  query: Record<string, string | number | boolean | (string | number)[] | undefined>,
-  flags: ListFlags,
-): Promise<{ data: T[]; next_cursor: string | null }> {
+export interface ListPage<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+/** `path` is a paged GET operation of the spec; `opts` its path parameters and filters (not limit/cursor: those come from `flags`). */
+export async function fetchList<P extends PathsFor<'get'>>(f: Factory, path: P, opts: Pick<CallOptions<P, 'get'>, 'path' | 'query'>, flags: ListFlags): Promise<ListPage<ItemOf<P>>> {
   const client = f.client();
-  const data: T[] = [];
+  // `call` with a path chosen by our caller: its options were checked there, against the same operation
+  const get = client.call.bind(client) as unknown as (method: 'get', path: P, opts: object) => Promise<ApiResponse<ListPage<ItemOf<P>>>>;
+  const data: ItemOf<P>[] = [];
   let cursor = flags.cursor;
   const progress = Boolean(f.io.stderr.isTTY);
   for (;;) {
-    const res = await client.request<{ data: T[]; next_cursor: string | null }>('GET', path, { query: { ...query, limit: flags.all ? 100 : flags.limit, cursor } });
+    const res = await get('get', path, { ...opts, query: { ...(opts.query ?? {}), limit: flags.all ? 100 : flags.limit, cursor } });
     data.push(...res.data.data);
     cursor = res.data.next_cursor ?? undefined;
     if (!flags.all || !cursor) {

@@ -21,7 +21,7 @@ export function register(noun: Command, factory: () => Factory): void {
         next = await p.password({ message: 'New password', mask: '*' });
         if ((await p.password({ message: 'New password again', mask: '*' })) !== next) throw usageError('the new passwords do not match');
       }
-      await f.client().request('POST', '/api/employee/change-password/', { body: { current_password: current, new_password: next } });
+      await f.client().call('post', '/api/employee/change-password/', { body: { current_password: current, new_password: next } });
       f.err('Password changed; your other sessions were signed out.');
     });
 }

@@ -10,7 +10,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email' }));
       const { ApiClient } = await import('../../client/http.js');
       const client = new ApiClient({ baseUrl: f.profile().url, credentials: {}, userAgent: 'smartsupport-cli' });
-      const res = await client.request<{ detail: string }>('POST', '/api/employee/forgot-password/', { body: { email } });
+      const res = await client.call('post', '/api/employee/forgot-password/', { body: { email } });
       f.err(res.data.detail);
     });
 }

@@ -21,7 +21,7 @@ export function register(noun: Command, factory: () => Factory): void {
       }
       const { ApiClient } = await import('../../client/http.js');
       const client = new ApiClient({ baseUrl: f.profile().url, credentials: {}, userAgent: 'smartsupport-cli' });
-      await client.request('POST', '/api/employee/reset-password/', { body: { token, new_password: next } });
+      await client.call('post', '/api/employee/reset-password/', { body: { token, new_password: next } });
       f.err('Password set; sign in with `smartsupport login`.');
     });
 }

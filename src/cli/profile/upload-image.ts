@@ -12,7 +12,7 @@ export function registerUploadImage(noun: Command, factory: () => Factory): void
       const { form, done } = await buildUploadForm(f, 'image', [file], 'uploading');
       let res;
       try {
-        res = await f.client().request<Record<string, unknown>>('POST', '/api/employee/upload-image/', { form });
+        res = await f.client().call('post', '/api/employee/upload-image/', { form });
       } finally {
         done();
       }

@@ -7,7 +7,7 @@ import { print } from '../output/print.js';
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'tickets', 'getTicketReport', 'ticket counts by status and response/resolution percentiles')).action(async (o) => {
     const f = factory();
-    const res = await f.client().request<{ by_status: Record<string, number>; times: Record<string, unknown>[] }>('GET', '/api/reports/tickets/');
+    const res = await f.client().call('get', '/api/reports/tickets/');
     if (o.json !== undefined) {
       await print(f, res.data, { json: o.json, columns: [{ key: 'by_status' }, { key: 'times' }] });
       return;

@@ -6,7 +6,7 @@ import type { Factory } from '../factory.js';
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'health', 'getHealth', 'is the server process up?')).action(async (opts: { json?: boolean | string }) => {
     const f = factory();
-    const res = await f.client().request<Record<string, unknown>>('GET', '/healthz');
+    const res = await f.client().call('get', '/healthz');
     const { print } = await import('../output/print.js');
     await print(f, res.data, { json: opts.json, columns: [{ key: 'status' }] });
   });
@@ -18,7 +18,7 @@ export function register(noun: Command, factory: () => Factory): void {
       let body: Record<string, unknown>;
       let ready = true;
       try {
-        body = (await f.client().request<Record<string, unknown>>('GET', '/readyz')).data;
+        body = { ...(await f.client().call('get', '/readyz')).data };
       } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 503) throw err;
         ready = false;
@@ -35,7 +35,7 @@ export function register(noun: Command, factory: () => Factory): void {
 
   defineVerb(noun, 'metrics', 'getMetrics', 'print the Prometheus metrics').action(async () => {
     const f = factory();
-    f.out(String((await f.client().request('GET', '/metrics')).data));
+    f.out(String((await f.client().call('get', '/metrics')).data));
   });
 
   defineVerb(noun, 'spec', ['getOpenApiYaml', 'getOpenApiJson'], 'print the server\'s OpenAPI document')
@@ -44,7 +44,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const f = factory();
       const { usageError } = await import('../errors.js');
       if (opts.format !== 'yaml' && opts.format !== 'json') throw usageError('--format must be yaml or json');
-      const res = await f.client().request('GET', opts.format === 'yaml' ? '/openapi.yaml' : '/openapi.json');
+      const res = await (opts.format === 'yaml' ? f.client().call('get', '/openapi.yaml') : f.client().call('get', '/openapi.json'));
       f.out(typeof res.data === 'string' ? res.data : JSON.stringify(res.data, null, 2));
     });
 
@@ -57,7 +57,7 @@ export function register(noun: Command, factory: () => Factory): void {
         f.out(client.url('/docs'));
         return;
       }
-      const res = await client.request('GET', '/docs', { headers: { Accept: 'text/html, application/problem+json' } });
+      const res = await client.call('get', '/docs', { headers: { Accept: 'text/html, application/problem+json' } });
       f.out(String(res.data));
     });
 }

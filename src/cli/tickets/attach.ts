@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { ticketPath } from './shared.js';
+import { ticketArg } from './shared.js';
 
 export function registerAttach(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'attach', 'uploadTicketAttachments', 'attach files to a ticket (type detected by the server; progress on a terminal)'))
@@ -14,7 +14,7 @@ export function registerAttach(noun: Command, factory: () => Factory): void {
       const { form, done } = await buildUploadForm(f, 'files[]', files, 'uploading');
       let res;
       try {
-        res = await f.client().request<{ data: Record<string, unknown>[] }>('POST', ticketPath(ticket, 'attachments'), { form });
+        res = await f.client().call('post', '/api/tickets/{id}/attachments/', { path: { id: ticketArg(ticket) }, form });
       } finally {
         done();
       }

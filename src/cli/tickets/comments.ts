@@ -4,7 +4,7 @@ import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
 import { fetchList } from '../output/list.js';
 import { print } from '../output/print.js';
-import { ticketPath } from './shared.js';
+import { ticketArg } from './shared.js';
 
 const author = (v: unknown) => (v && typeof v === 'object' ? `${(v as { first_name: string }).first_name} ${(v as { last_name: string }).last_name}` : '');
 
@@ -15,21 +15,21 @@ export function registerComments(noun: Command, factory: () => Factory): void {
     .option('--internal', 'staff only: hidden from the employee')
     .action(async (ticket: string, text: string, o) => {
       const f = factory();
-      const res = await f.client().request('POST', ticketPath(ticket, 'comments'), { body: { comment: text, is_internal: Boolean(o.internal) } });
-      await print(f, res.data as Record<string, unknown>, { json: o.json, columns: [{ key: 'id' }, { key: 'is_internal', header: 'internal' }, { key: 'comment' }] });
+      const res = await f.client().call('post', '/api/tickets/{id}/comments/', { path: { id: ticketArg(ticket) }, body: { comment: text, is_internal: Boolean(o.internal) } });
+      await print(f, res.data, { json: o.json, columns: [{ key: 'id' }, { key: 'is_internal', header: 'internal' }, { key: 'comment' }] });
     });
   withPaging(withJson(defineVerb(noun, 'comments', 'listTicketComments', "list a ticket's comments")))
     .argument('<ticket>', 'TX0042 or 42')
     .action(async (ticket: string, o) => {
       const f = factory();
-      const page = await fetchList(f, ticketPath(ticket, 'comments'), {}, o);
+      const page = await fetchList(f, '/api/tickets/{id}/comments/', { path: { id: ticketArg(ticket) } }, o);
       await print(f, page.data, { json: o.json, columns: [{ key: 'created_at', header: 'when' }, { key: 'author', format: author }, { key: 'is_internal', header: 'internal' }, { key: 'comment' }] });
     });
   withPaging(withJson(defineVerb(noun, 'history', 'listTicketHistory', "show a ticket's history")))
     .argument('<ticket>', 'TX0042 or 42')
     .action(async (ticket: string, o) => {
       const f = factory();
-      const page = await fetchList(f, ticketPath(ticket, 'history'), {}, o);
+      const page = await fetchList(f, '/api/tickets/{id}/history/', { path: { id: ticketArg(ticket) } }, o);
       await print(f, page.data, {
         json: o.json,
         columns: [{ key: 'created_at', header: 'when' }, { key: 'actor', format: (v) => (v as { name: string | null; kind: string }).name ?? (v as { kind: string }).kind }, { key: 'event' }, { key: 'field' }, { key: 'from_value', header: 'from' }, { key: 'to_value', header: 'to' }],

@@ -24,7 +24,7 @@ export function register(noun: Command, factory: () => Factory): void {
         for (const k of missing) o[k] = await p.input({ message: `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}:`, validate: (v) => (v.trim() ? true : 'required') });
       }
       const body = bodyFromFlags(o, { ...TICKET_FIELD_FLAGS, employeeId: 'employee_id' });
-      const res = await f.client().request('POST', '/api/tickets/', { body });
+      const res = await f.client().call('post', '/api/tickets/', { body });
       await printTicket(f, res.data, o.json);
     });
 }

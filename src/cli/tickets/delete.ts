@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { confirmOrStop, defineVerb, withJson, withYes } from '../command.js';
 import type { Factory } from '../factory.js';
-import { ticketArg, ticketPath } from './shared.js';
+import { ticketArg } from './shared.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withYes(withJson(defineVerb(noun, 'delete', 'deleteTicket', 'delete a ticket and its files (asks first; --yes to skip)')))
     .argument('<ticket>', 'TX0042 or 42')
     .action(async (ticket: string, o) => {
       const f = factory();
-      const path = ticketPath(ticket);
-      await confirmOrStop(f, o.yes, `Delete ticket ${ticketArg(ticket)} and its files?`);
-      await f.client().request('DELETE', path);
+      const id = ticketArg(ticket);
+      await confirmOrStop(f, o.yes, `Delete ticket ${id} and its files?`);
+      await f.client().call('delete', '/api/tickets/{id}/', { path: { id } });
       if (o.json !== undefined) f.out(JSON.stringify({ deleted: ticketArg(ticket) }, null, 2));
       else f.err(`deleted ${ticketArg(ticket)}`);
     });

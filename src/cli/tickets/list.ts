@@ -10,11 +10,11 @@ export function registerLists(noun: Command, factory: () => Factory): void {
   const list = withFilters(withPaging(withJson(defineVerb(noun, 'list', 'listTickets', 'list tickets (yours, or all for staff) with filters'))));
   list.action(async (o) => {
     const f = factory();
-    const page = await fetchList(f, '/api/tickets/', filterQuery(o), o);
+    const page = await fetchList(f, '/api/tickets/', { query: filterQuery(o) }, o);
     await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
     if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
   });
-  const views: [string, string, string, string][] = [
+  const views: [string, string, '/api/tickets/new/' | '/api/tickets/open/' | '/api/tickets/my-tickets/', string][] = [
     ['new', 'listNewTickets', '/api/tickets/new/', 'tickets waiting for approval (staff)'],
     ['open', 'listOpenTickets', '/api/tickets/open/', 'approved, unclaimed tickets (staff)'],
     ['mine', 'listMyTickets', '/api/tickets/my-tickets/', 'tickets assigned to me and not finished (staff)'],
@@ -24,7 +24,7 @@ export function registerLists(noun: Command, factory: () => Factory): void {
       .option('--order <order>', '-submit_date (newest first) or submit_date')
       .action(async (o) => {
         const f = factory();
-        const page = await fetchList(f, path, { order: o.order }, o);
+        const page = await fetchList(f, path, { query: { order: o.order } }, o);
         await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
         if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
       });

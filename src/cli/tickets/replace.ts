@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { bodyFromFlags, defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { printTicket, ticketPath, TICKET_FIELD_FLAGS } from './shared.js';
+import { printTicket, ticketArg, TICKET_FIELD_FLAGS } from './shared.js';
 
 /** `tickets replace`: PUT every editable field at once (fields not given are cleared or reset by the server). */
 export function register(noun: Command, factory: () => Factory): void {
@@ -18,7 +18,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (ticket: string, o) => {
       const f = factory();
       const body = bodyFromFlags(o, TICKET_FIELD_FLAGS);
-      const res = await f.client().request('PUT', ticketPath(ticket), { body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
+      const res = await f.client().call('put', '/api/tickets/{id}/', { path: { id: ticketArg(ticket) }, body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
       await printTicket(f, res.data, o.json);
     });
 }

@@ -13,8 +13,6 @@ export function ticketArg(raw: string): string {
   throw usageError(`"${raw}" is not a ticket (use TX0042 or 42)`);
 }
 
-export const ticketPath = (raw: string, suffix = '') => `/api/tickets/${encodeURIComponent(ticketArg(raw))}/${suffix ? `${suffix}/` : ''}`;
-
 const who = (v: unknown) => (v && typeof v === 'object' ? `${(v as { first_name: string }).first_name} ${(v as { last_name: string }).last_name}` : '');
 
 export const TICKET_COLUMNS: Column[] = [

@@ -3,17 +3,17 @@ import type { Command } from 'commander';
 import { defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
 import { print } from '../output/print.js';
-import { printTicket, ticketPath } from './shared.js';
+import { printTicket, ticketArg } from './shared.js';
 
 type BodyOf = (o: Record<string, string | undefined>, args: string[]) => Record<string, unknown> | undefined;
 
-function verb(noun: Command, factory: () => Factory, name: string, op: string, action: string, description: string, body: BodyOf, setup: (c: Command) => Command = (c) => c, extraArgs: string[] = []) {
+function verb(noun: Command, factory: () => Factory, name: string, op: string, action: 'approve' | 'reject' | 'claim' | 'update-status' | 'finalize' | 'withdraw' | 'close', description: string, body: BodyOf, setup: (c: Command) => Command = (c) => c, extraArgs: string[] = []) {
   let c = withJson(defineVerb(noun, name, op, description)).argument('<ticket>', 'TX0042 or 42');
   for (const a of extraArgs) c = c.argument(`<${a}>`);
   setup(c.option('--if-match <etag>', 'fail (exit 5) if the ticket changed since this ETag')).action(async (ticket: string, ...rest: unknown[]) => {
     const o = rest[extraArgs.length] as Record<string, string | undefined>;
     const f = factory();
-    const res = await f.client().request('POST', ticketPath(ticket, action), { body: body(o, rest.slice(0, extraArgs.length) as string[]), headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
+    const res = await f.client().call('post', `/api/tickets/{id}/${action}/` as const, { path: { id: ticketArg(ticket) }, body: body(o, rest.slice(0, extraArgs.length) as string[]), headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
     if (name === 'finalize') await print(f, res.data as Record<string, unknown>, { json: o.json, columns: [{ key: 'id' }, { key: 'event_id' }, { key: 'reason' }, { key: 'status' }] });
     else await printTicket(f, res.data, o.json);
   });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { bodyFromFlags, defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
-import { printTicket, ticketPath, TICKET_FIELD_FLAGS } from './shared.js';
+import { printTicket, ticketArg, TICKET_FIELD_FLAGS } from './shared.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'update', 'updateTicket', 'change some fields of a ticket (PATCH)'))
@@ -19,7 +19,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const f = factory();
       const body = bodyFromFlags(o, TICKET_FIELD_FLAGS, ['scheduledDate']);
       if (!Object.keys(body).length) throw usageError('nothing to change: pass at least one field flag');
-      const res = await f.client().request('PATCH', ticketPath(ticket), { body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
+      const res = await f.client().call('patch', '/api/tickets/{id}/', { path: { id: ticketArg(ticket) }, body, headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
       await printTicket(f, res.data, o.json);
     });
 }

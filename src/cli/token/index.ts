@@ -12,7 +12,7 @@ export function register(noun: Command, factory: () => Factory): void {
       if (!p.refreshToken) throw new CliError(`profile "${p.name}" has no session to refresh (env tokens and API keys cannot be refreshed): run \`smartsupport login\``, EXIT.auth);
       // a clean client: the (maybe expired) access token must not ride along
       const client = new ApiClient({ baseUrl: p.url, credentials: {}, userAgent: 'smartsupport-cli', onRequest: f.client().options.onRequest });
-      const res = await client.request<{ access: string; refresh: string; expires_in: number }>('POST', '/api/token/refresh/', { body: { refresh: p.refreshToken } });
+      const res = await client.call('post', '/api/token/refresh/', { body: { refresh: p.refreshToken } });
       await f.saveProfile({ access_token: res.data.access, refresh_token: res.data.refresh });
       const summary = { profile: p.name, url: p.url, expires_in: res.data.expires_in };
       if (opts.json !== undefined) {

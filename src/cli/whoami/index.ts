@@ -9,7 +9,7 @@ export function register(noun: Command, factory: () => Factory): void {
     const f = factory();
     const { print } = await import('../output/print.js');
     const { EMPLOYEE_COLUMNS } = await import('../employees/columns.js');
-    const res = await f.client().request<Record<string, unknown>>('GET', '/api/employee/profile/');
+    const res = await f.client().call('get', '/api/employee/profile/');
     await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
   });
 }

@@ -34,7 +34,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const secret = f.io.env.WORKFLOW_SIGNING_SECRET;
       const headers: Record<string, string> = secret ? (await import('../../lib/webhooks.js')).signedHeaders(secret, eventId, raw) : { 'webhook-id': eventId };
       const client = new ApiClient({ baseUrl: p.url, credentials: { apiKey: p.apiKey }, userAgent: 'smartsupport-cli', onRequest: f.client().options.onRequest });
-      const res = await client.request<Record<string, unknown>>('POST', '/api/workflow/status/', { body, headers });
+      const res = await client.call('post', '/api/workflow/status/', { body, headers });
       const { print } = await import('../output/print.js');
       await print(f, res.data, {
         json: o.json,

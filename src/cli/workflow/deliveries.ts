@@ -11,7 +11,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--status <status>', 'pending, delivered, failed, dead, stopped or skipped')
     .action(async (opts: ListFlags & { json?: boolean | string; ticket?: string; status?: string }) => {
       const f = factory();
-      const page = await fetchList(f, '/api/workflow/deliveries/', { ticket: opts.ticket, status: opts.status }, opts);
+      const page = await fetchList(f, '/api/workflow/deliveries/', { query: { ticket: opts.ticket, status: opts.status } }, opts);
       await print(f, page.data, { json: opts.json, columns: DELIVERY_COLUMNS });
       if (page.next_cursor && !opts.all && !opts.json) f.err(`more: --cursor ${page.next_cursor}`);
     });

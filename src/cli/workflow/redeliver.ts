@@ -9,7 +9,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .argument('<id>', 'delivery id')
     .action(async (id: string, opts: { json?: boolean | string }) => {
       const f = factory();
-      const res = await f.client().request<Record<string, unknown>>('POST', `/api/workflow/deliveries/${encodeURIComponent(id)}/redeliver/`);
+      const res = await f.client().call('post', '/api/workflow/deliveries/{id}/redeliver/', { path: { id } });
       await print(f, res.data, { json: opts.json, columns: DELIVERY_COLUMNS });
     });
 }
