@@ -42,6 +42,7 @@ const feature: Feature = {
     },
     getThing: (ctx) => void (ctx.body = {}),
     getSpecialThing: (ctx) => void (ctx.body = {}),
+    getKindTotal: (ctx) => void (ctx.body = {}),
     uploadThing: (ctx) => void (ctx.body = {}),
     boom: () => undefined,
   }),
