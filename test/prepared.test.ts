@@ -35,3 +35,13 @@ t.test('bindings are values, never SQL', async (t) => {
   const found = await queryPrepared<{ n: number }>(db, 'thing_count', db('prep_things').where({ name: evil }).count({ n: '*' }));
   t.equal(Number(found[0]!.n), 1);
 });
+
+t.test('a migration that changes a returned column type: the stale statement is replaced, not a lasting error', async (t) => {
+  const names = () => queryPrepared<{ name: string }>(db, 'thing_names', db('prep_things').select('name').orderBy('id').limit(1));
+  t.equal((await names())[0]!.name, 'a');
+  await db.raw('ALTER TABLE prep_things ALTER COLUMN name TYPE varchar(200)');
+  t.equal((await names())[0]!.name, 'a', 'answered after the change (retried under a new name)');
+  t.equal((await names())[0]!.name, 'a', 'and again');
+  const stale = (await db.raw(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'thing_names_%'`)).rows[0].n;
+  t.equal(stale, 2, 'the old statement and its replacement on this connection');
+});

@@ -35,23 +35,45 @@ export function inTransaction<T>(db: Knex, fn: (trx: Tx) => Promise<T>): Promise
 }
 
 const preparedNames = new Map<string, string>();
+/** Bumped when PostgreSQL says a prepared statement went stale; new names are prepared afresh everywhere. */
+let preparedGeneration = 0;
 
 /**
  * Run a hot query as a named prepared statement: PostgreSQL parses and plans it once per pooled
  * connection instead of on every call. For a query with CTEs and joins that planning cost more than
  * the execution (see the `ticket-create` benchmark). The name comes from the SQL text, so every
- * shape of a query builder gets its own statement (pg refuses one name for two texts). Only for
- * statements with an explicit, stable result shape: a prepared statement whose result columns change
- * type under it (a migration applied while this process runs) fails until the connection is replaced.
+ * shape of a query builder gets its own statement (pg refuses one name for two texts).
+ * A migration that changes the type of a column a statement returns makes PostgreSQL refuse the
+ * statement on connections that prepared it ("cached plan must not change result type"); the call is
+ * then retried once under a new name (outside a transaction; inside one the error aborts it and is
+ * thrown), and every later call uses new names too.
  */
 export async function queryPrepared<T>(db: Knex | Knex.Transaction, prefix: string, qb: Knex.QueryBuilder | Knex.Raw): Promise<T[]> {
   const { sql, bindings } = qb.toSQL();
-  let name = preparedNames.get(sql);
-  if (!name) {
-    // at most 63 bytes (PostgreSQL's NAMEDATALEN); a hash collision would be refused by pg, not run
-    name = `${prefix.slice(0, 30)}_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`;
-    if (preparedNames.size < 1_000) preparedNames.set(sql, name);
+  const run = async () => {
+    const key = `${preparedGeneration}\n${sql}`;
+    let name = preparedNames.get(key);
+    if (!name) {
+      // at most 63 bytes (PostgreSQL's NAMEDATALEN); a hash collision would be refused by pg, not run
+      name = `${prefix.slice(0, 26)}_${createHash('sha256').update(key).digest('base64url').slice(0, 24)}`;
+      if (preparedNames.size >= 1_000) preparedNames.clear();
+      preparedNames.set(key, name);
+    }
+    const r = await db.raw(sql, bindings as readonly Knex.RawBinding[]).options({ name });
+    return r.rows as T[];
+  };
+  try {
+    return await run();
+  } catch (err) {
+    if (!isStalePlan(err)) throw err;
+    preparedGeneration += 1;
+    // inside a transaction the error has aborted it: the caller's retry will use the new names
+    if ((db as Knex.Transaction).isTransaction) throw err;
+    return run();
   }
-  const r = await db.raw(sql, bindings as readonly Knex.RawBinding[]).options({ name });
-  return r.rows as T[];
 }
+
+const isStalePlan = (err: unknown): boolean => {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
+};
