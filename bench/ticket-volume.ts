@@ -50,8 +50,12 @@ export const deepPage: Benchmark = {
     }
     const first = await latency(`${env.server.url}/api/tickets/?limit=20`, token);
     const deep = await latency(`${env.server.url}/api/tickets/?limit=20&cursor=${encodeURIComponent(cursor!)}`, token);
-    const ratio = deep.mean / first.mean;
-    return { name: 'deep-page', metric: `ms mean (depth ${DEPTH})`, ours: round(deep.mean, 2), baseline: round(first.mean, 2), ratio: round(ratio, 3), target: '≤ 1.5', pass: ratio <= 1.5 };
+    // autocannon records latencies in whole milliseconds, too coarse for sub-millisecond pages; with one
+    // connection and no pipelining the mean latency is exactly the inverse of the request rate
+    const firstMs = 1000 / first.rps;
+    const deepMs = 1000 / deep.rps;
+    const ratio = deepMs / firstMs;
+    return { name: 'deep-page', metric: `ms mean (depth ${DEPTH})`, ours: round(deepMs, 3), baseline: round(firstMs, 3), ratio: round(ratio, 3), target: '≤ 1.5', pass: ratio <= 1.5 };
   },
 };
 
