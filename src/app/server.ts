@@ -128,10 +128,12 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   }
   const dispatch = new Map([...groups].map(([key, router]) => [key, router.routes() as unknown as Koa.Middleware]));
   koa.use((ctx, next) => {
+    const [longer, shorter] = requestGroupKeys(ctx.path);
+    const first = dispatch.get(longer!);
+    const second = shorter === undefined ? undefined : dispatch.get(shorter);
     // a group that matches nothing passes on to the next shorter one (`/media/x` → `/media`)
-    const candidates = requestGroupKeys(ctx.path).flatMap((k) => dispatch.get(k) ?? []);
-    const tryFrom = (i: number): Promise<unknown> => (i < candidates.length ? Promise.resolve(candidates[i]!(ctx, () => tryFrom(i + 1))) : next());
-    return tryFrom(0);
+    if (first && second) return first(ctx, () => second(ctx, next));
+    return (first ?? second ?? ((_: unknown, n: Koa.Next) => n()))(ctx, next);
   });
   koa.use(async (ctx, next) => {
     await next();
