@@ -63,8 +63,8 @@ t.test('api: raw calls print JSON; HTTP errors map to exit codes', async (t) => 
 });
 
 t.test('--dry-run prints the request without sending it or its secrets', async (t) => {
-  const before = await ta.db.raw('SELECT 1');
-  t.ok(before);
+  const tickets = async () => Number((await ta.db('tickets').count({ n: '*' }))[0]!.n);
+  const before = await tickets();
   const r = await cli(['--dry-run', 'api', 'POST', '/api/tickets/', '--data', '{"subject":"x"}'], { SMARTSUPPORT_TOKEN: 'secret-token-value' });
   t.equal(r.code, 0, r.stderr);
   const req = JSON.parse(r.stdout);
@@ -74,6 +74,29 @@ t.test('--dry-run prints the request without sending it or its secrets', async (
   t.equal(req.headers.Authorization, 'Bearer [redacted]');
   t.ok(req.headers['Idempotency-Key'], 'POSTs carry an Idempotency-Key');
   t.notMatch(r.stdout, /secret-token-value/);
+  t.equal(await tickets(), before, 'nothing was created');
+});
+
+t.test('--dry-run and --idempotency-key reach commands that sign in or act anonymously, and batches', async (t) => {
+  // an address nothing listens on: any request actually sent would fail with "cannot reach"
+  const nowhere = { SMARTSUPPORT_URL: 'http://127.0.0.1:9' };
+  const PW = 'never-printed-password-1';
+  const runs: [string, string[], string, string][] = [
+    ['login', ['login', '--email', 'a@example.com', '--password-stdin'], PW + '\n', '/api/token/employee/'],
+    ['password forgot', ['password', 'forgot', '--email', 'a@example.com'], '', '/api/employee/forgot-password/'],
+    ['password reset', ['password', 'reset', '--token', 'tok', '--password-stdin'], PW + '\n', '/api/employee/reset-password/'],
+  ];
+  for (const [name, args, stdin, path] of runs) {
+    const r = await cli(['--dry-run', '--idempotency-key', `key-${name}`, ...args], nowhere, stdin);
+    t.equal(r.code, 0, `${name}: ${r.stderr}`);
+    const req = JSON.parse(r.stdout);
+    t.equal(req.url, `http://127.0.0.1:9${path}`, `${name}: the request is printed`);
+    t.equal(req.headers['Idempotency-Key'], `key-${name}`, `${name}: --idempotency-key is used`);
+    t.notMatch(r.stdout, new RegExp(PW), `${name}: no secret printed`);
+  }
+  const batch = await cli(['--dry-run', 'employees', 'approve', '5', '6'], { ...nowhere, SMARTSUPPORT_TOKEN: 't' });
+  t.equal(batch.code, 0, `a dry-run batch is not a failure: ${batch.stderr}`);
+  t.equal(JSON.parse(batch.stdout).url, 'http://127.0.0.1:9/api/employees/5/approve/');
 });
 
 t.test('system commands', async (t) => {

@@ -16,3 +16,21 @@ export function exitCodeForStatus(status: number): number {
   if (status === 409 || status === 412) return EXIT.conflict;
   return EXIT.error;
 }
+
+/** The one-line message and exit code for anything a command threw. */
+export function describeError(err: unknown): { message: string; code: number } {
+  const e = err as { name?: string; status?: number; problem?: Record<string, unknown>; message?: string };
+  if (err instanceof CliError) return { message: err.message, code: err.exitCode };
+  if (e?.name === 'ApiError' && e.problem) {
+    const p = e.problem as { detail?: string; title?: string; errors?: { field: string; message: string }[]; allowed?: unknown };
+    const fields = p.errors?.length ? ` (${p.errors.map((x) => `${x.field} ${x.message}`).join('; ')})` : '';
+    const text = p.detail ?? p.title ?? `HTTP ${e.status}`;
+    // invalid transitions carry the statuses that are possible now
+    const allowed = Array.isArray(p.allowed) && !/allowed/i.test(text) ? `; allowed: ${p.allowed.length ? p.allowed.join(', ') : 'none'}` : '';
+    return { message: `${allowed ? text.replace(/\.$/, '') : text}${allowed}${fields}`, code: exitCodeForStatus(e.status ?? 500) };
+  }
+  if (e?.name === 'NetworkError') return { message: e.message ?? 'network error', code: EXIT.error };
+  if (e?.name === 'ConfigError') return { message: e.message ?? 'invalid configuration', code: EXIT.usage };
+  if (e?.name === 'ExitPromptError') return { message: 'cancelled', code: EXIT.error };
+  return { message: e?.message ?? String(err), code: EXIT.error };
+}

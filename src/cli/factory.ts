@@ -4,7 +4,7 @@
  * with their own streams and prompter.
  */
 import type { Readable, Writable } from 'node:stream';
-import { ApiClient } from '../client/http.js';
+import { ApiClient, type Credentials } from '../client/http.js';
 import { readConfigFile, resolveProfile, writeConfigFile, type Profile, type ResolvedProfile } from './config-file.js';
 import { usageError } from './errors.js';
 
@@ -62,27 +62,36 @@ export class Factory {
     return this._profile;
   }
 
+  /** The API client for the profile's credentials (kept for the command). */
   client(): ApiClient {
     if (!this._client) {
       const p = this.profile();
-      this._client = new ApiClient({
-        baseUrl: p.url,
-        credentials: { accessToken: p.accessToken, refreshToken: p.refreshToken, apiKey: p.apiKey },
-        userAgent: 'smartsupport-cli',
-        idempotencyKey: this.globals.idempotencyKey ?? (this.io.env.SMARTSUPPORT_IDEMPOTENCY_KEY || undefined),
-        onRequest: this.globals.dryRun
-          ? (described) => {
-              this.out(JSON.stringify(described, null, 2));
-              throw new DryRun('dry run');
-            }
-          : undefined,
-        onTokens: async ({ accessToken, refreshToken }) => {
-          if (this.io.env.SMARTSUPPORT_TOKEN || this.io.env.SMARTSUPPORT_API_KEY) return;
-          await this.saveProfile({ access_token: accessToken, refresh_token: refreshToken });
-        },
-      });
+      this._client = this.clientWith({ accessToken: p.accessToken, refreshToken: p.refreshToken, apiKey: p.apiKey });
     }
     return this._client;
+  }
+
+  /**
+   * A client with other credentials (`{}` for anonymous calls: sign-in, registration, password reset),
+   * with the same URL, --dry-run and --idempotency-key as `client()`.
+   */
+  clientWith(credentials: Credentials): ApiClient {
+    return new ApiClient({
+      baseUrl: this.profile().url,
+      credentials,
+      userAgent: 'smartsupport-cli',
+      idempotencyKey: this.globals.idempotencyKey ?? (this.io.env.SMARTSUPPORT_IDEMPOTENCY_KEY || undefined),
+      onRequest: this.globals.dryRun
+        ? (described) => {
+            this.out(JSON.stringify(described, null, 2));
+            throw new DryRun('dry run');
+          }
+        : undefined,
+      onTokens: async ({ accessToken, refreshToken }) => {
+        if (this.io.env.SMARTSUPPORT_TOKEN || this.io.env.SMARTSUPPORT_API_KEY) return;
+        await this.saveProfile({ access_token: accessToken, refresh_token: refreshToken });
+      },
+    });
   }
 
   async saveProfile(update: Partial<Profile>, clear: (keyof Profile)[] = []): Promise<void> {

@@ -1,5 +1,5 @@
 /** Apply one account action to several ids: print what succeeded, report each failure, exit with the last failure's code. */
-import { CliError, EXIT } from '../errors.js';
+import { CliError, describeError, EXIT } from '../errors.js';
 import type { Factory } from '../factory.js';
 
 export async function forEachAccount(
@@ -8,7 +8,7 @@ export async function forEachAccount(
   action: { verb: 'approve' | 'reject'; pastTense: string; body?: { reason?: string | null } },
   json: boolean | string | undefined,
 ): Promise<void> {
-  const [{ print }, { EMPLOYEE_COLUMNS }, { describeError }] = await Promise.all([import('../output/print.js'), import('./columns.js'), import('../main.js')]);
+  const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
   const done: Record<string, unknown>[] = [];
   let failed = 0;
   let code: number = EXIT.error;
@@ -17,6 +17,7 @@ export async function forEachAccount(
       const path = `/api/employees/{id}/${action.verb}/` as const;
       done.push((await f.client().call('post', path, { path: { id }, body: action.body })).data);
     } catch (err) {
+      if ((err as Error).name === 'DryRun') throw err; // --dry-run printed the request: not a failure
       const d = describeError(err);
       failed += 1;
       code = d.code;

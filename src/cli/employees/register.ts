@@ -29,10 +29,9 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--image <file>', 'profile picture (JPEG, PNG or WebP, ≤ 5 MB), sent as multipart')
     .action(async (o: Opts) => {
       const f = factory();
-      const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }, { ApiClient }, { usageError }] = await Promise.all([
+      const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }, { usageError }] = await Promise.all([
         import('../output/print.js'),
         import('./columns.js'),
-        import('../../client/http.js'),
         import('../errors.js'),
       ]);
       const ask = async (flag: string, message: string, value: string | undefined) => value ?? (await (await f.prompter(flag)).input({ message, validate: (v) => v.trim() !== '' || 'required' }));
@@ -55,9 +54,8 @@ export function register(noun: Command, factory: () => Factory): void {
         confirm = await p.password({ message: 'Repeat the password', mask: '*' });
       }
       const fields: Record<string, string | undefined> = { first_name, last_name, middle_name: o.middleName, suffix: o.suffix, department, email, password, confirm_password: confirm };
-      const p = f.profile();
       // no credentials: registration is anonymous, and a stale stored session must not ride along
-      const client = new ApiClient({ baseUrl: p.url, credentials: {}, userAgent: 'smartsupport-cli', onRequest: f.client().options.onRequest });
+      const client = f.clientWith({});
       let res;
       if (o.image) {
         const { buildUploadForm } = await import('../attachments/upload.js');

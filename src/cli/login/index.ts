@@ -13,13 +13,12 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--admin', 'sign in through the staff portal (Ticket Coordinators and System Admins)')
     .action(async (opts: { email?: string; passwordStdin?: boolean; admin?: boolean; json?: boolean | string }) => {
       const f = factory();
-      const { ApiClient } = await import('../../client/http.js');
       const { readStdinLines } = await import('../employees/columns.js');
       const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email', default: f.profile().email }));
       const password = opts.passwordStdin ? (await readStdinLines(f.io.stdin))[0] : await (await f.prompter('--password-stdin')).password({ message: 'Password', mask: '*' });
       const url = f.profile().url;
       // a clean client: stale stored credentials must not ride along on the sign-in
-      const client = new ApiClient({ baseUrl: url, credentials: {}, userAgent: 'smartsupport-cli' });
+      const client = f.clientWith({});
       const res = await client.call('post', `/api/token/${opts.admin ? 'admin' : 'employee'}/` as const, { body: { email, password } });
       await f.saveProfile({ url, email: res.data.user.email, access_token: res.data.access, refresh_token: res.data.refresh }, ['api_key']);
       const u = res.data.user;

@@ -8,8 +8,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (opts: { email?: string }) => {
       const f = factory();
       const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email' }));
-      const { ApiClient } = await import('../../client/http.js');
-      const client = new ApiClient({ baseUrl: f.profile().url, credentials: {}, userAgent: 'smartsupport-cli' });
+      const client = f.clientWith({});
       const res = await client.call('post', '/api/employee/forgot-password/', { body: { email } });
       f.err(res.data.detail);
     });

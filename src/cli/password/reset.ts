@@ -19,8 +19,7 @@ export function register(noun: Command, factory: () => Factory): void {
         next = await p.password({ message: 'New password', mask: '*' });
         if ((await p.password({ message: 'New password again', mask: '*' })) !== next) throw usageError('the passwords do not match');
       }
-      const { ApiClient } = await import('../../client/http.js');
-      const client = new ApiClient({ baseUrl: f.profile().url, credentials: {}, userAgent: 'smartsupport-cli' });
+      const client = f.clientWith({});
       await client.call('post', '/api/employee/reset-password/', { body: { token, new_password: next } });
       f.err('Password set; sign in with `smartsupport login`.');
     });

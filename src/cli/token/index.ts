@@ -7,11 +7,11 @@ export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'refresh', 'refreshToken', 'rotate the profile\'s session now and store the new token pair (secrets are never printed)')).action(
     async (opts: { json?: boolean | string }) => {
       const f = factory();
-      const [{ ApiClient }, { CliError, EXIT }] = await Promise.all([import('../../client/http.js'), import('../errors.js')]);
+      const { CliError, EXIT } = await import('../errors.js');
       const p = f.profile();
       if (!p.refreshToken) throw new CliError(`profile "${p.name}" has no session to refresh (env tokens and API keys cannot be refreshed): run \`smartsupport login\``, EXIT.auth);
       // a clean client: the (maybe expired) access token must not ride along
-      const client = new ApiClient({ baseUrl: p.url, credentials: {}, userAgent: 'smartsupport-cli', onRequest: f.client().options.onRequest });
+      const client = f.clientWith({});
       const res = await client.call('post', '/api/token/refresh/', { body: { refresh: p.refreshToken } });
       await f.saveProfile({ access_token: res.data.access, refresh_token: res.data.refresh });
       const summary = { profile: p.name, url: p.url, expires_in: res.data.expires_in };

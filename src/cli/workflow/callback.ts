@@ -16,9 +16,8 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--event-id <id>', 'idempotency id of the event (a repeat returns the first result); default: random')
     .action(async (ticket: string, o: { status: string; comment?: string; eventId?: string; json?: boolean | string }) => {
       const f = factory();
-      const [{ randomUUID }, { ApiClient }, { CliError, EXIT }, { ticketArg }] = await Promise.all([
+      const [{ randomUUID }, { CliError, EXIT }, { ticketArg }] = await Promise.all([
         import('node:crypto'),
-        import('../../client/http.js'),
         import('../errors.js'),
         import('../tickets/shared.js'),
       ]);
@@ -33,7 +32,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const raw = JSON.stringify(body); // the client sends exactly JSON.stringify(body)
       const secret = f.io.env.WORKFLOW_SIGNING_SECRET;
       const headers: Record<string, string> = secret ? (await import('../../lib/webhooks.js')).signedHeaders(secret, eventId, raw) : { 'webhook-id': eventId };
-      const client = new ApiClient({ baseUrl: p.url, credentials: { apiKey: p.apiKey }, userAgent: 'smartsupport-cli', onRequest: f.client().options.onRequest });
+      const client = f.clientWith({ apiKey: p.apiKey });
       const res = await client.call('post', '/api/workflow/status/', { body, headers });
       const { print } = await import('../output/print.js');
       await print(f, res.data, {
