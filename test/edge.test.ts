@@ -24,6 +24,7 @@ const thingsFeature: Feature = {
     getThing: (ctx) => void (ctx.body = { id: ctx.state.input.params.id }),
     getSpecialThing: (ctx) => void (ctx.body = { special: true }),
     getKindTotal: (ctx) => void (ctx.body = { kind: ctx.state.input.params.kind }),
+    getKindStats: (ctx) => void (ctx.body = { stats: ctx.state.input.params.kind }),
     uploadThing: (ctx) => {
       ctx.status = 201;
       ctx.body = { note: ctx.state.input.body?.note ?? null };
@@ -81,9 +82,11 @@ t.test('routing: one router per leading path, case-insensitive, falling back to 
   t.equal(routeGroupKey('/api/{kind}/summary/total/'), '/api');
   t.equal(routeGroupKey('/healthz'), '/healthz');
   t.equal(routeGroupKey('/'), '/');
-  t.same(requestGroupKeys('/API/Things/TH0042/'), ['/api/things', '/api']);
-  t.same(requestGroupKeys('/healthz'), ['/healthz']);
+  t.equal(routeGroupKey('/{kind}/stats/'), '/');
+  t.same(requestGroupKeys('/API/Things/TH0042/'), ['/api/things', '/api', '/']);
+  t.same(requestGroupKeys('/healthz'), ['/healthz', '/']);
   t.same(requestGroupKeys('/'), ['/']);
+  t.same((await call('GET', '/reports/stats/')).body, { stats: 'reports' }, 'a template led by a parameter is reachable');
   t.equal((await call('GET', '/API/Things/TH0042/', { token: employeeToken })).body.id, 'TH0042', 'paths match regardless of case, as before');
   // `/api/things` has routes but none of this length: the `/api` group answers
   t.same((await call('GET', '/api/things/summary/total/')).body, { kind: 'things' });
@@ -185,6 +188,7 @@ t.test('unknown routes and methods are problem+json', async (t) => {
   const m = await call('DELETE', '/api/things/');
   t.equal(m.status, 405);
   t.equal(m.body.code, 'method_not_allowed');
+  t.equal((await call('DELETE', '/API/Things')).status, 405, 'as case-insensitive as the routes');
 });
 
 t.test('unexpected errors are a bare 500: no stack, no SQL', async (t) => {

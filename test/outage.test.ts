@@ -7,10 +7,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { createContext } from '../src/app/context.js';
-import type { Feature } from '../src/app/feature.js';
+import { createContext, type AppContext } from '../src/app/context.js';
+import type { ApiContext, Feature, RouteTable } from '../src/app/feature.js';
 import { opsFeature } from '../src/features/ops/ops-routes.js';
-import { createApp, listen } from '../src/app/server.js';
+import { collectRoutes, createApp, listen } from '../src/app/server.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { loadSpec } from '../src/http/openapi.js';
 import { testConfig } from './helpers/harness.js';
@@ -26,10 +26,17 @@ t.teardown(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+// every other operation of the edge fixture answers {} (createApp refuses a spec operation without a handler)
+const stubs = (app: AppContext): RouteTable => {
+  const ops = collectRoutes(app, [opsFeature]);
+  return Object.fromEntries(spec.operations.filter((o) => !ops[o.operationId]).map((o) => [o.operationId, (ctx: ApiContext) => void (ctx.body = {})]));
+};
+
 // a write of two rows in one transaction: after an outage either both exist or neither
 const feature: Feature = {
   name: 'pairs',
   routes: (app) => ({
+    ...stubs(app),
     listThings: async (ctx) => void (ctx.body = { count: Number((await app.db('pairs').count({ n: '*' }))[0].n) }),
     createThing: async (ctx) => {
       await app.db.transaction(async (trx) => {
@@ -40,11 +47,6 @@ const feature: Feature = {
       ctx.status = 201;
       ctx.body = {};
     },
-    getThing: (ctx) => void (ctx.body = {}),
-    getSpecialThing: (ctx) => void (ctx.body = {}),
-    getKindTotal: (ctx) => void (ctx.body = {}),
-    uploadThing: (ctx) => void (ctx.body = {}),
-    boom: () => undefined,
   }),
 };
 

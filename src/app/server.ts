@@ -65,12 +65,17 @@ export function routeGroupKey(template: string): string {
   return `/${literal.join('/')}`;
 }
 
-/** The group keys a request path may belong to, longest first. */
+/**
+ * The group keys a request path may belong to, longest first, ending with `/` (templates whose first
+ * segment is a parameter). A request goes to the longest group that has a matching route: across
+ * groups, a longer literal prefix wins; within one, literal paths win over parameters.
+ */
 export function requestGroupKeys(path: string): string[] {
   const segs = path.toLowerCase().split('/', 4).slice(1);
   const keys: string[] = [];
   if (segs.length >= 2 && segs[1]) keys.push(`/${segs[0]}/${segs[1]}`);
-  keys.push(`/${segs[0] ?? ''}`);
+  if (segs[0]) keys.push(`/${segs[0]}`);
+  keys.push('/');
   return keys;
 }
 
@@ -127,21 +132,18 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     }
   }
   const dispatch = new Map([...groups].map(([key, router]) => [key, router.routes() as unknown as Koa.Middleware]));
+  // a group that matches nothing passes on to the next shorter one (`/media/x` → `/media`)
+  const tryGroups = (routers: Koa.Middleware[], i: number, ctx: Koa.Context, next: Koa.Next): Promise<unknown> =>
+    i < routers.length ? Promise.resolve(routers[i]!(ctx, () => tryGroups(routers, i + 1, ctx, next))) : next();
   koa.use((ctx, next) => {
-    const [longer, shorter] = requestGroupKeys(ctx.path);
-    const first = dispatch.get(longer!);
-    const second = shorter === undefined ? undefined : dispatch.get(shorter);
-    // a group that matches nothing passes on to the next shorter one (`/media/x` → `/media`)
-    if (first && second) return first(ctx, () => second(ctx, next));
-    return (first ?? second ?? ((_: unknown, n: Koa.Next) => n()))(ctx, next);
+    const routers = requestGroupKeys(ctx.path).flatMap((k) => dispatch.get(k) ?? []);
+    return tryGroups(routers, 0, ctx, next);
   });
-  koa.use(async (ctx, next) => {
-    await next();
-    if (ctx.status === 404 && ctx.body === undefined && !(ctx as unknown as ApiContext).state.op) {
-      const other = spec.operations.some((o) => o.method !== ctx.method.toLowerCase() && pathToRegExp(o.path).test(ctx.path));
-      if (other) throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`);
-      throw new AppError(404, 'route_not_found', `No operation matches ${ctx.method} ${ctx.path}.`);
-    }
+  // reached only when no route matched: 405 if the path exists for another method, else 404
+  const templates = spec.operations.map((o) => ({ method: o.method.toUpperCase(), re: new RegExp(pathToRegExp(o.path).source, 'i') }));
+  koa.use((ctx) => {
+    if (templates.some((o) => o.method !== ctx.method && o.re.test(ctx.path))) throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`);
+    throw new AppError(404, 'route_not_found', `No operation matches ${ctx.method} ${ctx.path}.`);
   });
   return koa;
 }

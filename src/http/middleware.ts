@@ -30,19 +30,6 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [metrics],
   });
-  // one child per label set, kept: otherwise prom-client hashes a labels object on every request
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
-  const record = (method: string, operation: string, status: number, seconds: number) => {
-    const countKey = `${method} ${operation} ${status}`;
-    let count = counters.get(countKey);
-    if (!count) counters.set(countKey, (count = requests.labels(method, operation, String(status))));
-    count.inc();
-    const timeKey = `${method} ${operation}`;
-    let time = timers.get(timeKey);
-    if (!time) timers.set(timeKey, (time = duration.labels(method, operation)));
-    time.observe(seconds);
-  };
   return async (ctx, next) => {
     const c = ctx as unknown as ApiContext;
     const incoming = ctx.get('X-Request-Id');
@@ -67,7 +54,8 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const operation = c.state.op?.operationId ?? 'unmatched';
-      record(ctx.method, operation, ctx.status, seconds);
+      requests.inc({ method: ctx.method, operation, status: String(ctx.status) });
+      duration.observe({ method: ctx.method, operation }, seconds);
       const p = c.state.principal;
       log.info(
         { req_id: requestId, method: ctx.method, path: ctx.path, op: operation, status: ctx.status, ms: Math.round(seconds * 1000), caller: p ? `${p.kind}:${p.id}` : undefined },
