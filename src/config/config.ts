@@ -46,8 +46,11 @@ export interface Config {
   workflowRetryMaxMs: number;
   workflowMaxAttempts: number;
   workflowRetryHours: number;
-  /** pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried. */
-  jobExpireSeconds: number;
+  /**
+   * pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried.
+   * Unset: each queue's own policy (src/jobs/queues.ts); set: every queue (tests shorten it).
+   */
+  jobExpireSeconds: number | undefined;
   /** pg-boss: how often expired jobs are failed/retried and old jobs archived. */
   jobMaintenanceSeconds: number;
   llmApiKey: string | undefined;
@@ -176,7 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
     workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
-    jobExpireSeconds: int(env, 'JOB_EXPIRE_SECONDS', 120, 1, 3600),
+    jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
     jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
