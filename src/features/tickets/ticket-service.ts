@@ -234,13 +234,13 @@ export class TicketService {
     const ref = parseIdRef(rawRef, 'TX');
     if (!ref) throw notFound('ticket');
     return this.db.transaction(async (trx) => {
-      const peek = await store.findTicket(trx, ref);
-      if (!peek) throw notFound('ticket');
+      // locked first: a repeat of this event waits here for the first one, then finds its result
+      const row = await store.findTicket(trx, ref, { lock: true });
+      if (!row) throw notFound('ticket');
       if (eventKey) {
-        const c = await store.claimCallbackEvent(trx, eventKey, peek.id);
+        const c = await store.claimCallbackEvent(trx, eventKey, row.id);
         if (!c.claimed && c.result) return { replayed: true, result: c.result };
       }
-      const row = (await store.findTicket(trx, ref, { lock: true }))!;
       const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
       if (!plan.ok) this.refuse(plan, row, 'workflow');
       const fresh = await this.apply(trx, row, { actor_kind: 'workflow', actor_id: null, actor_api_key_id: apiKeyId }, 'workflow', plan, { comment: body.comment, commentAuthor: null });
