@@ -14,7 +14,6 @@ export const jobs: Benchmark = {
   name: 'jobs',
   async run(env) {
     const boss = env.app.boss;
-    if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE);
     await boss.deleteQueue(QUEUE).catch(() => undefined);
     await boss.createQueue(QUEUE);
     for (let i = 0; i < JOBS; i += 500) {

@@ -93,7 +93,6 @@ export interface LoadOptions {
 
 export interface LoadResult {
   rps: number;
-  mean: number;
   p99: number;
 }
 
@@ -114,7 +113,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const r = JSON.parse(out) as { non2xx: number; errors: number; timeouts: number; total: number; rps: number; latency: { average: number; p99: number } };
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) throw new Error(`${opts.url}: ${bad} of ${r.total} requests failed (non-2xx ${r.non2xx}, errors ${r.errors})`);
-  return { rps: r.rps, mean: r.latency.average, p99: r.latency.p99 };
+  return { rps: r.rps, p99: r.latency.p99 };
 }
 
 export function ratioResult(name: string, metric: string, ours: number, baseline: number, min: number, note?: string): BenchResult {

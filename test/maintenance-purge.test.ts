@@ -5,6 +5,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { runMaintenance } from '../src/features/jobs/maintenance.js';
+import { deadLetterOf, QUEUES } from '../src/jobs/queues.js';
 import { createEmployee, startTestApp } from './helpers/harness.js';
 
 const ta = await startTestApp(t);
@@ -64,4 +65,17 @@ t.test('temp files: stale upload dirs and half-written media go, fresh ones stay
   t.notOk(existsSync(stale), 'the abandoned upload dir is gone');
   t.notOk(existsSync(half), 'the half-written media file is gone');
   t.ok(existsSync(fresh), 'an upload younger than an hour is kept');
+});
+
+t.test('emails whose job was dead-lettered are recorded as failed; others stay queued', async (t) => {
+  const [lost, waiting] = await db('notifications')
+    .insert([
+      { template: 'account_approved', recipient: 'lost@example.com', data: '{}' },
+      { template: 'account_approved', recipient: 'waiting@example.com', data: '{}' },
+    ])
+    .returning('id');
+  await ta.app.jobs.boss.send(deadLetterOf(QUEUES.email), { notificationId: Number(lost.id) });
+  const r = await runMaintenance(ta.app, 'dead-lettered-emails');
+  t.equal(r['dead-lettered-emails'], 1);
+  t.same(await db('notifications').whereIn('id', [lost.id, waiting.id]).orderBy('id').pluck('status'), ['failed', 'queued']);
 });

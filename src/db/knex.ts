@@ -6,8 +6,8 @@ import pg from 'pg';
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export type Db = Knex;
-export type Tx = Knex.Transaction;
+/** A connection pool or a transaction: what store functions take. */
+export type Db = Knex | Knex.Transaction;
 
 export interface KnexLogger {
   warn(obj: object, msg: string): void;
@@ -29,11 +29,6 @@ export function createKnex(connectionString: string, poolMax = 10, logger: KnexL
   });
 }
 
-/** Run `fn` in a transaction; commits when it resolves, rolls back when it throws. */
-export function inTransaction<T>(db: Knex, fn: (trx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(fn);
-}
-
 const preparedNames = new Map<string, string>();
 /** Bumped when PostgreSQL says a prepared statement went stale; new names are prepared afresh everywhere. */
 let preparedGeneration = 0;
@@ -48,7 +43,7 @@ let preparedGeneration = 0;
  * then retried once under a new name (outside a transaction; inside one the error aborts it and is
  * thrown), and every later call uses new names too.
  */
-export async function queryPrepared<T>(db: Knex | Knex.Transaction, prefix: string, qb: Knex.QueryBuilder | Knex.Raw): Promise<T[]> {
+export async function queryPrepared<T>(db: Db, prefix: string, qb: Knex.QueryBuilder | Knex.Raw): Promise<T[]> {
   const { sql, bindings } = qb.toSQL();
   const run = async () => {
     const key = `${preparedGeneration}\n${sql}`;

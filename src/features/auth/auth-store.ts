@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { randomToken, sha256 } from '../../lib/crypto.js';
-import { queryPrepared } from '../../db/knex.js';
+import { queryPrepared, type Db } from '../../db/knex.js';
 
-type Db = Knex | Knex.Transaction;
 
 export const RESET_TOKEN_TTL_SECONDS = 3600;
 /** an admin-created account's "set your password" link lives longer than a reset link */

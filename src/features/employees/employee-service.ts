@@ -162,7 +162,7 @@ export async function getEmployee(app: AppContext, rawId: string): Promise<Emplo
   return e;
 }
 
-export async function patchEmployee(app: AppContext, actor: Principal, rawId: string, patch: Record<string, unknown>): Promise<EmployeeRecord> {
+export async function patchEmployee(app: AppContext, rawId: string, patch: Record<string, unknown>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await store.findEmployee(trx, employeeRef(rawId), { forUpdate: true });
     if (!e) throw notFound('employee');
@@ -174,7 +174,6 @@ export async function patchEmployee(app: AppContext, actor: Principal, rawId: st
       await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
       if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', 'This is the only System Admin; promote someone else first.');
     }
-    void actor;
     if (Object.keys(changes).length === 0) return e;
     // access tokens carry the role: a role change signs the person out everywhere
     if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');
@@ -215,8 +214,8 @@ export function reject(app: AppContext, actor: Principal, rawId: string, reason:
       employee_id: e.id, company_id: e.company_id, first_name: e.first_name, last_name: e.last_name, middle_name: e.middle_name,
       suffix: e.suffix, email: e.email, department: e.department, reason, rejected_by: actor.employeeId, rejected_by_name: actorName,
     });
-    // a rejected account has no sessions
-    await trx('auth_sessions').where({ employee_id: e.id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_reason: 'rejected' });
+    // a rejected account has no sessions (a Pending one never had any; this keeps it so)
+    await revokeEmployeeSessions(trx, e.id, 'rejected');
     await queueEmail(trx as never, app.jobs, { template: 'account_rejected', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, reason } });
   });
 }

@@ -2,7 +2,7 @@
  * The only file that queries `employees` and `employee_rejections`. Rows come back in their API
  * shape (snake_case, no password hash).
  */
-import type { Knex } from 'knex';
+import type { Db } from '../../db/knex.js';
 import { paginate, type Page } from '../../http/pagination.js';
 import type { IdRef } from '../../lib/ids.js';
 
@@ -33,7 +33,7 @@ export interface EmployeeWithSecret extends EmployeeRecord {
   password_hash: string | null;
 }
 
-export type Db = Knex | Knex.Transaction;
+export type { Db };
 
 const cols = (prefix = '') => EMPLOYEE_COLUMNS.map((c) => `${prefix}${c}`);
 

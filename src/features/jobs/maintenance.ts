@@ -7,6 +7,8 @@
 import type { AppContext } from '../../app/context.js';
 import { purgeExpired as purgeExpiredSessions } from '../auth/auth-store.js';
 import { sweepStaleUploads } from '../files/sweep.js';
+import { BOSS_SCHEMA } from '../../jobs/boss.js';
+import { deadLetterOf, QUEUES } from '../../jobs/queues.js';
 import { purgeExpired as purgeExpiredIdempotencyKeys } from '../../http/idempotency.js';
 
 export interface MaintenanceTask {
@@ -25,7 +27,7 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
     run: async (app) =>
       app.db('notifications')
         .where({ status: 'queued' })
-        .whereRaw(`id IN (SELECT (data->>'notificationId')::bigint FROM pgboss.job WHERE name = 'email.send.dead' AND state IN ('created', 'retry'))`)
+        .whereRaw(`id IN (SELECT (data->>'notificationId')::bigint FROM ${BOSS_SCHEMA}.job WHERE name = ? AND state IN ('created', 'retry'))`, [deadLetterOf(QUEUES.email)])
         .update({ status: 'failed', last_error: app.db.raw(`coalesce(last_error, 'the job was lost and its retries are exhausted')`) }),
   },
   // abandoned upload temp dirs and half-written media files, as the start-up sweep does

@@ -267,7 +267,7 @@ export class TicketService {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,
-          data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: await store.employeeName(trx, p.employeeId), comment: body.comment },
+          data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: c.author ? `${c.author.first_name} ${c.author.last_name}` : 'SmartSupport', comment: body.comment },
         });
       }
       return c;

@@ -179,12 +179,6 @@ export async function employeeIdByCompanyId(db: Knex, companyId: string): Promis
   return row ? Number(row.id) : undefined;
 }
 
-export async function employeeName(db: Knex | Knex.Transaction, id: number | null): Promise<string> {
-  if (id === null) return 'SmartSupport';
-  const row = await db('employees').where({ id }).first('first_name', 'last_name');
-  return row ? `${row.first_name} ${row.last_name}` : 'SmartSupport';
-}
-
 /** The report: counts by status; response/resolution percentiles by department and priority. */
 export async function ticketReport(db: Knex) {
   const counts = (await db('tickets').select('status').count({ n: '*' }).groupBy('status')) as { status: TicketStatus; n: string }[];
