@@ -38,10 +38,11 @@ t.test('bindings are values, never SQL', async (t) => {
 
 t.test('a migration that changes a returned column type: the stale statement is replaced, not a lasting error', async (t) => {
   const names = () => queryPrepared<{ name: string }>(db, 'thing_names', db('prep_things').select('name').orderBy('id').limit(1));
+  const prepared = async () => (await db.raw(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'thing_names_%'`)).rows.map((r: { name: string }) => r.name) as string[];
   t.equal((await names())[0]!.name, 'a');
+  const before = await prepared();
   await db.raw('ALTER TABLE prep_things ALTER COLUMN name TYPE varchar(200)');
   t.equal((await names())[0]!.name, 'a', 'answered after the change (retried under a new name)');
   t.equal((await names())[0]!.name, 'a', 'and again');
-  const stale = (await db.raw(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'thing_names_%'`)).rows[0].n;
-  t.equal(stale, 2, 'the old statement and its replacement on this connection');
+  t.ok((await prepared()).some((n) => !before.includes(n)), 'the statement was prepared again under a new name');
 });

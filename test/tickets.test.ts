@@ -82,10 +82,8 @@ t.test('multipart create: fields plus files[] stored as attachments in the same 
 
 t.test('get by id or number; others\' tickets are 404; ETag and If-Match', async (t) => {
   const tk = await create(alice.token);
-  const n = Number(tk.ticket_number.slice(2));
   t.equal((await api.get(`/api/tickets/${tk.id}/`, { token: alice.token })).status, 200);
   t.equal((await api.get(`/api/tickets/${tk.ticket_number.toLowerCase()}`, { token: alice.token })).body.id, tk.id);
-  t.ok(n > 0);
   t.equal((await api.get(`/api/tickets/${tk.id}/`, { token: bob.token })).status, 404);
   t.equal((await api.get(`/api/tickets/${tk.id}/`, { token: coord.token })).status, 200);
   t.equal((await api.get('/api/tickets/999999/', { token: admin.token })).status, 404);
@@ -257,6 +255,5 @@ t.test('report: counts by status and percentiles by department and priority', as
   const total = Number((await ta.db('tickets').count({ n: '*' }))[0].n);
   t.equal(Object.values(r.body.by_status as Record<string, number>).reduce((a, b) => a + b, 0), total);
   const row = r.body.times.find((x: { department: string; priority: string }) => x.department === 'Asset Department' && x.priority === 'Medium');
-  t.ok(row);
-  t.ok(row.response_time_p50 >= 0);
+  t.match(row, { tickets: 1, response_time_p50: 100, response_time_p90: 100 }, 'the only Asset/Medium ticket, with the response time it was given');
 });
