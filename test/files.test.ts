@@ -157,6 +157,8 @@ t.test('a failed transaction removes the files it stored', async (t) => {
 t.test('who may upload', async (t) => {
   t.equal((await attach(ticket.id, [{ data: pdf(), name: 'x.pdf' }], { token: other.token })).status, 404, 'another employee');
   t.equal((await attach(999999, [{ data: pdf(), name: 'x.pdf' }])).status, 404, 'no such ticket');
+  const none = await ta.api.post(`/api/tickets/${ticket.id}/attachments/`, undefined, { raw: form('note', []), token: owner.token });
+  t.match({ status: none.status, code: none.body.code }, { status: 400, code: 'validation_failed' }, 'no file at all');
   t.equal((await attach(ticket.id, [{ data: pdf(), name: 'x.pdf' }], { token: coordinator.token })).status, 201, 'coordinator');
   const byKey = await attach(ticket.id, [{ data: pdf(), name: 'k.pdf' }], { apiKey: writeKey.key });
   t.equal(byKey.status, 201, 'API key with tickets:write');

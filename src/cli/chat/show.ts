@@ -3,12 +3,6 @@ import { defineVerb, withJson } from '../command.js';
 import { usageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 
-interface Conversation {
-  id: number;
-  ticket_number: string | null;
-  messages: { role: 'user' | 'assistant'; content: string; provider: string | null; sources: number[]; created_at: string }[];
-}
-
 export function registerShow(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'show', 'getChatConversation', 'show one of your conversations'))
     .argument('<id>', 'conversation id')

@@ -3,16 +3,15 @@
  * See docs/files.md for limits, types, storage layout, permissions and signed URLs.
  */
 import type { AppContext } from '../../app/context.js';
-import type { ApiContext, Feature } from '../../app/feature.js';
-import { isStaff } from '../../http/auth.js';
+import type { Feature } from '../../app/feature.js';
 import { badRequest, notFound } from '../../http/errors.js';
-import { parseIdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { asFileList, storeTicketAttachments, type AttachmentRow } from './attachments-service.js';
 import { logAccess, mayRead, missingScope, sendFile, signedMediaUrl } from './media-access.js';
 import { ensureDefaultProfileImage, profileImageKey, replaceProfileImage } from './profile-images.js';
 import { isValidKey } from './storage.js';
 import { sweepStaleUploads } from './sweep.js';
+import { TicketService } from '../tickets/ticket-service.js';
 
 /** The public shape of an attachment (also used by the ticket detail). */
 export function presentAttachment(app: AppContext, a: Pick<AttachmentRow, 'id' | 'file_name' | 'file_type' | 'file_size' | 'upload_date' | 'uploaded_by'>) {
@@ -27,19 +26,6 @@ export function presentAttachment(app: AppContext, a: Pick<AttachmentRow, 'id' |
   };
 }
 
-/** The ticket if the caller may change it (owner or staff; staff API keys), else 404. */
-async function ticketForUpload(app: AppContext, ctx: ApiContext, raw: string) {
-  const ref = parseIdRef(raw, 'TX');
-  if (!ref) throw notFound('ticket');
-  const t = await app.db('tickets')
-    .where(ref.by === 'id' ? { id: ref.value } : { ticket_number: ref.value })
-    .first('id', 'employee_id');
-  const p = ctx.state.principal!;
-  const allowed = t && (isStaff(p) || (p.kind === 'user' && Number(t.employee_id) === p.employeeId));
-  if (!allowed) throw notFound('ticket');
-  return { id: Number(t.id) };
-}
-
 export const filesFeature: Feature = {
   name: 'files',
   async onStart(app) {
@@ -49,11 +35,11 @@ export const filesFeature: Feature = {
   routes: (app) => ({
     async uploadTicketAttachments(ctx) {
       const p = ctx.state.principal!;
-      const ticket = await ticketForUpload(app, ctx, ctx.state.input.params.id);
       const files = asFileList(ctx.request.files?.['files[]'] ?? ctx.request.files?.files);
-      if (files.length === 0) throw badRequest('validation_failed', 'Attach at least one file in the `files[]` field.', [{ field: 'files', message: 'is required' }]);
       const rows = await app.db.transaction(async (trx) => {
-        await trx('tickets').where({ id: ticket.id }).forUpdate().first('id');
+        // the owner or staff (404 otherwise, before anything else is said), locked while files are added
+        const ticket = await new TicketService(app).visible(trx, p, ctx.state.input.params.id, true);
+        if (files.length === 0) throw badRequest('validation_failed', 'Attach at least one file in the `files[]` field.', [{ field: 'files', message: 'is required' }]);
         const stored = await storeTicketAttachments(app, trx, ticket.id, files, p.kind === 'user' ? p.employeeId : null, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
         await trx('tickets').where({ id: ticket.id }).update({ update_date: trx.fn.now() });
         return stored;
