@@ -75,6 +75,15 @@ t.test('multipart registration (fields + optional image) works and enforces the 
   const rejected = await ta.api.post('/api/create_employee/', undefined, { raw: fake });
   t.equal(rejected.status, 415);
   t.equal((await ta.db('employees').whereRaw('lower(email) = lower(?)', [fakeBody.email])).length, 0, 'no account');
+  // a valid image but an email already taken: 409, and the stored image is removed again
+  const images = async () => (await readdir(path.join(ta.dataDir, 'media', 'employee_images')).catch(() => [] as string[])).sort();
+  const imagesBefore = await images();
+  const dup = new FormData();
+  for (const [k, v] of Object.entries(registration({ email: body.email }))) dup.append(k, String(v));
+  dup.append('image', new Blob([png], { type: 'image/png' }), 'me.png');
+  t.equal((await ta.api.post('/api/create_employee/', undefined, { raw: dup })).status, 409);
+  t.same(await images(), imagesBefore, 'no image left for the account that was not created');
+  t.same(await readdir(path.join(ta.dataDir, 'tmp')).catch(() => []), [], 'nor its upload temp file');
   const bad = new FormData();
   for (const [k, v] of Object.entries(registration({ role: 'System Admin' }))) bad.append(k, String(v));
   t.equal((await ta.api.post('/api/create_employee/', undefined, { raw: bad })).status, 422);

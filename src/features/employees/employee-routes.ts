@@ -1,6 +1,7 @@
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
+import { asFileList } from '../files/attachments-service.js';
 import { listEmployees, listRejections } from './employee-store.js';
 import * as svc from './employee-service.js';
 
@@ -10,17 +11,11 @@ const principal = (ctx: ApiContext) => {
   return p;
 };
 
-function uploadedImage(ctx: ApiContext): svc.UploadedImage | undefined {
-  const f = ctx.request.files?.image;
-  const file = Array.isArray(f) ? f[0] : f;
-  return file ? { filepath: file.filepath, originalFilename: file.originalFilename ?? null, mimetype: file.mimetype ?? null, size: file.size } : undefined;
-}
-
 function routes(app: AppContext): RouteTable {
   const present = svc.employeePresenter(app);
   return {
     async registerEmployee(ctx) {
-      const e = await svc.register(app, ctx.state.input.body, uploadedImage(ctx));
+      const e = await svc.register(app, ctx.state.input.body, asFileList(ctx.request.files?.image)[0]);
       ctx.status = 201;
       ctx.set('Location', `/api/employees/${e.id}/`);
       ctx.body = present(e);

@@ -7,11 +7,11 @@ import type { Principal } from '../../http/auth.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
 import { parseIdRef } from '../../lib/ids.js';
 import { profileImageUrl } from '../files/media-access.js';
+import type { UploadedFile } from '../files/attachments-service.js';
 import { processProfileImage } from '../files/profile-images.js';
 import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
-import { unlink } from 'node:fs/promises';
 import { createResetToken, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import type { EmployeeRecord } from './employee-store.js';
@@ -22,13 +22,6 @@ export const employeePresenter = (app: AppContext) => (e: EmployeeRecord): Recor
 /** Fields a client may never choose when registering (→ 422, not silently ignored). */
 const SERVER_OWNED = ['role', 'status', 'company_id'] as const;
 
-export interface UploadedImage {
-  /** temporary file written by the body parser */
-  filepath: string;
-  originalFilename: string | null;
-  mimetype: string | null;
-  size: number;
-}
 
 
 export function employeeRef(raw: string) {
@@ -63,16 +56,8 @@ export interface RegistrationInput extends NewEmployeeNames {
   [k: string]: unknown;
 }
 
-export async function register(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
-  try {
-    return await registerAccount(app, input, image);
-  } finally {
-    // the body parser's temporary file is never kept: the image store copies what it needs
-    if (image) await unlink(image.filepath).catch(() => undefined);
-  }
-}
-
-async function registerAccount(app: AppContext, input: RegistrationInput, image?: UploadedImage): Promise<EmployeeRecord> {
+/** `image`: the body parser's temporary file (removed with the request's temp dir; the image store keeps its own copy). */
+export async function register(app: AppContext, input: RegistrationInput, image?: UploadedFile): Promise<EmployeeRecord> {
   const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
   if (injected.length) {
     throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
