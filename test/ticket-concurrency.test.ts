@@ -3,7 +3,8 @@
  * (one ticket for 50 identical POSTs, identical responses; reuse with another body 422; in flight 409).
  */
 import t from 'tap';
-import { purgeExpired, callerKey } from '../src/http/idempotency.js';
+import { callerKey } from '../src/http/auth.js';
+import { purgeExpired } from '../src/http/idempotency.js';
 import { signedIn, startTestApp } from './helpers/harness.js';
 
 const ta = await startTestApp(t);

@@ -11,7 +11,7 @@ import cors from '@koa/cors';
 import Router, { type RouterMiddleware } from '@koa/router';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import { authorizeOperation, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
+import { authorizeOperation, callerKey, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
 import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
@@ -224,8 +224,7 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     ctx.state.principal = await resolvePrincipal(authDeps, creds);
     ctx.state.signed = resolveSignature(authDeps, creds);
     if (limiter && !UNLIMITED.has(op.operationId)) {
-      const p = ctx.state.principal;
-      await applyRateLimit(ctx, limiter, p ? `${p.kind}:${p.id}` : `ip:${ctx.ip}`);
+      await applyRateLimit(ctx, limiter, callerKey(ctx.state.principal, ctx.ip));
     }
     authorizeOperation(op, ctx.state.principal, ctx.state.signed);
     const type = mediaType(ctx);

@@ -23,6 +23,11 @@ export type Principal =
   | { kind: 'user'; id: number; employeeId: number; role: Role; sessionId: string | undefined }
   | { kind: 'api_key'; id: number; employeeId: null; role: Role; scopes: Scope[]; createdBy: number | null };
 
+/** Who is calling, as rate limits, idempotency records and logs name it: `user:7`, `api_key:3`, `ip:…`. */
+export function callerKey(principal: Principal | undefined, ip: string): string {
+  return principal ? `${principal.kind}:${principal.id}` : `ip:${ip}`;
+}
+
 export const isStaff = (p: Principal | undefined): boolean => !!p && STAFF_ROLES.includes(p.role);
 export const isAdmin = (p: Principal | undefined): boolean => p?.role === 'System Admin';
 

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
-import type { Principal } from './auth.js';
+import { callerKey, type Principal } from './auth.js';
 import { conflict, unprocessable } from './errors.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -22,9 +22,6 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
 export const IDEMPOTENCY_WAIT_MS = 3_000;
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 
-export function callerKey(principal: Principal | undefined, ip: string): string {
-  return principal ? `${principal.kind}:${principal.id}` : `ip:${ip}`;
-}
 
 export function requestHash(method: string, path: string, body: unknown, files?: unknown): string {
   const h = createHash('sha256').update(`${method} ${path.replace(/\/$/, '')}\n`).update(JSON.stringify(body ?? null));

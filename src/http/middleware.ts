@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiContext } from '../app/feature.js';
+import { callerKey } from './auth.js';
 import type { Logger } from '../lib/log.js';
 import { problemBody, toAppError, tooManyRequests, type AppError } from './errors.js';
 
@@ -58,7 +59,7 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
       duration.observe({ method: ctx.method, operation }, seconds);
       const p = c.state.principal;
       log.info(
-        { req_id: requestId, method: ctx.method, path: ctx.path, op: operation, status: ctx.status, ms: Math.round(seconds * 1000), caller: p ? `${p.kind}:${p.id}` : undefined },
+        { req_id: requestId, method: ctx.method, path: ctx.path, op: operation, status: ctx.status, ms: Math.round(seconds * 1000), caller: p ? callerKey(p, ctx.ip) : undefined },
         'request',
       );
     }

@@ -113,7 +113,7 @@ export async function forgotPassword(app: AppContext, email: string): Promise<vo
     await queueEmail(trx, app.jobs, {
       template: 'password_reset',
       to: e.email,
-      data: { first_name: e.first_name, reset_url: `${app.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`, expires_minutes: store.RESET_TOKEN_TTL_SECONDS / 60 },
+      data: { first_name: e.first_name, reset_url: store.resetPasswordUrl(app.config.publicUrl, token), expires_minutes: store.RESET_TOKEN_TTL_SECONDS / 60 },
     });
   });
 }

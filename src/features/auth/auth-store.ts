@@ -79,6 +79,9 @@ export async function sessionIdForRefresh(db: Db, presented: string): Promise<st
   return row?.session_id;
 }
 
+/** The link a reset (or first "set password") email carries. */
+export const resetPasswordUrl = (publicUrl: string, token: string): string => `${publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+
 /** A single-use password reset (or first "set password") token; returns the secret to email. */
 export async function createResetToken(db: Db, employeeId: number, purpose: 'reset' | 'setup', ttlSeconds = RESET_TOKEN_TTL_SECONDS): Promise<string> {
   const token = randomToken(32);

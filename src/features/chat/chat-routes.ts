@@ -5,7 +5,7 @@
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { createRateLimiter, type RateLimiter } from '../../http/middleware.js';
-import type { Principal } from '../../http/auth.js';
+import { callerKey, type Principal } from '../../http/auth.js';
 import { etagOf } from '../tickets/ticket-model.js';
 import { answerMessage, conversationIdOf, escalateConversation, getConversation } from './chat-service.js';
 import { createFaq, deleteFaq, faqId, getFaq, listFaqs, updateFaq } from './faq-store.js';
@@ -45,7 +45,7 @@ function routes(app: AppContext): RouteTable {
       const p = principal(ctx);
       const b = input(ctx).body as { message: string; conversation_id?: number };
       // per caller, so one chatty person (or integration) cannot spend everyone's model budget
-      if (chatLimiter) await chatLimiter.consume(`${p.kind}:${p.id}`);
+      if (chatLimiter) await chatLimiter.consume(callerKey(p, ctx.ip));
       ctx.body = await answerMessage(app, p, b);
     },
     async getChatConversation(ctx) {

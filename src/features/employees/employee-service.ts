@@ -12,7 +12,7 @@ import { processProfileImage } from '../files/profile-images.js';
 import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
-import { createResetToken, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
+import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import type { EmployeeRecord } from './employee-store.js';
 
@@ -32,10 +32,6 @@ export function employeeRef(raw: string) {
 
 function loginUrl(app: AppContext) {
   return `${app.config.publicUrl}/login`;
-}
-
-export function setPasswordUrl(app: AppContext, token: string) {
-  return `${app.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
 }
 
 const trimOrNull = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
@@ -134,7 +130,7 @@ export async function adminCreate(app: AppContext, input: AdminCreateInput): Pro
     let url: string | null = null;
     if (!passwordHash) {
       const token = await createResetToken(trx, e.id, 'setup', SETUP_TOKEN_TTL_SECONDS);
-      url = setPasswordUrl(app, token);
+      url = resetPasswordUrl(app.config.publicUrl, token);
     }
     await queueEmail(trx, app.jobs, { template: 'account_created', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, role: e.role, set_password_url: url } });
     return e;
