@@ -10,7 +10,7 @@ import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
-import { queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
+import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
 import * as store from './ticket-store.js';
 import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
@@ -223,8 +223,7 @@ export class TicketService {
       if (!plan.ok) this.refuse(plan, row, 'finalize');
       const queued = await queueWorkflowDelivery(trx, this.app.jobs, row.id, 'finalized');
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'updated', field: 'workflow_delivery', to_value: queued.event_id, is_internal: true }]);
-      const d = await trx('workflow_deliveries').where({ id: queued.id }).first();
-      return { ...d, id: Number(d.id), ticket_id: Number(d.ticket_id), ticket_number: row.ticket_number };
+      return presentDelivery({ ...queued, ticket_number: row.ticket_number });
     });
   }
 

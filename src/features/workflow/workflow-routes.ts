@@ -5,28 +5,9 @@ import { paginate } from '../../http/pagination.js';
 import { parseIdRef } from '../../lib/ids.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { deliveryHandler } from './delivery-worker.js';
-import { queueWorkflowDelivery } from './workflow-outbox.js';
+import { presentDelivery, queueWorkflowDelivery } from './workflow-outbox.js';
 
 const COLUMNS = ['d.id', 'd.ticket_id', 't.ticket_number', 'd.event_id', 'd.reason', 'd.status', 'd.attempts', 'd.last_status_code', 'd.last_error', 'd.next_attempt_at', 'd.created_at', 'd.delivered_at'];
-
-const isoOrNull = (v: unknown) => (v ? new Date(v as Date).toISOString() : null);
-
-export function presentDelivery(r: Record<string, unknown>) {
-  return {
-    id: Number(r.id),
-    ticket_id: Number(r.ticket_id),
-    ...(r.ticket_number ? { ticket_number: r.ticket_number as string } : {}),
-    event_id: r.event_id as string,
-    reason: r.reason as string,
-    status: r.status as string,
-    attempts: r.attempts as number,
-    last_status_code: (r.last_status_code as number | null) ?? null,
-    last_error: (r.last_error as string | null) ?? null,
-    next_attempt_at: isoOrNull(r.next_attempt_at),
-    created_at: new Date(r.created_at as Date).toISOString(),
-    delivered_at: isoOrNull(r.delivered_at),
-  };
-}
 
 const deliveries = (app: AppContext) => app.db('workflow_deliveries as d').leftJoin('tickets as t', 't.id', 'd.ticket_id').select(COLUMNS);
 
@@ -59,13 +40,12 @@ function routes(app: AppContext): RouteTable {
         const src = await trx('workflow_deliveries').where({ id }).forUpdate().first();
         if (!src) throw notFound('delivery');
         if (src.status === 'pending') throw conflict('delivery_pending', 'This delivery is still being attempted; wait for it to finish.', { current_status: src.status });
-        const ticket = await trx('tickets').where({ id: src.ticket_id }).first('id');
+        const ticket = await trx('tickets').where({ id: src.ticket_id }).first('ticket_number');
         if (!ticket) throw conflict('ticket_gone', 'The ticket of this delivery no longer exists.');
-        return queueWorkflowDelivery(trx, app.jobs, Number(src.ticket_id), 'redelivery');
+        return { ...(await queueWorkflowDelivery(trx, app.jobs, Number(src.ticket_id), 'redelivery')), ticket_number: ticket.ticket_number };
       });
-      const row = await deliveries(app).where('d.id', created.id).first();
       ctx.status = 202;
-      ctx.body = presentDelivery(row);
+      ctx.body = presentDelivery(created);
     },
   };
 }
