@@ -79,3 +79,14 @@ t.test('emails whose job was dead-lettered are recorded as failed; others stay q
   t.equal(r['dead-lettered-emails'], 1);
   t.same(await db('notifications').whereIn('id', [lost.id, waiting.id]).orderBy('id').pluck('status'), ['failed', 'queued']);
 });
+
+t.test('applied workflow callbacks are kept for 30 days, then purged', async (t) => {
+  const tk = await db('tickets').insert({ employee_id: e.id, subject: 's', category: 'c', sub_category: 'x', description: 'd' }).returning('id');
+  await db('workflow_callbacks').insert([
+    { event_key: 'recent', ticket_id: tk[0].id, result: '{}', created_at: db.raw(`now() - interval '29 days'`) },
+    { event_key: 'old', ticket_id: tk[0].id, result: '{}', created_at: db.raw(`now() - interval '31 days'`) },
+  ]);
+  const r = await runMaintenance(ta.app, 'workflow-callbacks');
+  t.equal(r['workflow-callbacks'], 1);
+  t.same(await db('workflow_callbacks').pluck('event_key'), ['recent']);
+});

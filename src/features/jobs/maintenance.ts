@@ -18,6 +18,8 @@ export interface MaintenanceTask {
 }
 
 export const NOTIFICATION_DATA_DAYS = 30;
+/** A repeat of a workflow callback older than this is applied again (senders retry within hours). */
+export const WORKFLOW_CALLBACK_DAYS = 30;
 
 export const MAINTENANCE_TASKS: MaintenanceTask[] = [
   {
@@ -42,6 +44,11 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
   },
   // stored POST responses older than their 24 h replay window
   { name: 'idempotency-keys', run: (app) => purgeExpiredIdempotencyKeys(app.db) },
+  // applied workflow callbacks, kept so a repeat gets the first result
+  {
+    name: 'workflow-callbacks',
+    run: (app) => app.db('workflow_callbacks').where('created_at', '<', app.db.raw(`now() - make_interval(days => ?)`, [WORKFLOW_CALLBACK_DAYS])).delete(),
+  },
   {
     // the log row stays (recipient, subject, status); the template data (names, comments) goes
     name: 'notification-data',
