@@ -57,6 +57,13 @@ t.test('create, show (TX or number), list, update, comment, history', async (t) 
   t.equal((await cli(emp.token, ['tickets', 'update', n])).code, 2, 'no field flag is a usage error');
   t.equal((await cli(emp.token, ['tickets', 'comment', n, 'any news?', '--json'])).json().comment, 'any news?');
   t.equal((await cli(coord.token, ['tickets', 'comments', n, '--json'])).json().length, 1);
+  await cli(emp.token, ['tickets', 'comment', n, 'second note', '--json']);
+  const paged = await cli(emp.token, ['tickets', 'comments', n, '--limit', '1']);
+  t.match(paged.err, /^more: --cursor \S+/m, 'a partial page says how to get the next one');
+  const next = await cli(emp.token, ['tickets', 'comments', n, '--limit', '1', '--cursor', /--cursor (\S+)/.exec(paged.err)![1]!, '--json']);
+  t.same(next.json().map((c: { comment: string }) => c.comment), ['second note'], 'the cursor continues the list');
+  t.equal(next.err, '', 'no hint with --json');
+  t.notMatch((await cli(emp.token, ['tickets', 'comments', n, '--limit', '1', '--all'])).err, /more:/, 'none after --all');
   const h = await cli(emp.token, ['tickets', 'history', n, '--json']);
   t.ok(h.json().some((e: { event: string }) => e.event === 'commented'));
 });

@@ -113,6 +113,18 @@ export class Factory {
     return (await import('@inquirer/prompts')) as unknown as Prompter;
   }
 
+  /** All of stdin as text (secrets and data piped in by scripts). */
+  async stdinText(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.io.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** stdin split into lines (`--password-stdin`: the first line is the password). */
+  async stdinLines(): Promise<string[]> {
+    return (await this.stdinText()).split(/\r?\n/);
+  }
+
   out(text: string): void {
     this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }

@@ -19,9 +19,10 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--include-revoked', 'also list revoked keys')
     .action(async (opts: { includeRevoked?: boolean; json?: boolean | string; limit?: number; cursor?: string; all?: boolean }) => {
       const f = factory();
-      const [{ fetchList }, { print }] = await Promise.all([import('../output/list.js'), import('../output/print.js')]);
+      const [{ fetchList, hintMore }, { print }] = await Promise.all([import('../output/list.js'), import('../output/print.js')]);
       const page = await fetchList(f, '/api/admin/api-keys/', { query: { include_revoked: opts.includeRevoked ? true : undefined } }, opts);
       await print(f, page.data, { json: opts.json, columns: COLUMNS });
+      hintMore(f, page, opts);
     });
   withJson(defineVerb(noun, 'create', 'createApiKey', 'create an API key; its secret is printed once'))
     .requiredOption('--name <name>', 'what it is for')

@@ -8,10 +8,3 @@ export const EMPLOYEE_COLUMNS: Column[] = [
   { key: 'role', header: 'ROLE' },
   { key: 'status', header: 'STATUS' },
 ];
-
-/** Read a secret from stdin (first line), for --password-stdin style flags. */
-export async function readStdinLines(stdin: NodeJS.ReadableStream): Promise<string[]> {
-  const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
-}

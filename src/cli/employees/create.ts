@@ -14,9 +14,9 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--password-stdin', 'set the password now, read from stdin')
     .action(async (opts: { firstName: string; lastName: string; middleName?: string; suffix?: string; department: string; email: string; role: string; passwordStdin?: boolean; json?: boolean | string }) => {
       const f = factory();
-      const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
+      const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
       const body: Record<string, unknown> = { first_name: opts.firstName, last_name: opts.lastName, middle_name: opts.middleName, suffix: opts.suffix, department: opts.department, email: opts.email, role: opts.role };
-      if (opts.passwordStdin) body.password = (await readStdinLines(f.io.stdin))[0];
+      if (opts.passwordStdin) body.password = (await f.stdinLines())[0];
       const res = await f.client().call('post', '/api/admin/create-employee/', { body: JSON.parse(JSON.stringify(body)) });
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });

@@ -10,9 +10,9 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('-q, --query <text>', 'search names, email and company ID')
     .action(async (opts: { status?: string; role?: string; department?: string; query?: string; json?: boolean | string; limit?: number; cursor?: string; all?: boolean }) => {
       const f = factory();
-      const [{ fetchList }, { print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/list.js'), import('../output/print.js'), import('./columns.js')]);
+      const [{ fetchList, hintMore }, { print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/list.js'), import('../output/print.js'), import('./columns.js')]);
       const page = await fetchList(f, '/api/employees/', { query: { status: opts.status, role: opts.role, department: opts.department, q: opts.query } }, opts);
       await print(f, page.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
-      if (page.next_cursor && !opts.all && !opts.json) f.err(`more: --cursor ${page.next_cursor}`);
+      hintMore(f, page, opts);
     });
 }

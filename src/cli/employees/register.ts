@@ -29,7 +29,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--image <file>', 'profile picture (JPEG, PNG or WebP, ≤ 5 MB), sent as multipart')
     .action(async (o: Opts) => {
       const f = factory();
-      const [{ print }, { EMPLOYEE_COLUMNS, readStdinLines }, { usageError }] = await Promise.all([
+      const [{ print }, { EMPLOYEE_COLUMNS }, { usageError }] = await Promise.all([
         import('../output/print.js'),
         import('./columns.js'),
         import('../errors.js'),
@@ -47,7 +47,7 @@ export function register(noun: Command, factory: () => Factory): void {
       let password: string;
       let confirm: string;
       if (o.passwordStdin) {
-        password = confirm = (await readStdinLines(f.io.stdin))[0] ?? '';
+        password = confirm = (await f.stdinLines())[0] ?? '';
       } else {
         const p = await f.prompter('--password-stdin');
         password = await p.password({ message: 'Password (8–128 characters)', mask: '*' });

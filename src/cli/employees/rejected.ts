@@ -6,7 +6,7 @@ export function register(noun: Command, factory: () => Factory): void {
   withPaging(withJson(defineVerb(noun, 'rejected', 'listRejectedEmployees', 'the rejection audit (System Admin)'))).action(
     async (opts: { json?: boolean | string; limit?: number; cursor?: string; all?: boolean }) => {
       const f = factory();
-      const [{ fetchList }, { print }] = await Promise.all([import('../output/list.js'), import('../output/print.js')]);
+      const [{ fetchList, hintMore }, { print }] = await Promise.all([import('../output/list.js'), import('../output/print.js')]);
       const page = await fetchList(f, '/api/rejected-employees/', {}, opts);
       await print(f, page.data, {
         json: opts.json,
@@ -19,7 +19,7 @@ export function register(noun: Command, factory: () => Factory): void {
           { key: 'rejected_at', header: 'WHEN' },
         ],
       });
-      if (page.next_cursor && !opts.all && !opts.json) f.err(`more: --cursor ${page.next_cursor}`);
+      hintMore(f, page, opts);
     },
   );
 }

@@ -24,7 +24,7 @@ export function register(program: Command, factory: () => Factory): void {
       if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].includes(m)) throw usageError(`unknown method ${method}`);
       let body: unknown;
       if (opts.data !== undefined) {
-        const text = opts.data === '-' ? await readAll(f.io.stdin) : opts.data;
+        const text = opts.data === '-' ? await f.stdinText() : opts.data;
         try {
           body = JSON.parse(text);
         } catch {
@@ -41,10 +41,4 @@ export function register(program: Command, factory: () => Factory): void {
       }
       if (res.data !== undefined) f.out(typeof res.data === 'string' ? res.data : JSON.stringify(res.data, null, 2));
     });
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  let s = '';
-  for await (const chunk of stream) s += chunk;
-  return s;
 }

@@ -60,9 +60,7 @@ export function register(program: Command, factory: () => Factory): void {
       }
       let v = value;
       if (key === 'api_key' && value === '-') {
-        v = '';
-        for await (const chunk of f.io.stdin) v += chunk;
-        v = v.trim();
+        v = (await f.stdinText()).trim();
       }
       await f.saveProfile({ [key]: v.replace(/\/+$/, '') });
       f.err(`${key} saved in profile ${f.profile().name}`);

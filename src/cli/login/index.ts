@@ -13,9 +13,8 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--admin', 'sign in through the staff portal (Ticket Coordinators and System Admins)')
     .action(async (opts: { email?: string; passwordStdin?: boolean; admin?: boolean; json?: boolean | string }) => {
       const f = factory();
-      const { readStdinLines } = await import('../employees/columns.js');
       const email = opts.email ?? (await (await f.prompter('--email')).input({ message: 'Email', default: f.profile().email }));
-      const password = opts.passwordStdin ? (await readStdinLines(f.io.stdin))[0] : await (await f.prompter('--password-stdin')).password({ message: 'Password', mask: '*' });
+      const password = opts.passwordStdin ? (await f.stdinLines())[0] : await (await f.prompter('--password-stdin')).password({ message: 'Password', mask: '*' });
       const url = f.profile().url;
       // a clean client: stale stored credentials must not ride along on the sign-in
       const client = f.clientWith({});

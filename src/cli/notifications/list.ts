@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
-import { fetchList, type ListFlags } from '../output/list.js';
+import { fetchList, hintMore, type ListFlags } from '../output/list.js';
 import { print } from '../output/print.js';
 
 export function register(noun: Command, factory: () => Factory): void {
@@ -16,6 +16,6 @@ export function register(noun: Command, factory: () => Factory): void {
         json: opts.json,
         columns: [{ key: 'id' }, { key: 'created_at', header: 'created' }, { key: 'template' }, { key: 'recipient' }, { key: 'status' }, { key: 'attempts' }, { key: 'transport' }, { key: 'subject' }, { key: 'last_error', header: 'last error' }],
       });
-      if (page.next_cursor && !opts.all && !opts.json) f.err(`more: --cursor ${page.next_cursor}`);
+      hintMore(f, page, opts);
     });
 }

@@ -33,3 +33,8 @@ export async function fetchList<P extends PathsFor<'get'>>(f: Factory, path: P, 
     if (progress) f.io.stderr.write(`\rfetched ${data.length}…`);
   }
 }
+
+/** On stderr, how to get the next page: not after --all (nothing is left), nor with --json (output for scripts). */
+export function hintMore(f: Factory, page: ListPage<unknown>, flags: ListFlags & { json?: boolean | string }): void {
+  if (page.next_cursor && !flags.all && flags.json === undefined) f.err(`more: --cursor ${page.next_cursor}`);
+}

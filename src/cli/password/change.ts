@@ -12,8 +12,7 @@ export function register(noun: Command, factory: () => Factory): void {
       let current: string;
       let next: string;
       if (opts.stdin || opts.passwordStdin) {
-        const { readStdinLines } = await import('../employees/columns.js');
-        [current, next] = await readStdinLines(f.io.stdin);
+        [current, next] = await f.stdinLines();
         if (!current || !next) throw usageError('--password-stdin expects two lines: the current password, then the new one');
       } else {
         const p = await f.prompter('--password-stdin');

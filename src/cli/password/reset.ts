@@ -12,8 +12,7 @@ export function register(noun: Command, factory: () => Factory): void {
       const token = opts.token ?? (await (await f.prompter('--token')).input({ message: 'Reset token' }));
       let next: string;
       if (opts.passwordStdin) {
-        const { readStdinLines } = await import('../employees/columns.js');
-        next = (await readStdinLines(f.io.stdin))[0];
+        next = (await f.stdinLines())[0];
       } else {
         const p = await f.prompter('--password-stdin');
         next = await p.password({ message: 'New password', mask: '*' });

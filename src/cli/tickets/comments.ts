@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
-import { fetchList } from '../output/list.js';
+import { fetchList, hintMore } from '../output/list.js';
 import { print } from '../output/print.js';
 import { ticketArg } from './shared.js';
 
@@ -24,6 +24,7 @@ export function registerComments(noun: Command, factory: () => Factory): void {
       const f = factory();
       const page = await fetchList(f, '/api/tickets/{id}/comments/', { path: { id: ticketArg(ticket) } }, o);
       await print(f, page.data, { json: o.json, columns: [{ key: 'created_at', header: 'when' }, { key: 'author', format: author }, { key: 'is_internal', header: 'internal' }, { key: 'comment' }] });
+      hintMore(f, page, o);
     });
   withPaging(withJson(defineVerb(noun, 'history', 'listTicketHistory', "show a ticket's history")))
     .argument('<ticket>', 'TX0042 or 42')
@@ -34,5 +35,6 @@ export function registerComments(noun: Command, factory: () => Factory): void {
         json: o.json,
         columns: [{ key: 'created_at', header: 'when' }, { key: 'actor', format: (v) => (v as { name: string | null; kind: string }).name ?? (v as { kind: string }).kind }, { key: 'event' }, { key: 'field' }, { key: 'from_value', header: 'from' }, { key: 'to_value', header: 'to' }],
       });
+      hintMore(f, page, o);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
-import { fetchList } from '../output/list.js';
+import { fetchList, hintMore } from '../output/list.js';
 import { print } from '../output/print.js';
 import { TICKET_COLUMNS, filterQuery, withFilters } from './shared.js';
 
@@ -12,7 +12,7 @@ export function registerLists(noun: Command, factory: () => Factory): void {
     const f = factory();
     const page = await fetchList(f, '/api/tickets/', { query: filterQuery(o) }, o);
     await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
-    if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
+    hintMore(f, page, o);
   });
   const views: [string, string, '/api/tickets/new/' | '/api/tickets/open/' | '/api/tickets/my-tickets/', string][] = [
     ['new', 'listNewTickets', '/api/tickets/new/', 'tickets waiting for approval (staff)'],
@@ -26,7 +26,7 @@ export function registerLists(noun: Command, factory: () => Factory): void {
         const f = factory();
         const page = await fetchList(f, path, { query: { order: o.order } }, o);
         await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
-        if (page.next_cursor && !o.json) f.err(`more: --cursor ${page.next_cursor}`);
+        hintMore(f, page, o);
       });
   }
 }

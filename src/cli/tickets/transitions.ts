@@ -7,15 +7,15 @@ import { printTicket, ticketArg } from './shared.js';
 
 type BodyOf = (o: Record<string, string | undefined>, args: string[]) => Record<string, unknown> | undefined;
 
-function verb(noun: Command, factory: () => Factory, name: string, op: string, action: 'approve' | 'reject' | 'claim' | 'update-status' | 'finalize' | 'withdraw' | 'close', description: string, body: BodyOf, setup: (c: Command) => Command = (c) => c, extraArgs: string[] = []) {
+/** `show`: how to print the answer (default: the ticket). */
+function verb(noun: Command, factory: () => Factory, name: string, op: string, action: 'approve' | 'reject' | 'claim' | 'update-status' | 'finalize' | 'withdraw' | 'close', description: string, body: BodyOf, setup: (c: Command) => Command = (c) => c, extraArgs: string[] = [], show: (f: Factory, data: unknown, json: boolean | string | undefined) => Promise<void> = printTicket) {
   let c = withJson(defineVerb(noun, name, op, description)).argument('<ticket>', 'TX0042 or 42');
   for (const a of extraArgs) c = c.argument(`<${a}>`);
   setup(c.option('--if-match <etag>', 'fail (exit 5) if the ticket changed since this ETag')).action(async (ticket: string, ...rest: unknown[]) => {
     const o = rest[extraArgs.length] as Record<string, string | undefined>;
     const f = factory();
     const res = await f.client().call('post', `/api/tickets/{id}/${action}/` as const, { path: { id: ticketArg(ticket) }, body: body(o, rest.slice(0, extraArgs.length) as string[]), headers: o.ifMatch ? { 'If-Match': o.ifMatch } : undefined });
-    if (name === 'finalize') await print(f, res.data as Record<string, unknown>, { json: o.json, columns: [{ key: 'id' }, { key: 'event_id' }, { key: 'reason' }, { key: 'status' }] });
-    else await printTicket(f, res.data, o.json);
+    await show(f, res.data, o.json);
   });
 }
 
@@ -29,7 +29,9 @@ export function registerTransitions(noun: Command, factory: () => Factory): void
   verb(noun, factory, 'reject', 'rejectTicket', 'reject', 'reject a New ticket', (o) => ({ rejection_reason: o.reason }), (c) => c.requiredOption('--reason <text>', 'why'));
   verb(noun, factory, 'claim', 'claimTicket', 'claim', 'claim an Open ticket (assigns it to you)', () => undefined);
   verb(noun, factory, 'status', 'updateTicketStatus', 'update-status', 'move a ticket to another status', (o, [status]) => ({ status, ...note(o) }), withComment, ['status']);
-  verb(noun, factory, 'finalize', 'finalizeTicket', 'finalize', 'send the ticket to the workflow system again', () => undefined);
+  // finalize answers with the queued delivery, not the ticket
+  const showDelivery = (f: Factory, data: unknown, json: boolean | string | undefined) => print(f, data as Record<string, unknown>, { json, columns: [{ key: 'id' }, { key: 'event_id' }, { key: 'reason' }, { key: 'status' }] });
+  verb(noun, factory, 'finalize', 'finalizeTicket', 'finalize', 'send the ticket to the workflow system again', () => undefined, undefined, undefined, showDelivery);
   verb(noun, factory, 'withdraw', 'withdrawTicket', 'withdraw', 'withdraw your ticket', note, withComment);
   verb(noun, factory, 'close', 'closeTicket', 'close', 'close your resolved ticket', note, withComment);
 }

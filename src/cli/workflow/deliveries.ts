@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
-import { fetchList, type ListFlags } from '../output/list.js';
+import { fetchList, hintMore, type ListFlags } from '../output/list.js';
 import { print } from '../output/print.js';
 import { DELIVERY_COLUMNS } from './columns.js';
 
@@ -13,6 +13,6 @@ export function register(noun: Command, factory: () => Factory): void {
       const f = factory();
       const page = await fetchList(f, '/api/workflow/deliveries/', { query: { ticket: opts.ticket, status: opts.status } }, opts);
       await print(f, page.data, { json: opts.json, columns: DELIVERY_COLUMNS });
-      if (page.next_cursor && !opts.all && !opts.json) f.err(`more: --cursor ${page.next_cursor}`);
+      hintMore(f, page, opts);
     });
 }
