@@ -3,6 +3,7 @@
  * test walks them against openapi.yaml), `--json [fields]`, and list flags.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import type { BodyOf } from '../client/typed.js';
 import type { Factory } from './factory.js';
 
 const OPS = Symbol.for('smartsupport.operationIds');
@@ -38,7 +39,7 @@ export function bodyFromFlags(opts: Record<string, unknown>, fields: Record<stri
 }
 
 /** `--first-name`, `--last-name`, `--middle-name`, `--suffix` ("" clears the last two), as `bodyFromFlags` maps them. */
-export const NAME_FLAGS = { firstName: 'first_name', lastName: 'last_name', middleName: 'middle_name', suffix: 'suffix' } as const;
+export const NAME_FLAGS = { firstName: 'first_name', lastName: 'last_name', middleName: 'middle_name', suffix: 'suffix' } as const satisfies Record<string, keyof BodyOf<'/api/employee/profile/', 'patch'>>;
 export const CLEARABLE_NAME_FLAGS = ['middleName', 'suffix'] as const;
 
 export function withNameOptions(c: Command): Command {

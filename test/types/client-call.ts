@@ -4,6 +4,8 @@
  * the mistake below it stops being an error.
  */
 import { ApiClient } from '../../src/client/http.js';
+import type { BodyOf } from '../../src/client/typed.js';
+import { TICKET_FIELD_FLAGS } from '../../src/cli/tickets/shared.js';
 
 const c = new ApiClient({ baseUrl: 'http://127.0.0.1:1', credentials: {} });
 
@@ -28,5 +30,9 @@ export async function typedCalls(loose: Record<string, unknown>, fromFlag: strin
   await c.call('get', '/api/tickets/', { query: { nope: 5 } });
   // @ts-expect-error a body on an operation without one
   await c.call('get', '/api/tickets/', { body: { a: 1 } });
-  return [subject, id, health.data.status, nothing];
+  // the CLI's flag→field maps are checked the same way (`satisfies`): a misspelt field fails
+  const fieldMap = { ...TICKET_FIELD_FLAGS } satisfies Record<string, keyof BodyOf<'/api/tickets/{id}/', 'patch'>>;
+  // @ts-expect-error a flag mapped to a field the operation does not have
+  const misspelt = { subCategory: 'sub_categori' } as const satisfies Record<string, keyof BodyOf<'/api/tickets/{id}/', 'patch'>>;
+  return [subject, id, health.data.status, nothing, fieldMap, misspelt];
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { defineVerb, withJson } from '../command.js';
+import { bodyFromFlags, defineVerb, NAME_FLAGS, withJson } from '../command.js';
+import type { BodyOf } from '../../client/typed.js';
 import type { Factory } from '../factory.js';
 
 export function register(noun: Command, factory: () => Factory): void {
@@ -15,9 +16,9 @@ export function register(noun: Command, factory: () => Factory): void {
     .action(async (opts: { firstName: string; lastName: string; middleName?: string; suffix?: string; department: string; email: string; role: string; passwordStdin?: boolean; json?: boolean | string }) => {
       const f = factory();
       const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
-      const body: Record<string, unknown> = { first_name: opts.firstName, last_name: opts.lastName, middle_name: opts.middleName, suffix: opts.suffix, department: opts.department, email: opts.email, role: opts.role };
+      const body = bodyFromFlags(opts, { ...NAME_FLAGS, department: 'department', email: 'email', role: 'role' } satisfies Record<string, keyof BodyOf<'/api/admin/create-employee/', 'post'>>);
       if (opts.passwordStdin) body.password = (await f.stdinLines())[0];
-      const res = await f.client().call('post', '/api/admin/create-employee/', { body: JSON.parse(JSON.stringify(body)) });
+      const res = await f.client().call('post', '/api/admin/create-employee/', { body });
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { bodyFromFlags, CLEARABLE_NAME_FLAGS, defineVerb, NAME_FLAGS, withJson, withNameOptions } from '../command.js';
 import { usageError } from '../errors.js';
+import type { BodyOf } from '../../client/typed.js';
 import type { Factory } from '../factory.js';
 
 export function register(noun: Command, factory: () => Factory): void {
@@ -9,7 +10,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--role <role>', 'role')
     .action(async (id: string, opts: { firstName?: string; lastName?: string; middleName?: string; suffix?: string; department?: string; role?: string; json?: boolean | string }) => {
       const f = factory();
-      const body = bodyFromFlags(opts, { ...NAME_FLAGS, department: 'department', role: 'role' }, CLEARABLE_NAME_FLAGS);
+      const body = bodyFromFlags(opts, { ...NAME_FLAGS, department: 'department', role: 'role' } satisfies Record<string, keyof BodyOf<'/api/employees/{id}/', 'patch'>>, CLEARABLE_NAME_FLAGS);
       if (Object.keys(body).length === 0) throw usageError('nothing to change: pass at least one of --first-name, --last-name, --middle-name, --suffix, --department, --role');
       const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);
       const res = await f.client().call('patch', '/api/employees/{id}/', { path: { id }, body });

@@ -1,5 +1,6 @@
 /** What the tickets verbs share: the ticket argument (TX0042 or 42), columns, list filters. */
 import type { Command } from 'commander';
+import type { BodyOf } from '../../client/typed.js';
 import { usageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { print, type Column } from '../output/print.js';
@@ -47,7 +48,7 @@ export const TICKET_FIELD_FLAGS = {
   scheduledDate: 'scheduled_date',
   priority: 'priority',
   department: 'department',
-} as const;
+} as const satisfies Record<string, keyof BodyOf<'/api/tickets/{id}/', 'put'>>;
 
 export async function printTicket(f: Factory, data: unknown, json: boolean | string | undefined): Promise<void> {
   await print(f, data as Record<string, unknown>, { json, columns: DETAIL_COLUMNS });
