@@ -27,7 +27,25 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
+/**
+ * Tests that run the CLI binary or the worker process use the build in dist/: refuse to run against a
+ * build older than the sources, which would test yesterday's code.
+ */
+async function staleBuild(): Promise<string | undefined> {
+  const { readdir, stat } = await import('node:fs/promises');
+  const built = await stat('dist/cli/main.js').catch(() => undefined);
+  if (!built) return 'dist/ is missing';
+  const sources = ['openapi.yaml', ...(await readdir('src', { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => path.join('src', f))];
+  for (const f of sources) if ((await stat(f)).mtimeMs > built.mtimeMs) return `${f} changed after the last build`;
+  return undefined;
+}
+
 async function main(): Promise<number> {
+  const stale = await staleBuild();
+  if (stale) {
+    process.stderr.write(`${stale}: run \`npm run build\` before \`npm test\`\n`);
+    return 1;
+  }
   let embedded: EmbeddedDatabase | undefined;
   let tmp: string | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL;
