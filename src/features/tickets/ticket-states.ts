@@ -21,7 +21,6 @@ export interface Actor {
 export const WORKING: readonly TicketStatus[] = ['Open', 'In Progress', 'On Hold', 'Pending', 'Resolved'];
 /** Statuses the owner may withdraw from. */
 export const WITHDRAWABLE: readonly TicketStatus[] = ['New', 'Open', 'In Progress', 'On Hold', 'Pending'];
-export const FINAL: readonly TicketStatus[] = ['Closed', 'Rejected', 'Withdrawn'];
 
 /** Timestamps a move sets (the service turns them into columns). */
 export interface TransitionEffects {
@@ -56,25 +55,24 @@ function effectsOf(to: TicketStatus): TransitionEffects {
   return {};
 }
 
+type FixedAction = 'approve' | 'reject' | 'claim' | 'withdraw' | 'close';
+
+/** The moves with one target: where they start, where they end, what they set, and the refusal's verb. */
+const FIXED: Record<FixedAction, { from: (s: TicketStatus) => boolean; to: TicketStatus; effects: TransitionEffects; refused: string }> = {
+  approve: { from: (s) => s === 'New', to: 'Open', effects: { approved: true, push: true }, refused: 'approved' },
+  reject: { from: (s) => s === 'New', to: 'Rejected', effects: {}, refused: 'rejected' },
+  claim: { from: (s) => s === 'Open', to: 'In Progress', effects: { assign: true }, refused: 'claimed' },
+  withdraw: { from: (s) => WITHDRAWABLE.includes(s), to: 'Withdrawn', effects: {}, refused: 'withdrawn' },
+  close: { from: (s) => s === 'Resolved', to: 'Closed', effects: { closed: true }, refused: 'closed by its owner' },
+};
+
+const isFixed = (a: TicketAction): a is FixedAction => a in FIXED;
+
 /** Where `action` may take a ticket in status `from` (ignoring who acts, except for the admin reopen). */
 export function allowedTargets(from: TicketStatus, action: TicketAction, actor: Actor): TicketStatus[] {
-  switch (action) {
-    case 'approve':
-      return from === 'New' ? ['Open'] : [];
-    case 'reject':
-      return from === 'New' ? ['Rejected'] : [];
-    case 'claim':
-      return from === 'Open' ? ['In Progress'] : [];
-    case 'withdraw':
-      return WITHDRAWABLE.includes(from) ? ['Withdrawn'] : [];
-    case 'close':
-      return from === 'Resolved' ? ['Closed'] : [];
-    case 'finalize':
-      return [];
-    case 'update_status':
-    case 'workflow':
-      return statusTargets(from, actor);
-  }
+  if (isFixed(action)) return FIXED[action].from(from) ? [FIXED[action].to] : [];
+  if (action === 'finalize') return [];
+  return statusTargets(from, actor);
 }
 
 /**
@@ -94,17 +92,11 @@ export function planTransition(input: { from: TicketStatus; action: TicketAction
     return no('forbidden', 'Only staff can do this.');
   }
 
+  if (isFixed(action)) {
+    const m = FIXED[action];
+    return m.from(from) ? { ok: true, from, to: m.to, effects: { ...m.effects } } : no('invalid_transition', `A ${from} ticket cannot be ${m.refused}.`);
+  }
   switch (action) {
-    case 'approve':
-      return from === 'New' ? { ok: true, from, to: 'Open', effects: { approved: true, push: true } } : no('invalid_transition', `A ${from} ticket cannot be approved.`);
-    case 'reject':
-      return from === 'New' ? { ok: true, from, to: 'Rejected', effects: {} } : no('invalid_transition', `A ${from} ticket cannot be rejected.`);
-    case 'claim':
-      return from === 'Open' ? { ok: true, from, to: 'In Progress', effects: { assign: true } } : no('invalid_transition', `A ${from} ticket cannot be claimed.`);
-    case 'withdraw':
-      return WITHDRAWABLE.includes(from) ? { ok: true, from, to: 'Withdrawn', effects: {} } : no('invalid_transition', `A ${from} ticket cannot be withdrawn.`);
-    case 'close':
-      return from === 'Resolved' ? { ok: true, from, to: 'Closed', effects: { closed: true } } : no('invalid_transition', `A ${from} ticket cannot be closed by its owner.`);
     case 'finalize':
       return input.approved && from !== 'New' ? { ok: true, from, to: from, effects: { push: true } } : no('invalid_transition', 'Only a ticket that has been approved can be finalized.', []);
     case 'update_status':
