@@ -152,6 +152,9 @@ t.test('lists: own tickets for employees, filters, views, search, pagination', a
   t.same(await ids({ priority: 'Low', department: 'Budget Department', employee: dave.user.company_id }), [d1.id]);
   t.same(await ids({ category: 'Display', employee: carol.user.company_id }), [c1.id]);
   t.same(await ids({ assigned_to: coord.user.company_id, employee: dave.user.company_id }), [d1.id]);
+  t.same(await ids({ assigned_to: coord.user.company_id.toLowerCase(), employee: dave.user.company_id }), [d1.id], 'company id in any case');
+  t.same(await ids({ assigned_to: String(coord.user.id), employee: dave.user.company_id }), [d1.id], 'numeric id');
+  t.same(await ids({ assigned_to: carol.user.company_id }), [], 'someone with nothing assigned');
   t.same((await api.get('/api/tickets/', { token: coord.token, query: { assigned_to: 'me', employee: dave.user.company_id } })).body.data.map((x: { id: number }) => x.id), [d1.id]);
   t.same(await ids({ q: 'flickers' }), [c1.id], 'full-text');
   t.same(await ids({ q: c2.ticket_number }), [c2.id], 'exact number');

@@ -66,9 +66,7 @@ export class TicketService {
     for (const k of ['priority', 'department', 'category', 'submitted_after', 'submitted_before', 'q'] as const) if (query[k]) f[k] = query[k];
     if (query.assigned_to) {
       const a = String(query.assigned_to);
-      if (a === 'me') f.assigned_to = p.employeeId ?? -1;
-      else if (/^\d+$/.test(a)) f.assigned_to = Number(a);
-      else f.assigned_to = (await store.employeeIdByCompanyId(this.db, a)) ?? -1;
+      f.assignee = a === 'me' ? { id: p.employeeId ?? -1 } : /^\d+$/.test(a) ? { id: Number(a) } : { company_id: a };
     }
     if (query.employee) {
       const e = String(query.employee);

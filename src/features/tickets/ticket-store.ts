@@ -51,7 +51,8 @@ export interface TicketFilters {
   priority?: string;
   department?: string;
   category?: string;
-  assigned_to?: number;
+  /** assigned to this person, by numeric id or company id (joined: no extra query) */
+  assignee?: { id?: number; company_id?: string };
   /** owner by numeric id or company id */
   employee?: { id?: number; company_id?: string };
   submitted_after?: string;
@@ -78,7 +79,8 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.priority) qb.where('t.priority', f.priority);
   if (f.department) qb.where('t.department', f.department);
   if (f.category) qb.where('t.category', f.category);
-  if (f.assigned_to !== undefined) qb.where('t.assigned_to', f.assigned_to);
+  if (f.assignee?.id !== undefined) qb.where('t.assigned_to', f.assignee.id);
+  if (f.assignee?.company_id) qb.where('a.company_id', f.assignee.company_id.toUpperCase());
   if (f.employee?.id !== undefined) qb.where('t.employee_id', f.employee.id);
   if (f.employee?.company_id) qb.where('e.company_id', f.employee.company_id.toUpperCase());
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
@@ -172,11 +174,6 @@ export async function listAttachments(db: Knex | Knex.Transaction, ticketId: num
 
 export async function employeeExists(db: Knex | Knex.Transaction, id: number): Promise<boolean> {
   return Boolean(await db('employees').where({ id }).first('id'));
-}
-
-export async function employeeIdByCompanyId(db: Knex, companyId: string): Promise<number | undefined> {
-  const row = await db('employees').whereRaw('company_id = ?', [companyId.toUpperCase()]).first('id');
-  return row ? Number(row.id) : undefined;
 }
 
 /** The report: counts by status; response/resolution percentiles by department and priority. */
