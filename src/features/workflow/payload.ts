@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
+import { listAttachments } from '../tickets/ticket-store.js';
 
 /** How long an attachment link in a payload stays valid. */
 export const ATTACHMENT_URL_TTL_SECONDS = 3600;
@@ -45,7 +46,7 @@ export async function buildTicketPayload(db: Knex, ticketId: number, links: { pu
   const t = await db('tickets').where({ id: ticketId }).first('*', db.raw('scheduled_date::text AS scheduled_date_text'));
   if (!t) return undefined;
   const e = await db('employees').where({ id: t.employee_id }).first('id', 'first_name', 'last_name', 'middle_name', 'suffix', 'email', 'company_id', 'department');
-  const files = await db('ticket_attachments').where({ ticket_id: ticketId }).orderBy('id').select('id', 'file_name', 'file_type', 'file_size', 'upload_date');
+  const files = await listAttachments(db, ticketId);
   return {
     id: t.id,
     ticket_id: t.ticket_number,
