@@ -99,13 +99,14 @@ t.test('employees approve with no ids shows a multi-select of Pending accounts (
       return [String(a.id), String(c.id)];
     },
   } as unknown as Prompter;
-  const stdout = new PassThrough();
+  // a terminal on both ends, as the multi-select needs
+  const stdout = Object.assign(new PassThrough(), { isTTY: true });
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d) => (out += d));
   stderr.on('data', (d) => (err += d));
-  const io = { stdin: Readable.from([]), stdout, stderr, env: { SMARTSUPPORT_URL: ta.url, SMARTSUPPORT_TOKEN: access, NO_COLOR: '1' } };
+  const io = { stdin: Object.assign(Readable.from([]), { isTTY: true }), stdout, stderr, env: { SMARTSUPPORT_URL: ta.url, SMARTSUPPORT_TOKEN: access, NO_COLOR: '1' } };
   const code = await run(['node', 'smartsupport', 'employees', 'approve', '--json', 'id,status'], { io, prompter });
   t.equal(code, 0, err);
   t.same(offered.map((o) => o.value).sort(), [a.id, b.id, c.id].map(String).sort(), 'every Pending account is offered');

@@ -140,12 +140,12 @@ function scriptedPrompter(lines: (string | Error)[], seen: string[]): Prompter {
   };
 }
 
-async function interactive(lines: (string | Error)[]) {
+async function interactive(lines: (string | Error)[], tty = true) {
   process.env.XDG_CONFIG_HOME = xdg;
-  const stdout = capture();
+  const stdout = Object.assign(capture(), { isTTY: tty });
   const stderr = capture();
   const seen: string[] = [];
-  const stdin = Object.assign(new PassThrough(), { isTTY: true });
+  const stdin = Object.assign(new PassThrough(), { isTTY: tty });
   const code = await run(['node', 'smartsupport', 'chat'], {
     io: { stdin, stdout, stderr, env: { SMARTSUPPORT_URL: ta.url, SMARTSUPPORT_TOKEN: employee.token, NO_COLOR: '1' } },
     prompter: scriptedPrompter(lines, seen),
@@ -162,6 +162,12 @@ t.test('chat with no argument on a terminal continues one conversation until an 
   const id = Number(/conversation (\d+)/.exec(r.stderr)?.[1]);
   const conv = await ta.api.get(`/api/chat/${id}/`, { token: employee.token });
   t.same(conv.body.messages.filter((m: { role: string }) => m.role === 'user').map((m: { content: string }) => m.content), ['Who is the CEO of MAP Active Philippines?', 'Where is the office located?'], 'both questions in one conversation');
+});
+
+t.test('a prompter alone is no terminal: off one, chat without a question is still a usage error', async (t) => {
+  const r = await interactive(['Who is the CEO of MAP Active Philippines?'], false);
+  t.equal(r.code, 2, r.stderr);
+  t.same(r.seen, [], 'nothing was asked');
 });
 
 t.test('the interactive session ends cleanly on Ctrl-D', async (t) => {

@@ -48,9 +48,9 @@ export class Factory {
     private readonly injectedPrompter?: Prompter,
   ) {}
 
-  /** Prompts are allowed only when both stdin and stdout are terminals. */
+  /** Prompts are allowed only when both stdin and stdout are terminals (an injected prompter too). */
   get interactive(): boolean {
-    return Boolean(this.io.stdin.isTTY && this.io.stdout.isTTY) || Boolean(this.injectedPrompter);
+    return Boolean(this.io.stdin.isTTY && this.io.stdout.isTTY);
   }
 
   get color(): boolean {
@@ -108,9 +108,8 @@ export class Factory {
 
   /** The prompter; off a TTY this fails with a usage error naming what to pass instead. */
   async prompter(missing: string): Promise<Prompter> {
-    if (this.injectedPrompter) return this.injectedPrompter;
     if (!this.interactive) throw usageError(`${missing} is required (no terminal to prompt on)`);
-    return (await import('@inquirer/prompts')) as unknown as Prompter;
+    return this.injectedPrompter ?? ((await import('@inquirer/prompts')) as unknown as Prompter);
   }
 
   /** All of stdin as text (secrets and data piped in by scripts). */
