@@ -15,6 +15,8 @@ import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
+import { assertNotLastAdmin } from './lifecycle.js';
+import type { Knex } from 'knex';
 import type { EmployeeRecord } from './employee-store.js';
 
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
@@ -182,11 +184,8 @@ export async function patchEmployee(app: AppContext, rawId: string, patch: Recor
     const changes: Record<string, unknown> = {};
     for (const k of ['first_name', 'last_name', 'department', 'role'] as const) if (patch[k] !== undefined) changes[k] = typeof patch[k] === 'string' ? (patch[k] as string).trim() : patch[k];
     for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
-    if (changes.role !== undefined && changes.role !== e.role && e.role === 'System Admin' && e.status === 'Approved') {
-      // keep at least one admin who can sign in; lock the admins to serialize concurrent demotions
-      await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
-      if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', 'This is the only System Admin; promote someone else first.');
-    }
+    // keep at least one admin who can sign in (serialised with deactivation and erasure)
+    if (changes.role !== undefined && changes.role !== e.role) await assertNotLastAdmin(trx as Knex.Transaction, e, 'demoted');
     if (Object.keys(changes).length === 0) return e;
     // access tokens carry the role: a role change signs the person out everywhere
     if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');

@@ -34,13 +34,19 @@ export const erasedEmail = (id: number): string => `erased-${id}@erased.invalid`
 
 type Action = 'deactivated' | 'reactivated' | 'erased';
 
+/** Transaction-scoped advisory lock key serialising every change that can remove an active admin. */
+const LAST_ADMIN_LOCK = 0x5353_4c41; // 'SSLA'
+
 /**
- * Refuse when `e` is an active System Admin and the only one. Locks the active admins first, so
- * two concurrent demotions/deactivations/erasures cannot each see "another admin remains".
+ * Refuse when `e` is an active System Admin and the only one. Changes that could remove an active
+ * admin (demotion, deactivation, erasure) take one advisory lock first and count afterwards (READ
+ * COMMITTED: the count sees what the previous holder committed), so two admins removing each other
+ * at once cannot both succeed — and, unlike locking every admin row, this cannot deadlock with the
+ * row lock each of them already holds on its target.
  */
 export async function assertNotLastAdmin(trx: Knex.Transaction, e: EmployeeRecord, what: string): Promise<void> {
   if (e.role !== 'System Admin' || e.status !== 'Approved') return;
-  await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
+  await trx.raw('SELECT pg_advisory_xact_lock(?)', [LAST_ADMIN_LOCK]);
   if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', `This is the only active System Admin and cannot be ${what}; promote someone else first.`);
 }
 
