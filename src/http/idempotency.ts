@@ -10,6 +10,10 @@
  *   all get the one response) and is 409 `idempotency_in_progress` if it is still running after that.
  *
  * A request that fails with an error releases its key, so a retry runs again.
+ *
+ * Operations marked `x-secret-response: true` (sign-in, token refresh, API-key creation) never
+ * have their response stored — it holds tokens or a plaintext key. Their key is remembered as used,
+ * and a repeat is 409 `idempotency_replay_unavailable`.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -37,7 +41,13 @@ interface Stored {
   response_body: unknown;
 }
 
+/** Marks a stored outcome whose response carried a secret that was not kept (see withIdempotency). */
+const WITHHELD = 'x-smartsupport-secret-withheld';
+
 function replay(ctx: Koa.Context, row: Stored): void {
+  if (row.response_headers?.[WITHHELD]) {
+    throw conflict('idempotency_replay_unavailable', 'A request with this Idempotency-Key already succeeded; its response carried a secret (tokens or an API key) that is never stored, so it cannot be replayed. Send a new request with a new key.');
+  }
   ctx.status = row.response_status ?? 200;
   for (const [k, v] of Object.entries(row.response_headers ?? {})) ctx.set(k, v);
   ctx.set('Idempotent-Replayed', 'true');
@@ -56,7 +66,7 @@ function fileSummary(ctx: Koa.Context): unknown {
  * Run `next` under the request's Idempotency-Key (if any). Call only for POSTs, after the caller
  * is known and the request is valid.
  */
-export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>): Promise<void> {
+export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>, opts: { secretResponse?: boolean } = {}): Promise<void> {
   const key = ctx.get('Idempotency-Key');
   if (!key) return next();
   if (key.length > 255) throw unprocessable('idempotency_key_invalid', 'The Idempotency-Key must be at most 255 characters.');
@@ -95,6 +105,13 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
   const storable = body === undefined || body === null || (typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function');
   if (!storable || ctx.status >= 500) {
     await db('idempotency_keys').where({ caller, key }).delete();
+    return;
+  }
+  if (opts.secretResponse) {
+    // sign-in, refresh and API-key creation answer with a secret: only the fact that the key was
+    // used is kept (a repeat is 409 idempotency_replay_unavailable, never a second secret, never a
+    // second execution); the response itself is not stored
+    await db('idempotency_keys').where({ caller, key }).update({ state: 'done', response_status: ctx.status, response_headers: JSON.stringify({ [WITHHELD]: 'true' }), response_body: null });
     return;
   }
   const headers: Record<string, string> = {};
