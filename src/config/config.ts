@@ -46,6 +46,19 @@ export interface Config {
   workflowRetryMaxMs: number;
   workflowMaxAttempts: number;
   workflowRetryHours: number;
+  /** Events (docs/events.md): retention, live streams, webhook deliveries. */
+  eventRetentionDays: number;
+  eventStreamMaxPerCaller: number;
+  eventStreamHeartbeatMs: number;
+  /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
+  eventStreamBufferEvents: number;
+  webhookAllowPrivateTargets: boolean;
+  webhookTimeoutMs: number;
+  webhookDisableAfterHours: number;
+  webhookSecretOverlapHours: number;
+  /** deliveries in flight per process, and per destination (URL origin) */
+  deliveryConcurrency: number;
+  deliveryConcurrencyPerDestination: number;
   /**
    * pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried.
    * Unset: each queue's own policy (src/jobs/queues.ts); set: every queue (tests shorten it).
@@ -179,6 +192,16 @@ export function loadConfig(env: Env = process.env): Config {
     workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
     workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
+    eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
+    eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
+    eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
+    webhookSecretOverlapHours: int(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
+    deliveryConcurrencyPerDestination: int(env, 'DELIVERY_CONCURRENCY_PER_DESTINATION', 2, 1, 256),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
     jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
