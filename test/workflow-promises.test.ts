@@ -55,12 +55,11 @@ async function people(ta: TestApp) {
   return { employee, coordinator, admin };
 }
 
-async function approvedTicket(t: T, api: Api, who: Awaited<ReturnType<typeof people>>): Promise<{ id: number; ticket_number: string }> {
+async function approvedTicket(api: Api, who: Awaited<ReturnType<typeof people>>): Promise<{ id: number; ticket_number: string }> {
   const created = await api.post('/api/tickets/', { subject: 'Laptop will not boot', category: 'Hardware', sub_category: 'Laptop', description: 'Black screen after the update.' }, { token: who.employee.token });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
   const approved = await api.post(`/api/tickets/${created.body.id}/approve/`, { priority: 'High', department: 'IT Department' }, { token: who.coordinator.token });
-  if (approved.status !== 200) throw new Error(`approve: ${approved.status} ${approved.text}`);
-  t.equal(approved.body.status, 'Open');
+  if (approved.status !== 200 || approved.body.status !== 'Open') throw new Error(`approve: ${approved.status} ${approved.text}`);
   return { id: created.body.id, ticket_number: created.body.ticket_number };
 }
 
@@ -86,7 +85,7 @@ t.test('408, 425 and a network error are retried with the same event; then the d
   const who = await people(ta);
   const serve = await startServe(t, ta, { ...FAST, WORKFLOW_API_URL: wf.url });
   const api = new Api(serve.url, t);
-  const ticket = await approvedTicket(t, api, who);
+  const ticket = await approvedTicket(api, who);
   const d = await oneDelivery(api, who.admin.token, ticket.ticket_number, (d) => d.status !== 'pending', 'the delivery finished');
   t.match(d, { status: 'delivered', attempts: 4, last_status_code: 200, next_attempt_at: null });
   t.same(wf.requests.map((r) => r.answered), [408, 425, 'reset', 200], 'each failure was followed by another attempt');
@@ -102,8 +101,8 @@ t.test('WORKFLOW_RETRY_HOURS: a delivery whose next attempt would fall after the
   const env = { WORKFLOW_API_URL: wf.url, WORKFLOW_RETRY_HOURS: '2' };
   const serve = await startServe(t, ta, env, ['--no-worker']);
   const api = new Api(serve.url, t);
-  const late = await approvedTicket(t, api, who);
-  const early = await approvedTicket(t, api, who);
+  const late = await approvedTicket(api, who);
+  const early = await approvedTicket(api, who);
   const [lateD] = await deliveriesOf(api, who.admin.token, late.ticket_number);
   const [earlyD] = await deliveriesOf(api, who.admin.token, early.ticket_number);
   t.match(lateD, { status: 'pending', attempts: 0 });
@@ -129,7 +128,7 @@ t.test('redeliver answers 409 delivery_pending while the original is still being
   // default backoff: after the first 503 the next attempt is 15–30 s away, so the row stays pending
   const serve = await startServe(t, ta, { WORKFLOW_API_URL: wf.url });
   const api = new Api(serve.url, t);
-  const ticket = await approvedTicket(t, api, who);
+  const ticket = await approvedTicket(api, who);
   const d = await oneDelivery(api, who.admin.token, ticket.ticket_number, (d) => d.attempts >= 1, 'the first attempt was made');
   t.match(d, { status: 'pending', attempts: 1, last_status_code: 503 });
   const r = await api.post(`/api/workflow/deliveries/${d.id}/redeliver/`, undefined, { token: who.coordinator.token });
@@ -139,7 +138,7 @@ t.test('redeliver answers 409 delivery_pending while the original is still being
 
   // the contrast: once a delivery has finished (422 → failed), redeliver queues a new event
   wf.setPlan(() => 422);
-  const other = await approvedTicket(t, api, who);
+  const other = await approvedTicket(api, who);
   const failed = await oneDelivery(api, who.admin.token, other.ticket_number, (d) => d.status !== 'pending', 'the second delivery finished');
   t.match(failed, { status: 'failed', attempts: 1, last_status_code: 422 });
   const again = await api.post(`/api/workflow/deliveries/${failed.id}/redeliver/`, undefined, { token: who.coordinator.token });
