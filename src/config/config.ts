@@ -180,7 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
-    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
+    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 20, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
