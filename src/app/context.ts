@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js'
 import { createKnex } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
+import { QUEUES, workflowLeaseSeconds } from '../jobs/queues.js';
 import type { JwtSettings } from '../lib/jwt.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { resolveJwtSecret } from './secrets.js';
@@ -25,7 +26,9 @@ export interface AppContext {
   jwt: JwtSettings;
   metrics: Registry;
   databaseUrl: string;
-  /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
+  /** Run `fn` first when closing (e.g. stop the job loops before pg-boss and the pool go). */
+  onClose(fn: () => Promise<void>): void;
+  /** Run the onClose hooks (last registered first), stop pg-boss, close the pool and stop the embedded database. */
   close(): Promise<void>;
 }
 
@@ -55,10 +58,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
     }
     Model.knex(db);
-    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
+    // schedule: false — periodic jobs are sent by our workers (src/app/worker.ts), not pg-boss cron
+    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
-    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds });
+    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs) } });
   } catch (err) {
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await db.destroy().catch(() => undefined);
@@ -70,6 +74,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   collectDefaultMetrics({ register: metrics });
   const theBoss = boss;
   let closed: Promise<void> | undefined;
+  const closeHooks: (() => Promise<void>)[] = [];
   return {
     config,
     db,
@@ -79,8 +84,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
     metrics,
     databaseUrl,
+    onClose(fn) {
+      closeHooks.unshift(fn);
+    },
     close() {
       closed ??= (async () => {
+        for (const fn of closeHooks) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
         await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
         await db.destroy().catch(() => undefined);
         await embedded?.stop().catch(() => undefined);

@@ -203,7 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
     deliveryConcurrencyPerDestination: int(env, 'DELIVERY_CONCURRENCY_PER_DESTINATION', 2, 1, 256),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
-    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
+    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 20, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
