@@ -74,6 +74,10 @@ export interface Config {
   llmMaxTokens: number;
   /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
   chatRateLimitPerMinute: number;
+  /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
+  metricsToken: string | undefined;
+  /** Self-registrations per client address per hour (0 = off). */
+  registrationLimitPerHour: number;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +155,13 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError('CORS_ORIGINS', `has an invalid origin "${o}" (expected scheme://host[:port])`);
     }
   }
+  const workflowSigningSecret = str(env, 'WORKFLOW_SIGNING_SECRET');
+  // unsigned workflow callbacks could be forged by anyone holding the callback key
+  if (nodeEnv === 'production' && workflowSigningSecret === undefined) {
+    throw new ConfigError('WORKFLOW_SIGNING_SECRET', 'is required when NODE_ENV=production (inbound workflow callbacks must be signed)');
+  }
+  const metricsToken = str(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 24) throw new ConfigError('METRICS_TOKEN', 'must be at least 24 characters');
   const adminEmail = str(env, 'SMARTSUPPORT_ADMIN_EMAIL');
   const adminPassword = str(env, 'SMARTSUPPORT_ADMIN_PASSWORD');
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -186,7 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: str(env, 'MAIL_FROM') ?? 'SmartSupport <no-reply@smartsupport.local>',
     workflowApiUrl: url(env, 'WORKFLOW_API_URL', ['http:', 'https:']),
     workflowApiKey: str(env, 'WORKFLOW_API_KEY'),
-    workflowSigningSecret: str(env, 'WORKFLOW_SIGNING_SECRET'),
+    workflowSigningSecret,
     workflowTimeoutMs: int(env, 'WORKFLOW_TIMEOUT_MS', 10_000, 100, 120_000),
     workflowRetryBaseMs: int(env, 'WORKFLOW_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
@@ -210,5 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
+    metricsToken,
+    registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
   };
 }

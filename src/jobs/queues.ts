@@ -6,6 +6,8 @@ export const QUEUES = Object.freeze({
   email: 'email.send',
   workflowDelivery: 'workflow.deliver',
   maintenance: 'maintenance.run',
+  /** a forgot-password request, done off the request path so both answers cost the same */
+  passwordForgot: 'auth.password_forgot',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -15,6 +17,7 @@ export interface JobPayloads {
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
   [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
   [QUEUES.maintenance]: { task?: string };
+  [QUEUES.passwordForgot]: { email: string };
 }
 
 export interface QueuePolicy {
@@ -40,6 +43,7 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
+import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
@@ -270,7 +271,8 @@ export class TicketService {
       const row = await store.findTicket(trx, ref, { lock: true });
       if (!row) throw notFound('ticket');
       if (eventKey) {
-        const c = await store.claimCallbackEvent(trx, eventKey, row.id);
+        const c = await store.claimCallbackEvent(trx, eventKey, row.id, sha256(JSON.stringify(body)));
+        if ('mismatch' in c) throw unprocessable('idempotency_key_reused', 'This webhook-id (or event_id) was already used for a different request; send a new id for a new event.');
         if (!c.claimed && c.result) return { replayed: true, result: c.result };
       }
       const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
