@@ -87,6 +87,9 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/employee/profile/': { who: 'authenticated', scope: null },
   'PATCH /api/employee/profile/': { who: 'authenticated', scope: null, body: () => ({ first_name: 'Ada' }) },
   'POST /api/employee/upload-image/': { who: 'authenticated', scope: null },
+  // issue 15 item 6: a person's own email preferences (API keys are nobody)
+  'GET /api/employee/profile/notifications/': { who: 'authenticated', scope: null },
+  'PUT /api/employee/profile/notifications/': { who: 'authenticated', scope: null, body: () => ({ ticket_comments: false }) },
 
   // ─── Tickets ───────────────────────────────────────────────────────────────
   'GET /api/tickets/': { who: 'authenticated', scope: 'tickets:read' },
