@@ -47,6 +47,7 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   password_reset: 'account_security',
   ticket_status_changed: 'ticket_updates',
   ticket_commented: 'ticket_comments',
+  weekly_digest: 'weekly_digest',
 };
 
 const def = (key: NotificationKey): PreferenceDefinition => NOTIFICATION_PREFERENCES[key];

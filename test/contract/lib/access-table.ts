@@ -150,6 +150,12 @@ export const ACCESS: Record<string, Rule> = {
   'POST /api/admin/jobs/{queue}/{id}/retry/': { who: 'admin', scope: '?' },
   // api.md does not say who reads reports; staff at least
   'GET /api/reports/tickets/': { who: 'staff', scope: '?', open: ['ticket coordinator'] },
+  // issue 20: ticket analytics for staff, chat analytics for System Admins; API keys need reports:read
+  'GET /api/reports/tickets/volume/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/backlog/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/times/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/workload/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/chat/': { who: 'admin', scope: 'reports:read' },
 };
 
 export type Expectation = 'allow' | 401 | 403 | 404 | 'open';
