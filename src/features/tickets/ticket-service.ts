@@ -11,6 +11,7 @@ import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { wantsEmail } from '../notifications/preferences.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { actorOf, recordEvent, type EventInput } from '../events/events.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
@@ -214,7 +215,7 @@ export class TicketService {
       await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
       await commentEvent(trx, fresh, c as never, who);
     }
-    await queueEmail(trx, this.app.jobs, {
+    if (await wantsEmail(trx, row.owner_id, 'ticket_updates')) await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
       data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
@@ -298,7 +299,7 @@ export class TicketService {
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
       await store.updateTicket(trx, row.id, {});
       await commentEvent(trx, row, c as never, actorOf(p));
-      if (!internal && p.employeeId !== row.owner_id) {
+      if (!internal && p.employeeId !== row.owner_id && (await wantsEmail(trx, row.owner_id, 'ticket_comments'))) {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,
