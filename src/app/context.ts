@@ -9,7 +9,7 @@ import type PgBoss from 'pg-boss';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { createKnex } from '../db/knex.js';
+import { createKnex, preparedStatementsFor } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
 import type { JwtSettings } from '../lib/jwt.js';
@@ -25,6 +25,8 @@ export interface AppContext {
   jwt: JwtSettings;
   metrics: Registry;
   databaseUrl: string;
+  /** A session connection's URL (pg-boss, LISTEN/NOTIFY, migrations): DATABASE_DIRECT_URL or databaseUrl. */
+  directUrl: string;
   /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
   close(): Promise<void>;
 }
@@ -47,15 +49,24 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     embedded = await startEmbeddedPostgres({ dir });
     databaseUrl = embedded.url;
   }
-  const db = createKnex(databaseUrl, config.databasePoolMax, log);
+  const directUrl = (config.databaseUrl && config.databaseDirectUrl) || databaseUrl;
+  const prepared = preparedStatementsFor(config.databasePreparedStatements, databaseUrl, config.databaseUrl ? config.databaseDirectUrl : undefined);
+  const db = createKnex(databaseUrl, config.databasePoolMax, log, { preparedStatements: prepared });
   let boss: PgBoss | undefined;
   try {
     if (opts.migrate !== false) {
-      const ran = await migrateLatest(db);
-      if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      // migrations take locks and run DDL: on a session connection, never through a pooler
+      const migrator = directUrl === databaseUrl ? db : createKnex(directUrl, 1, log);
+      try {
+        const ran = await migrateLatest(migrator);
+        if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      } finally {
+        if (migrator !== db) await migrator.destroy();
+      }
     }
     Model.knex(db);
-    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
+    // pg-boss keeps session state (LISTEN, advisory locks): it needs a session connection
+    boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
     await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds });
@@ -79,6 +90,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
     metrics,
     databaseUrl,
+    directUrl,
     close() {
       closed ??= (async () => {
         await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
