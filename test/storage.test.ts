@@ -188,7 +188,7 @@ t.test('CLI: smartsupport storage migrate', async (t) => {
   const key = newKey('ticket_attachments', 'bin');
   const data = randomBytes(5000);
   await local.put(key, { stream: Readable.from([data]) });
-  const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, ...s3.env, FILE_STORAGE: 'local', LOG_LEVEL: 'silent' };
+  const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), DATABASE_URL: ta.app.databaseUrl, DATABASE_DIRECT_URL: ta.app.directUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, ...s3.env, FILE_STORAGE: 'local', LOG_LEVEL: 'silent' };
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [path.resolve('bin/smartsupport'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -103,3 +103,24 @@ const isStalePlan = (err: unknown): boolean => {
   const e = err as { code?: string; message?: string };
   return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
 };
+
+/**
+ * For libraries that take a node-pg style client (`query({ name, text, values })`, e.g.
+ * rate-limiter-flexible): runs on the pool's connections and, when named prepared statements are off
+ * (behind a transaction pooler), drops the statement name so each query is an unnamed statement.
+ */
+export function pgQueryClient(db: Knex): { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }> } {
+  type Conn = { query(q: object): Promise<{ rows: unknown[]; rowCount: number | null }> };
+  const client = (db as unknown as { client: { acquireConnection(): Promise<Conn>; releaseConnection(c: Conn): Promise<void> } }).client;
+  const named = usesPreparedStatements(db);
+  return {
+    async query(q) {
+      const conn = await client.acquireConnection();
+      try {
+        return await conn.query(named ? q : { text: q.text, values: q.values });
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    },
+  };
+}

@@ -9,6 +9,7 @@
  */
 import type { Knex } from 'knex';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../../db/knex.js';
 import { tooManyRequests } from '../../http/errors.js';
 
 export const LOGIN_LIMITS = { perAccount: 5, perIp: 30, windowSeconds: 900 } as const;
@@ -22,8 +23,9 @@ export interface LoginThrottle {
 export function createLoginThrottle(db: Knex): LoginThrottle {
   const make = (keyPrefix: string, points: number) =>
     new RateLimiterPostgres({
-      storeClient: db,
-      storeType: 'knex',
+      // node-pg style, so statement names can be dropped behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+      storeClient: pgQueryClient(db),
+      storeType: 'pool',
       tableName: 'rate_limits',
       tableCreated: true,
       keyPrefix,
