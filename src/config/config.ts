@@ -16,6 +16,18 @@ export interface Config {
   /** Unset: an embedded PostgreSQL is started in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /**
+   * A session (non-pooled) connection for pg-boss, LISTEN/NOTIFY and migrations when DATABASE_URL
+   * points at a transaction pooler (PgBouncer). Unset: DATABASE_URL is used for everything.
+   */
+  databaseDirectUrl: string | undefined;
+  /** Named prepared statements for hot queries: on, off (unnamed only) or auto (off behind a pooler). */
+  databasePreparedStatements: 'auto' | 'on' | 'off';
+  /** Where uploaded files live (src/features/files/storage.ts). */
+  fileStorage: 'local' | 'postgres' | 's3';
+  s3: S3Config | undefined;
+  /** Per-process session liveness cache: longest a cached answer is trusted (LISTEN/NOTIFY invalidates sooner). */
+  sessionCacheTtlMs: number;
   dataDir: string;
   /** Unset outside production: generated once and kept in `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
@@ -78,6 +90,20 @@ export interface Config {
   metricsToken: string | undefined;
   /** Self-registrations per client address per hour (0 = off). */
   registrationLimitPerHour: number;
+}
+
+export interface S3Config {
+  bucket: string;
+  /** key prefix inside the bucket, e.g. `smartsupport/` (may be empty) */
+  prefix: string;
+  region: string;
+  /** S3-compatible endpoint (MinIO, Garage, Ceph RGW); unset: AWS */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** multipart part size in bytes (S3's minimum is 5 MiB) */
+  partSizeBytes: number;
+  /** static credentials (S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, else AWS_*); unset: the AWS SDK's default chain (profile, instance role) */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +196,32 @@ export function loadConfig(env: Env = process.env): Config {
       'must be set together with ' + (adminEmail === undefined ? 'SMARTSUPPORT_ADMIN_PASSWORD' : 'SMARTSUPPORT_ADMIN_EMAIL'),
     );
   }
+  const fileStorage = oneOf(env, 'FILE_STORAGE', ['local', 'postgres', 's3'] as const, 'local');
+  let s3: S3Config | undefined;
+  const bucket = str(env, 'S3_BUCKET');
+  if (fileStorage === 's3' && !bucket) throw new ConfigError('S3_BUCKET', 'is required when FILE_STORAGE=s3');
+  if (bucket) {
+    const prefix = str(env, 'S3_PREFIX') ?? '';
+    if (prefix && !/^[A-Za-z0-9._/-]+\/$/.test(prefix)) throw new ConfigError('S3_PREFIX', 'must end with "/" and use only letters, digits, . _ - /');
+    s3 = {
+      bucket,
+      prefix,
+      region: str(env, 'S3_REGION') ?? str(env, 'AWS_REGION') ?? 'us-east-1',
+      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:']),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+      partSizeBytes: int(env, 'S3_PART_SIZE_MB', 8, 5, 512) * 1024 * 1024,
+      credentials: undefined,
+    };
+    const accessKeyId = str(env, 'S3_ACCESS_KEY_ID') ?? str(env, 'AWS_ACCESS_KEY_ID');
+    const secretAccessKey = str(env, 'S3_SECRET_ACCESS_KEY') ?? str(env, 'AWS_SECRET_ACCESS_KEY');
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      throw new ConfigError(accessKeyId === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY', 'must be set together with its pair');
+    }
+    if (accessKeyId && secretAccessKey) {
+      const sessionToken = str(env, 'AWS_SESSION_TOKEN');
+      s3.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    }
+  }
   return {
     nodeEnv,
     host,
@@ -177,6 +229,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 200),
+    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']),
+    databasePreparedStatements: oneOf(env, 'DATABASE_PREPARED_STATEMENTS', ['auto', 'on', 'off'] as const, 'auto'),
+    fileStorage,
+    s3,
+    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 5_000, 0, 60_000),
     dataDir: path.resolve(str(env, 'SMARTSUPPORT_DATA_DIR') ?? '.smartsupport'),
     jwtSecret,
     jwtIssuer: str(env, 'JWT_ISSUER') ?? 'smartsupport',
