@@ -18,7 +18,6 @@ import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import { assertNotLastAdmin } from './lifecycle.js';
-import type { Knex } from 'knex';
 import type { EmployeeRecord } from './employee-store.js';
 
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
