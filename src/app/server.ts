@@ -6,6 +6,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import cors from '@koa/cors';
 import Router, { type RouterMiddleware } from '@koa/router';
@@ -324,12 +325,52 @@ export function badStrings(value: unknown, prefix: string): FieldError[] {
 export interface RunningServer {
   server: http.Server;
   url: string;
-  /** Stop accepting connections and wait for in-flight requests (bounded by timeoutMs). */
+  /**
+   * Drain and stop (bounded by timeoutMs): stop accepting connections at once; requests already
+   * received finish, and so does one more request arriving on an open keep-alive connection — each
+   * answered with `Connection: close`, so clients go elsewhere; connections idle for
+   * DRAIN_IDLE_GRACE_MS are closed; whatever is left at the timeout is cut.
+   */
   close(timeoutMs?: number): Promise<void>;
+  /** true once close() was called */
+  readonly draining: boolean;
+}
+
+/**
+ * How long an idle keep-alive connection may stay open while draining. Closing an idle connection
+ * races a request the client may be sending at that instant; a busy client sends its next request
+ * well within this and gets `Connection: close` instead.
+ */
+export const DRAIN_IDLE_GRACE_MS = 1_000;
+
+interface ConnState {
+  busy: number;
+  idleSince: number;
 }
 
 export async function listen(koa: Koa, port: number, host: string): Promise<RunningServer> {
-  const server = http.createServer(koa.callback());
+  const handle = koa.callback();
+  const conns = new Map<net.Socket, ConnState>();
+  const pending = new Set<http.ServerResponse>();
+  let draining = false;
+  const server = http.createServer((req, res) => {
+    const state = conns.get(req.socket);
+    if (state) state.busy++;
+    pending.add(res);
+    res.once('close', () => {
+      pending.delete(res);
+      if (state) {
+        state.busy--;
+        state.idleSince = Date.now();
+      }
+    });
+    if (draining) res.setHeader('Connection', 'close');
+    void handle(req, res);
+  });
+  server.on('connection', (socket) => {
+    conns.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => conns.delete(socket));
+  });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 120_000;
@@ -340,19 +381,35 @@ export async function listen(koa: Koa, port: number, host: string): Promise<Runn
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
   return {
     server,
     url: `http://${shownHost}:${actualPort}`,
+    get draining() {
+      return draining;
+    },
     close(timeoutMs = 10_000) {
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        // responses not yet started close their connection after they are sent
+        for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+        const started = Date.now();
+        const sweep = setInterval(() => {
+          const now = Date.now();
+          for (const [socket, st] of conns) {
+            if (now - started >= timeoutMs) socket.destroy();
+            else if (st.busy === 0 && now - st.idleSince >= DRAIN_IDLE_GRACE_MS) socket.end();
+          }
+        }, 50);
+        sweep.unref();
+        // net.Server#close, not http.Server#close: the latter also drops idle keep-alive connections
+        // at once, cutting a request a client is sending on one at that instant
+        net.Server.prototype.close.call(server, () => {
+          clearInterval(sweep);
           resolve();
         });
-        server.closeIdleConnections();
       });
+      return closing;
     },
   };
 }

@@ -169,10 +169,23 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
 }
 
 /** The real app on its own database, listening on 127.0.0.1:0; closed at teardown. */
+/**
+ * The app's database URLs: direct, or (under TEST_PGBOUNCER=1, see test/run.ts) DATABASE_URL
+ * through PgBouncer in transaction mode and DATABASE_DIRECT_URL for session work.
+ */
+export function databaseEnv(directUrl: string): Record<string, string> {
+  const pooler = process.env.SS_TEST_PGBOUNCER_URL;
+  if (!pooler) return { DATABASE_URL: directUrl };
+  const u = new URL(pooler);
+  u.pathname = new URL(directUrl).pathname;
+  return { DATABASE_URL: u.toString(), DATABASE_DIRECT_URL: directUrl };
+}
+
 export async function startTestApp(t: T, opts: TestAppOptions = {}): Promise<TestApp> {
-  const { url: databaseUrl } = await createTestDatabase(t);
+  const { url: directUrl } = await createTestDatabase(t);
+  const { DATABASE_URL: databaseUrl, ...direct } = databaseEnv(directUrl);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ss-test-data-'));
-  const config = testConfig(databaseUrl, dataDir, opts.env);
+  const config = testConfig(databaseUrl, dataDir, { ...direct, ...opts.env });
   const app = await createContext(config, { migrate: false, supervise: Boolean(opts.worker) });
   const features = opts.features ?? allFeatures;
   for (const f of features) await f.onStart?.(app);

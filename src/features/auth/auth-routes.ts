@@ -1,4 +1,5 @@
 import type { AppContext } from '../../app/context.js';
+import { actorOf } from '../events/events.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
 import { employeePresenter } from '../employees/employee-service.js';
@@ -54,13 +55,13 @@ function routes(app: AppContext): RouteTable {
       ctx.body = await keys.listKeys(app.db, ctx.state.input.query);
     },
     async createApiKey(ctx) {
-      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body);
+      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body, actorOf(ctx.state.principal));
       ctx.status = 201;
       ctx.set('Cache-Control', 'no-store');
       ctx.body = row;
     },
     async revokeApiKey(ctx) {
-      await keys.revokeKey(app.db, ctx.state.input.params.id);
+      await keys.revokeKey(app.db, ctx.state.input.params.id, actorOf(ctx.state.principal));
       ctx.status = 204;
     },
   };

@@ -16,6 +16,7 @@
  */
 import type { Knex } from 'knex';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../../db/knex.js';
 import { tooManyRequests } from '../../http/errors.js';
 
 export const LOGIN_LIMITS = {
@@ -37,8 +38,9 @@ export interface LoginThrottle {
 export function createLoginThrottle(db: Knex): LoginThrottle {
   const make = (keyPrefix: string, l: { points: number; seconds: number }) =>
     new RateLimiterPostgres({
-      storeClient: db,
-      storeType: 'knex',
+      // node-pg style, so statement names can be dropped behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+      storeClient: pgQueryClient(db),
+      storeType: 'pool',
       tableName: 'rate_limits',
       tableCreated: true,
       keyPrefix,

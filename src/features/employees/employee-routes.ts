@@ -1,4 +1,5 @@
 import type { AppContext } from '../../app/context.js';
+import { actorOf } from '../events/events.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
 import { asFileList } from '../files/attachments-service.js';
@@ -23,7 +24,7 @@ function routes(app: AppContext): RouteTable {
       ctx.body = present(e);
     },
     async adminCreateEmployee(ctx) {
-      const e = await svc.adminCreate(app, ctx.state.input.body);
+      const e = await svc.adminCreate(app, ctx.state.input.body, actorOf(ctx.state.principal));
       ctx.status = 201;
       ctx.set('Location', `/api/employees/${e.id}/`);
       ctx.body = present(e);
@@ -36,10 +37,10 @@ function routes(app: AppContext): RouteTable {
       ctx.body = present(await svc.getEmployee(app, ctx.state.input.params.id));
     },
     async updateEmployee(ctx) {
-      ctx.body = present(await svc.patchEmployee(app, ctx.state.input.params.id, ctx.state.input.body));
+      ctx.body = present(await svc.patchEmployee(app, ctx.state.input.params.id, ctx.state.input.body, actorOf(ctx.state.principal)));
     },
     async approveEmployee(ctx) {
-      ctx.body = present(await svc.approve(app, ctx.state.input.params.id));
+      ctx.body = present(await svc.approve(app, ctx.state.input.params.id, actorOf(ctx.state.principal)));
     },
     async rejectEmployee(ctx) {
       ctx.body = present(await svc.reject(app, principal(ctx), ctx.state.input.params.id, ctx.state.input.body?.reason ?? null));

@@ -2,6 +2,8 @@
  * Account rules: self-registration (Pending), admin creation (Approved at once), approval and
  * rejection (with the audit row and the email in the same transaction), profile edits.
  */
+import type { Knex } from 'knex';
+import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
@@ -16,7 +18,6 @@ import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
 import { assertNotLastAdmin } from './lifecycle.js';
-import type { Knex } from 'knex';
 import type { EmployeeRecord } from './employee-store.js';
 
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
@@ -105,6 +106,20 @@ export async function register(app: AppContext, input: RegistrationInput, image:
   }
 }
 
+/** The employee as an event carries it: the account fields, never the image key or secrets. */
+export function employeeSnapshot(e: EmployeeRecord): Record<string, unknown> {
+  const iso = (v: Date | null) => (v ? new Date(v).toISOString() : null);
+  return {
+    id: e.id, company_id: e.company_id, first_name: e.first_name, last_name: e.last_name, middle_name: e.middle_name, suffix: e.suffix,
+    department: e.department, email: e.email, role: e.role, status: e.status, date_created: iso(e.date_created), updated_at: iso(e.updated_at),
+  };
+}
+
+/** An employee event: the person it is about may see it (their own account). */
+export function employeeEvent(trx: Knex | Knex.Transaction, type: string, e: EmployeeRecord, actor: EventInput['actor'], extra: Record<string, unknown> = {}): Promise<string> {
+  return recordEvent(trx, { type, actor, object: { type: 'employee', id: e.company_id }, subject_employee_id: e.id, data: { object: employeeSnapshot(e), ...extra } });
+}
+
 async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await insertNewEmployee(trx, input, {
@@ -115,6 +130,7 @@ async function createPending(app: AppContext, input: RegistrationInput, password
       image: imageKey,
     });
     await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
+    await employeeEvent(trx, 'employee.registered', e, { kind: 'employee', id: e.id, display: null });
     return e;
   });
 }
@@ -146,7 +162,7 @@ export interface AdminCreateInput extends NewEmployeeNames {
   password?: string;
 }
 
-export async function adminCreate(app: AppContext, input: AdminCreateInput): Promise<EmployeeRecord> {
+export async function adminCreate(app: AppContext, input: AdminCreateInput, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
   if (input.password !== undefined) {
     const errors = passwordProblems(input.password, 'password', [input.email, input.first_name, input.last_name]);
     if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
@@ -166,6 +182,7 @@ export async function adminCreate(app: AppContext, input: AdminCreateInput): Pro
       url = resetPasswordUrl(app.config.publicUrl, token);
     }
     await queueEmail(trx, app.jobs, { template: 'account_created', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, role: e.role, set_password_url: url } });
+    await employeeEvent(trx, 'employee.created', e, actor);
     return e;
   });
 }
@@ -176,7 +193,7 @@ export async function getEmployee(app: AppContext, rawId: string): Promise<Emplo
   return e;
 }
 
-export async function patchEmployee(app: AppContext, rawId: string, patch: Record<string, unknown>): Promise<EmployeeRecord> {
+export async function patchEmployee(app: AppContext, rawId: string, patch: Record<string, unknown>, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await store.findEmployee(trx, employeeRef(rawId), { forUpdate: true });
     if (!e) throw notFound('employee');
@@ -189,11 +206,14 @@ export async function patchEmployee(app: AppContext, rawId: string, patch: Recor
     if (Object.keys(changes).length === 0) return e;
     // access tokens carry the role: a role change signs the person out everywhere
     if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');
-    return (await store.updateEmployee(trx, e.id, changes))!;
+    const updated = (await store.updateEmployee(trx, e.id, changes))!;
+    const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (e as unknown as Record<string, unknown>)[k] ?? null]));
+    await employeeEvent(trx, 'employee.updated', updated, actor, { previous });
+    return updated;
   });
 }
 
-async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
+async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', actor: EventInput['actor'], after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const ref = employeeRef(rawId);
     const current = await store.findEmployee(trx, ref, { forUpdate: true });
@@ -203,18 +223,19 @@ async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Reje
     }
     const e = (await store.updateEmployee(trx, current.id, { status: to, notified: true }, { status: 'Pending' }))!;
     await after(trx, e);
+    await employeeEvent(trx, to === 'Approved' ? 'employee.approved' : 'employee.rejected', e, actor);
     return e;
   });
 }
 
-export function approve(app: AppContext, rawId: string): Promise<EmployeeRecord> {
-  return transition(app, rawId, 'Approved', async (trx, e) => {
+export function approve(app: AppContext, rawId: string, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
+  return transition(app, rawId, 'Approved', actor, async (trx, e) => {
     await queueEmail(trx as never, app.jobs, { template: 'account_approved', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: loginUrl(app) } });
   });
 }
 
 export function reject(app: AppContext, actor: Principal, rawId: string, reason: string | null): Promise<EmployeeRecord> {
-  return transition(app, rawId, 'Rejected', async (trx, e) => {
+  return transition(app, rawId, 'Rejected', actorOf(actor), async (trx, e) => {
     let actorName: string | null = null;
     if (actor.employeeId) {
       const a = await trx('employees').where({ id: actor.employeeId }).first('first_name', 'last_name', 'company_id');
@@ -242,7 +263,12 @@ export async function updateProfile(app: AppContext, employeeId: number, patch: 
   for (const k of ['first_name', 'last_name'] as const) if (patch[k] !== undefined) changes[k] = (patch[k] as string).trim();
   for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
   if (Object.keys(changes).length === 0) return getEmployee(app, String(employeeId));
-  const e = await store.updateEmployee(app.db, employeeId, changes);
-  if (!e) throw notFound('employee');
-  return e;
+  return app.db.transaction(async (trx) => {
+    const before = await store.findEmployee(trx, { by: 'id', value: employeeId }, { forUpdate: true });
+    const e = await store.updateEmployee(trx, employeeId, changes);
+    if (!e || !before) throw notFound('employee');
+    const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (before as unknown as Record<string, unknown>)[k] ?? null]));
+    await employeeEvent(trx, 'employee.updated', e, { kind: 'employee', id: employeeId, display: null }, { previous });
+    return e;
+  });
 }

@@ -7,6 +7,7 @@
  * store and recorded in the caller's transaction. If that transaction rolls back, the stored files
  * are removed again; formidable's temp files are removed by the server after every request.
  */
+import { recordEvent, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { tooLarge, unsupportedMediaType } from '../../http/errors.js';
@@ -110,6 +111,7 @@ export async function storeTicketAttachments(
   files: UploadedFile[],
   uploaderId: number | null,
   actor: { apiKeyId?: number } = {},
+  eventActor: EventInput['actor'] = null,
 ): Promise<AttachmentRow[]> {
   if (files.length === 0) return [];
   const types = await validateUploads(files, { maxBytes: app.config.maxUploadBytes });
@@ -142,6 +144,16 @@ export async function storeTicketAttachments(
         event: 'attachment_added',
         field: 'attachments',
         to_value: row.file_name,
+      });
+      await recordEvent(trx, {
+        type: 'attachment.added',
+        actor: eventActor,
+        object: { type: 'attachment', id: String(row.id) },
+        ticket_id: ticketId,
+        data: {
+          object: { id: Number(row.id), file_name: row.file_name, file_type: row.file_type, file_size: Number(row.file_size), upload_date: new Date(row.upload_date).toISOString() },
+          ticket_number: (await trx('tickets').where({ id: ticketId }).first('ticket_number'))?.ticket_number ?? null,
+        },
       });
     }
   } catch (err) {

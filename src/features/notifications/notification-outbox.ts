@@ -16,6 +16,7 @@ export const EMAIL_TEMPLATES = [
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'weekly_digest',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -36,6 +37,20 @@ export interface EmailData {
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** the weekly report (docs/reports.md); durations already formatted ("3h 20m"), rates as "12.5%" or null */
+  weekly_digest: {
+    first_name: string;
+    week_start: string;
+    week_end: string;
+    created: number;
+    resolved: number;
+    backlog_start: number;
+    backlog_end: number;
+    first_response_p50: string;
+    resolution_p50: string;
+    reopen_rate: string | null;
+    top_questions: { question: string; count: number }[];
+  };
 }
 
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {

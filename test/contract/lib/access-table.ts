@@ -94,6 +94,9 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/employees/{id}/export/': { who: 'admin', scope: 'employees:read', object: 'employee' },
   // a person's own data: never an API key
   'GET /api/employee/profile/export/': { who: 'authenticated', scope: null },
+  // issue 15 item 6: a person's own email preferences (API keys are nobody)
+  'GET /api/employee/profile/notifications/': { who: 'authenticated', scope: null },
+  'PUT /api/employee/profile/notifications/': { who: 'authenticated', scope: null, body: () => ({ ticket_comments: false }) },
 
   // ─── Tickets ───────────────────────────────────────────────────────────────
   'GET /api/tickets/': { who: 'authenticated', scope: 'tickets:read' },
@@ -155,6 +158,12 @@ export const ACCESS: Record<string, Rule> = {
   'POST /api/admin/jobs/{queue}/{id}/retry/': { who: 'admin', scope: 'jobs:write' },
   // api.md does not say who reads reports; staff at least
   'GET /api/reports/tickets/': { who: 'staff', scope: '?', open: ['ticket coordinator'] },
+  // issue 20: ticket analytics for staff, chat analytics for System Admins; API keys need reports:read
+  'GET /api/reports/tickets/volume/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/backlog/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/times/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/workload/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/chat/': { who: 'admin', scope: 'reports:read' },
 };
 
 export type Expectation = 'allow' | 401 | 403 | 404 | 'open';
