@@ -46,7 +46,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
-  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // a lookup and a token insert: a short lease
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 30 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice
   [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
 };
