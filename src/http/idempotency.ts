@@ -105,7 +105,7 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
         // its owner is gone (killed, or cut off by an outage): take the key over and run
         claimed = await claim();
         if (claimed.rows.length) break;
-        continue;
+        // another retry took it over first: wait for that one like any other
       }
       if (Date.now() >= deadline) throw conflict('idempotency_in_progress', 'A request with this Idempotency-Key is still running; retry shortly.');
       await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
