@@ -9,7 +9,7 @@ import type PgBoss from 'pg-boss';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { createKnex } from '../db/knex.js';
+import { createKnex, preparedStatementsFor } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
 import { QUEUES, workflowLeaseSeconds } from '../jobs/queues.js';
@@ -28,6 +28,8 @@ export interface AppContext {
   databaseUrl: string;
   /** Run `fn` first when closing (e.g. stop the job loops before pg-boss and the pool go). */
   onClose(fn: () => Promise<void>): void;
+  /** A session connection's URL (pg-boss, LISTEN/NOTIFY, migrations): DATABASE_DIRECT_URL or databaseUrl. */
+  directUrl: string;
   /** Run the onClose hooks (last registered first), stop pg-boss, close the pool and stop the embedded database. */
   close(): Promise<void>;
 }
@@ -50,16 +52,25 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     embedded = await startEmbeddedPostgres({ dir });
     databaseUrl = embedded.url;
   }
-  const db = createKnex(databaseUrl, config.databasePoolMax, log);
+  const directUrl = (config.databaseUrl && config.databaseDirectUrl) || databaseUrl;
+  const prepared = preparedStatementsFor(config.databasePreparedStatements, databaseUrl, config.databaseUrl ? config.databaseDirectUrl : undefined);
+  const db = createKnex(databaseUrl, config.databasePoolMax, log, { preparedStatements: prepared });
   let boss: PgBoss | undefined;
   try {
     if (opts.migrate !== false) {
-      const ran = await migrateLatest(db);
-      if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      // migrations take locks and run DDL: on a session connection, never through a pooler
+      const migrator = directUrl === databaseUrl ? db : createKnex(directUrl, 1, log);
+      try {
+        const ran = await migrateLatest(migrator);
+        if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      } finally {
+        if (migrator !== db) await migrator.destroy();
+      }
     }
     Model.knex(db);
+    // pg-boss keeps session state (LISTEN, advisory locks): it needs a session connection;
     // schedule: false — periodic jobs are sent by our workers (src/app/worker.ts), not pg-boss cron
-    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
+    boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
     await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs) } });
@@ -87,6 +98,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     onClose(fn) {
       closeHooks.unshift(fn);
     },
+    directUrl,
     close() {
       closed ??= (async () => {
         for (const fn of closeHooks) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
