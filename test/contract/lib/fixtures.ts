@@ -24,6 +24,10 @@ export type TicketStatus = 'New' | 'Open' | 'In Progress' | 'Resolved';
 export type FixtureKind =
   | 'ticket'
   | 'employee'
+  /** an Approved employee (account lifecycle) */
+  | 'activeEmployee'
+  /** a Deactivated employee (account lifecycle) */
+  | 'deactivatedEmployee'
   | 'apiKey'
   | 'attachment'
   | 'mediaPath'
@@ -93,6 +97,11 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     }
     case 'employee': {
       const e = await createEmployee(ta.db, { status: 'Pending' });
+      return { param: String(e.id), vars: { employee_id: e.id, company_id: e.company_id } };
+    }
+    case 'activeEmployee':
+    case 'deactivatedEmployee': {
+      const e = await createEmployee(ta.db, { status: kind === 'activeEmployee' ? 'Approved' : 'Deactivated' });
       return { param: String(e.id), vars: { employee_id: e.id, company_id: e.company_id } };
     }
     case 'apiKey': {
