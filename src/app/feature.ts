@@ -27,6 +27,8 @@ export interface WorkerDefinition<Q extends QueueName = QueueName> {
   /** Throw to retry. Must be idempotent: a job can run more than once. */
   handler: (data: JobPayloads[Q], job: PgBoss.JobWithMetadata<JobPayloads[Q]>) => Promise<void>;
   batchSize?: number;
+  /** independent polling loops for this queue in one process (default 1): jobs run in parallel */
+  concurrency?: number;
 }
 
 /** A capability plugs into the app through this shape (see src/app/features.ts). */
@@ -36,6 +38,11 @@ export interface Feature {
   workers?: (app: AppContext) => WorkerDefinition[];
   /** cron schedules: queue + cron expression (+ payload), registered by the worker */
   schedules?: { queue: QueueName; cron: string; data?: object }[];
+  /**
+   * Long-running work of a worker process (e.g. the webhook dispatcher), started with the workers;
+   * returns its stop function (called before pg-boss stops).
+   */
+  background?: (app: AppContext) => Promise<() => Promise<void>>;
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
   /**

@@ -9,7 +9,7 @@ import type { Feature } from './feature.js';
 export async function startWorkers(app: AppContext, features: Feature[]): Promise<string[]> {
   const ids: string[] = [];
   for (const f of features) {
-    for (const w of f.workers?.(app) ?? []) {
+    for (const w of f.workers?.(app) ?? []) for (let loop = 0; loop < (w.concurrency ?? 1); loop++) {
       const batchSize = w.batchSize ?? 1;
       // pg-boss waits a polling interval after every fetch; after a full batch there is probably
       // more, so fetch again at once (5,000 jobs drain in seconds, not in 5,000/batch half-seconds)
@@ -27,6 +27,14 @@ export async function startWorkers(app: AppContext, features: Feature[]): Promis
       ids.push(id);
     }
     for (const s of f.schedules ?? []) await app.boss.schedule(s.queue, s.cron, s.data ?? {}, { tz: 'UTC' });
+    if (f.background) {
+      const stop = await f.background(app);
+      const close = app.close.bind(app);
+      app.close = async () => {
+        await stop().catch(() => undefined);
+        return close();
+      };
+    }
   }
   return ids;
 }

@@ -14,6 +14,7 @@ export const EMAIL_TEMPLATES = [
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'webhook_disabled',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -31,6 +32,8 @@ export interface EmailData {
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** to every System Admin when an endpoint is disabled (continuous failure, or 410 Gone) */
+  webhook_disabled: { first_name: string; endpoint_id: number; url: string; reason: string };
 }
 
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {
