@@ -28,7 +28,7 @@ t.test('each change: once in the feed, once on the stream, once at the receiver,
   const startId = start.data[start.data.length - 1].id as string;
   t.equal(start.data[start.data.length - 1].type, 'webhook.created');
 
-  const stream = await openSse(`${ta.url}/api/events/stream`, { Authorization: `Bearer ${token}` });
+  const stream = await openSse(`${ta.url}/api/events/stream/`, { Authorization: `Bearer ${token}` });
   t.equal(stream.status, 200);
   t.teardown(() => stream.close());
   await waitFor(async () => stream.comments > 0, 'stream connected');

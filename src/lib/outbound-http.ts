@@ -43,7 +43,7 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): string | nul
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be http or https';
   if (u.username || u.password) return 'must not contain credentials';
-  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const host = u.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (!allowPrivate) {
     if (net.isIP(host) && isPrivateAddress(host)) return 'points to a private, loopback or link-local address';
     if (host === 'localhost' || host.endsWith('.localhost')) return 'points to a private, loopback or link-local address';

@@ -1,5 +1,5 @@
 /**
- * The events feature: the feed (`GET /api/events/`), the live stream (`GET /api/events/stream`),
+ * The events feature: the feed (`GET /api/events/`), the live stream (`GET /api/events/stream/`),
  * webhook subscriptions (`/api/webhooks/…`), the webhook delivery worker and the dispatcher.
  */
 import type { AppContext } from '../../app/context.js';
@@ -63,7 +63,7 @@ function routes(app: AppContext): RouteTable {
 
     async listWebhooks(ctx) {
       const q = ctx.state.input.query as { limit?: number; cursor?: string };
-      const page = await paginate(await wh.listEndpoints(app, principal(ctx)), { limit: q.limit, cursor: q.cursor, direction: 'asc' });
+      const page = await paginate(wh.listEndpoints(app, principal(ctx)), { limit: q.limit, cursor: q.cursor, direction: 'asc' });
       ctx.body = { data: page.data.map(wh.presentEndpoint), next_cursor: page.next_cursor };
     },
     async createWebhook(ctx) {

@@ -1,5 +1,5 @@
 /**
- * `GET /api/events/stream`: Server-Sent Events. Every message has `id:` (the event id), so a client
+ * `GET /api/events/stream/`: Server-Sent Events. Every message has `id:` (the event id), so a client
  * that reconnects with `Last-Event-ID` continues exactly after it: the events in between are read
  * from the log (same visibility, same filters), then the stream switches to live events from the
  * process's hub without a gap or a repeat. Memory is bounded per connection: at most

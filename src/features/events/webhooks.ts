@@ -81,11 +81,9 @@ function validUrl(app: AppContext, url: string): string {
 const webhookEvent = (trx: Knex | Knex.Transaction, type: string, row: Record<string, unknown>, actor: EventInput['actor']) =>
   recordEvent(trx, { type, actor, object: { type: 'webhook', id: String(row.id) }, admin_only: true, data: { object: presentEndpoint(row) } });
 
-/** Endpoints are visible to System Admins, and to the API key that created them. */
+/** Endpoints are managed by System Admins and System Admin API keys with `webhooks:write` (x-roles/x-scope). */
 function scoped(qb: Knex.QueryBuilder, p: Principal): Knex.QueryBuilder {
-  if (p.kind === 'api_key') return qb.where({ owner_kind: 'api_key', owner_id: p.id });
-  if (!isAdmin(p)) return qb.whereRaw('false');
-  return qb;
+  return isAdmin(p) ? qb : qb.whereRaw('false');
 }
 
 export async function findEndpoint(db: Knex | Knex.Transaction, p: Principal, rawId: unknown, lock = false): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -167,7 +165,7 @@ export async function rotateSecret(app: AppContext, p: Principal, rawId: unknown
   });
 }
 
-export async function listEndpoints(app: AppContext, p: Principal) {
+export function listEndpoints(app: AppContext, p: Principal): Knex.QueryBuilder {
   return scoped(app.db('webhook_endpoints').select(ENDPOINT_COLUMNS), p);
 }
 

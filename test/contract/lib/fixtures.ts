@@ -15,7 +15,7 @@ export class Pending extends Error {}
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
 export type TicketStatus = 'New' | 'Open' | 'In Progress' | 'Resolved';
 
-export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation';
+export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation' | 'webhook' | 'webhookDelivery';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -94,6 +94,19 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
       const table = await requireTable(ta, 'faqs', 'faq_entries');
       const [row] = await ta.db(table).insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
+    }
+    case 'webhook':
+    case 'webhookDelivery': {
+      await requireTable(ta, 'webhook_endpoints');
+      const { sealSecret, newSecret } = await import('../../../src/features/events/webhooks.js');
+      const [ep] = await ta.db('webhook_endpoints')
+        .insert({ url: 'https://example.com/hook', event_types: ['ticket.*'], secret_enc: sealSecret(ta.app, newSecret()), owner_kind: 'employee', owner_id: opts.owner.id, owner_role: 'System Admin' })
+        .returning('id');
+      if (kind === 'webhook') return { param: String(ep.id), vars: { webhook_id: ep.id } };
+      const [d] = await ta.db('webhook_deliveries')
+        .insert({ endpoint_id: ep.id, event_id: `evt_${randomBytes(12).toString('hex')}`, event_type: 'ticket.created', payload: '{}', status: 'failed', attempts: 1 })
+        .returning('id');
+      return { param: `${ep.id}/${d.id}`, vars: { webhook_id: ep.id, delivery_id: d.id } };
     }
     case 'conversation': {
       const table = await requireTable(ta, 'chat_conversations', 'conversations');
