@@ -7,6 +7,7 @@ import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
 import { isSessionRevoked } from './auth-store.js';
 import { ensureFirstAdmin } from './first-admin.js';
+import { QUEUES } from '../../jobs/queues.js';
 import { createLoginThrottle } from './login-throttle.js';
 
 const principal = (ctx: ApiContext) => {
@@ -69,6 +70,10 @@ function routes(app: AppContext): RouteTable {
 export const authFeature: Feature = {
   name: 'auth',
   routes,
+  workers: (app) => {
+    const cap = auth.resetMailCap(app);
+    return [{ queue: QUEUES.passwordForgot, handler: async (data) => void (await auth.sendResetLink(app, cap, (data as { email: string }).email)) }];
+  },
   isSessionRevoked: (app) => (sid) => isSessionRevoked(app.db, sid),
   async onStart(app) {
     await ensureFirstAdmin(app.db, app.config, app.log);

@@ -124,6 +124,8 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
   let provider: Provider = 'faq';
   let answer: string | undefined;
   let sources: Faq[] = [];
+  /** the model is configured but failed: FAQ search answers instead (counted by the chat report) */
+  let modelFailed = false;
 
   const { llmApiKey } = app.config;
   if (llmApiKey) {
@@ -146,6 +148,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
       answer = r.content;
       sources = grounding;
     } else {
+      modelFailed = true;
       app.log.warn({ reason: r.reason, status: r.status, model: app.config.llmModel }, 'chat model failed; answering from FAQ search');
     }
   }
@@ -163,7 +166,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
     const sourceIds = sources.map((s) => Number(s.id));
     await trx('chat_messages').insert({ conversation_id: conversation.id, role: 'user', content: message });
     const [assistant] = await trx('chat_messages')
-      .insert({ conversation_id: conversation.id, role: 'assistant', content: text, provider, sources: sourceIds, latency_ms: latency })
+      .insert({ conversation_id: conversation.id, role: 'assistant', content: text, provider, sources: sourceIds, latency_ms: latency, model_failed: modelFailed })
       .returning('id');
     await trx('chat_conversations').where({ id: conversation.id }).update({ updated_at: trx.fn.now() });
     return {

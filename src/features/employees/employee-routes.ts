@@ -5,6 +5,7 @@ import { unauthorized } from '../../http/errors.js';
 import { asFileList } from '../files/attachments-service.js';
 import { listEmployees, listRejections } from './employee-store.js';
 import * as svc from './employee-service.js';
+import * as lifecycle from './lifecycle.js';
 
 const principal = (ctx: ApiContext) => {
   const p = ctx.state.principal;
@@ -14,9 +15,10 @@ const principal = (ctx: ApiContext) => {
 
 function routes(app: AppContext): RouteTable {
   const present = svc.employeePresenter(app);
+  const limit = svc.registrationLimit(app);
   return {
     async registerEmployee(ctx) {
-      const e = await svc.register(app, ctx.state.input.body, asFileList(ctx.request.files?.image)[0]);
+      const e = await svc.register(app, ctx.state.input.body, asFileList(ctx.request.files?.image)[0], limit, ctx.ip);
       ctx.status = 201;
       ctx.set('Location', `/api/employees/${e.id}/`);
       ctx.body = present(e);
@@ -48,6 +50,21 @@ function routes(app: AppContext): RouteTable {
     },
     async getEmployeeCounts(ctx) {
       ctx.body = await svc.counts(app);
+    },
+    async deactivateEmployee(ctx) {
+      ctx.body = present(await lifecycle.deactivate(app, principal(ctx), ctx.state.input.params.id, ctx.state.input.body?.reason ?? null));
+    },
+    async reactivateEmployee(ctx) {
+      ctx.body = present(await lifecycle.reactivate(app, principal(ctx), ctx.state.input.params.id));
+    },
+    async eraseEmployee(ctx) {
+      ctx.body = present(await lifecycle.erase(app, principal(ctx), ctx.state.input.params.id, ctx.state.input.body.confirm));
+    },
+    async exportEmployee(ctx) {
+      ctx.body = await lifecycle.exportEmployee(app, ctx.state.input.params.id, present);
+    },
+    async exportMyData(ctx) {
+      ctx.body = await lifecycle.exportEmployee(app, String(principal(ctx).employeeId), present);
     },
     async getProfile(ctx) {
       ctx.body = present(await svc.getEmployee(app, String(principal(ctx).employeeId)));

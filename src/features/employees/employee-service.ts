@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
 import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
-import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { conflict, notFound, tooManyRequests, unprocessable, type FieldError } from '../../http/errors.js';
 import { parseIdRef } from '../../lib/ids.js';
 import { profileImageUrl } from '../files/media-access.js';
 import type { UploadedFile } from '../files/attachments-service.js';
@@ -16,6 +17,7 @@ import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
+import { assertNotLastAdmin } from './lifecycle.js';
 import type { EmployeeRecord } from './employee-store.js';
 
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
@@ -48,14 +50,36 @@ interface NewEmployeeNames {
   email: string;
 }
 
+/** Counts one registration for a client address; throws 429 when over REGISTRATION_LIMIT_PER_HOUR. */
+export type RegistrationLimit = (ip: string) => Promise<void>;
+
+export function registrationLimit(app: AppContext): RegistrationLimit | undefined {
+  const points = app.config.registrationLimitPerHour;
+  if (points <= 0) return undefined;
+  const limiter = new RateLimiterPostgres({ storeClient: app.db, storeType: 'knex', tableName: 'rate_limits', tableCreated: true, keyPrefix: 'register_addr', points, duration: 3600, clearExpiredByTimeout: false });
+  return async (ip) => {
+    try {
+      await limiter.consume(ip, 1);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw tooManyRequests(err.msBeforeNext / 1000, `Too many registrations from your address; at most ${points} an hour.`);
+      throw err;
+    }
+  };
+}
+
 export interface RegistrationInput extends NewEmployeeNames {
   password: string;
   confirm_password: string;
   [k: string]: unknown;
 }
 
-/** `image`: the body parser's temporary file (removed with the request's temp dir; the image store keeps its own copy). */
-export async function register(app: AppContext, input: RegistrationInput, image?: UploadedFile): Promise<EmployeeRecord> {
+/**
+ * `image`: the body parser's temporary file (removed with the request's temp dir; the image store
+ * keeps its own copy). Cheap checks come first — fields, password rules, email taken, the
+ * per-address registration limit — and only then the expensive work (image decoding in the bounded
+ * image pool, password hashing), so an anonymous caller cannot make us do that work for nothing.
+ */
+export async function register(app: AppContext, input: RegistrationInput, image: UploadedFile | undefined, limit?: RegistrationLimit, ip = ''): Promise<EmployeeRecord> {
   const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
   if (injected.length) {
     throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
@@ -63,9 +87,17 @@ export async function register(app: AppContext, input: RegistrationInput, image?
   const errors: FieldError[] = passwordProblems(input.password, 'password', [input.email, input.email.split('@')[0], input.first_name, input.last_name]);
   if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
   if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
-  const passwordHash = await hashPassword(input.password);
-  // decode, resize and store the image first (413/415 before anything is written); drop it if the account is not created
+  if (await store.emailTaken(app.db, input.email.trim())) throw conflict('email_taken', 'An account with this email already exists.');
+  await limit?.(ip);
+  // decode, resize and store the image (413/415 before anything is written); drop it if the account is not created
   const imageKey = image ? await processProfileImage(app, image) : null;
+  let passwordHash: string;
+  try {
+    passwordHash = await hashPassword(input.password);
+  } catch (err) {
+    if (imageKey) await fileStore(app).delete(imageKey).catch(() => undefined);
+    throw err;
+  }
   try {
     return await createPending(app, input, passwordHash, imageKey);
   } catch (err) {
@@ -165,14 +197,12 @@ export async function patchEmployee(app: AppContext, rawId: string, patch: Recor
   return app.db.transaction(async (trx) => {
     const e = await store.findEmployee(trx, employeeRef(rawId), { forUpdate: true });
     if (!e) throw notFound('employee');
+    if (e.status === 'Erased') throw conflict('already_erased', 'This account has been erased and cannot be changed.', { current_status: e.status });
     const changes: Record<string, unknown> = {};
     for (const k of ['first_name', 'last_name', 'department', 'role'] as const) if (patch[k] !== undefined) changes[k] = typeof patch[k] === 'string' ? (patch[k] as string).trim() : patch[k];
     for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
-    if (changes.role !== undefined && changes.role !== e.role && e.role === 'System Admin' && e.status === 'Approved') {
-      // keep at least one admin who can sign in; lock the admins to serialize concurrent demotions
-      await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
-      if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', 'This is the only System Admin; promote someone else first.');
-    }
+    // keep at least one admin who can sign in (serialised with deactivation and erasure)
+    if (changes.role !== undefined && changes.role !== e.role) await assertNotLastAdmin(trx as Knex.Transaction, e, 'demoted');
     if (Object.keys(changes).length === 0) return e;
     // access tokens carry the role: a role change signs the person out everywhere
     if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');

@@ -57,7 +57,7 @@ export class EventHub {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.app.databaseUrl, application_name: 'smartsupport-events-listen' });
+    const client = new pg.Client({ connectionString: this.app.directUrl, application_name: 'smartsupport-events-listen' });
     client.on('error', (err) => {
       this.app.log.warn({ err: err.message }, 'event LISTEN connection failed; reconnecting');
       this.dropClient(client);
@@ -161,11 +161,7 @@ export async function hubOf(app: AppContext): Promise<EventHub> {
     const h = new EventHub(app);
     hub = h;
     hubs.set(app, h);
-    const close = app.close.bind(app);
-    app.close = async () => {
-      await h.stop();
-      return close();
-    };
+    app.onClose(() => h.stop());
   }
   await hub.start();
   return hub;

@@ -12,7 +12,10 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { tooLarge, unsupportedMediaType } from '../../http/errors.js';
 import { detectType, sanitizeFileName, type DetectedType } from './detect.js';
+import { loadSharp, withImageSlot } from './image-pool.js';
 import { fileStore, newKey } from './storage.js';
+
+const REENCODED = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
 /** The part of a formidable file we use. */
 export interface UploadedFile {
@@ -62,6 +65,32 @@ export async function validateUploads(files: UploadedFile[], limits: { maxBytes:
   return types;
 }
 
+/** Largest image attachment we decode (e.g. 8000×5000); bigger is refused from its header (413). */
+export const ATTACHMENT_IMAGE_MAX_PIXELS = 40_000_000;
+
+/**
+ * Re-encode an image attachment in its own format (JPEG, PNG, GIF incl. animation, WebP): only the
+ * decoded pixels survive, so trailing data and embedded chunks of a polyglot (GIF/JS, PNG/HTML),
+ * and metadata (EXIF/GPS), are dropped. Writes `<file>.clean` next to the upload (in the request's
+ * temp dir) and returns it with its size. 413 past the pixel limit, 415 when it does not decode.
+ */
+export async function reencodeImage(file: UploadedFile, type: DetectedType): Promise<UploadedFile> {
+  return withImageSlot(async () => {
+    const { default: sharp } = await loadSharp();
+    const animated = type.mime === 'image/gif' || type.mime === 'image/webp';
+    const img = sharp(file.filepath, { limitInputPixels: ATTACHMENT_IMAGE_MAX_PIXELS, failOn: 'error', animated });
+    const out = `${file.filepath}.clean`;
+    try {
+      const pipeline = type.mime === 'image/jpeg' ? img.rotate().jpeg({ quality: 90 }) : type.mime === 'image/png' ? img.png() : type.mime === 'image/gif' ? img.gif() : img.webp({ quality: 90 });
+      const info = await pipeline.toFile(out);
+      return { filepath: out, originalFilename: file.originalFilename, size: info.size };
+    } catch (err) {
+      if (/pixel limit/i.test((err as Error).message)) throw tooLarge(`The image is too large: at most ${ATTACHMENT_IMAGE_MAX_PIXELS / 1_000_000} megapixels.`);
+      throw unsupportedMediaType('The image could not be decoded.');
+    }
+  });
+}
+
 /** Remove stored objects once the transaction turns out to have rolled back. */
 function removeOnRollback(app: AppContext, trx: Knex.Transaction, keys: string[]): void {
   const store = fileStore(app);
@@ -86,6 +115,8 @@ export async function storeTicketAttachments(
 ): Promise<AttachmentRow[]> {
   if (files.length === 0) return [];
   const types = await validateUploads(files, { maxBytes: app.config.maxUploadBytes });
+  // images are kept only as we re-encoded them (see reencodeImage)
+  files = await Promise.all(files.map((f, i) => (REENCODED.has(types[i].mime) ? reencodeImage(f, types[i]) : f)));
   const store = fileStore(app);
   const stored: string[] = [];
   const rows: AttachmentRow[] = [];

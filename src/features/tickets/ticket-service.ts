@@ -6,10 +6,12 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
+import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { wantsEmail } from '../notifications/preferences.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { actorOf, recordEvent, type EventInput } from '../events/events.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
@@ -213,7 +215,7 @@ export class TicketService {
       await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
       await commentEvent(trx, fresh, c as never, who);
     }
-    await queueEmail(trx, this.app.jobs, {
+    if (await wantsEmail(trx, row.owner_id, 'ticket_updates')) await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
       data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
@@ -270,7 +272,8 @@ export class TicketService {
       const row = await store.findTicket(trx, ref, { lock: true });
       if (!row) throw notFound('ticket');
       if (eventKey) {
-        const c = await store.claimCallbackEvent(trx, eventKey, row.id);
+        const c = await store.claimCallbackEvent(trx, eventKey, row.id, sha256(JSON.stringify(body)));
+        if ('mismatch' in c) throw unprocessable('idempotency_key_reused', 'This webhook-id (or event_id) was already used for a different request; send a new id for a new event.');
         if (!c.claimed && c.result) return { replayed: true, result: c.result };
       }
       const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
@@ -296,7 +299,7 @@ export class TicketService {
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
       await store.updateTicket(trx, row.id, {});
       await commentEvent(trx, row, c as never, actorOf(p));
-      if (!internal && p.employeeId !== row.owner_id) {
+      if (!internal && p.employeeId !== row.owner_id && (await wantsEmail(trx, row.owner_id, 'ticket_comments'))) {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,

@@ -221,10 +221,17 @@ export async function ticketReport(db: Knex) {
 }
 
 /** Workflow callbacks: claim an event key in the transaction (blocks on a concurrent duplicate). */
-export async function claimCallbackEvent(trx: Knex.Transaction, eventKey: string, ticketId: number): Promise<{ claimed: true } | { claimed: false; result: unknown }> {
-  const ins = await trx.raw(`INSERT INTO workflow_callbacks (event_key, ticket_id) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING event_key`, [eventKey, ticketId]);
+/**
+ * Claim an inbound event id. A repeat gets the first result only when it is the same request
+ * (`requestHash`, a sha256 of the body); the same id with a different body is `mismatch`.
+ */
+export async function claimCallbackEvent(trx: Knex.Transaction, eventKey: string, ticketId: number, requestHash: string): Promise<{ claimed: true } | { claimed: false; result: unknown } | { claimed: false; mismatch: true }> {
+  const ins = await trx.raw(`INSERT INTO workflow_callbacks (event_key, ticket_id, request_hash) VALUES (?, ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING event_key`, [eventKey, ticketId, requestHash]);
   if (ins.rows.length) return { claimed: true };
-  const row = await trx('workflow_callbacks').where({ event_key: eventKey }).first('result');
+  const row = await trx('workflow_callbacks').where({ event_key: eventKey }).first('result', 'request_hash', 'ticket_id');
+  // rows from before request hashes were kept: at least the ticket must be the same
+  const same = row && (row.request_hash ? row.request_hash === requestHash : Number(row.ticket_id) === ticketId);
+  if (!same) return { claimed: false, mismatch: true };
   return { claimed: false, result: row?.result };
 }
 
