@@ -141,7 +141,7 @@ export function seriesChart(buckets: string[], series: { key: string; values: nu
   const span = Math.ceil(buckets.length / group);
   const first = buckets[0]!;
   const last = buckets[buckets.length - 1]!;
-  const axis = span >= width(first) + width(last) + 1 ? first + ' '.repeat(span - width(first) - width(last)) + last : first;
+  const axis = span >= width(first) + width(last) + 1 ? first + ' '.repeat(span - width(first) - width(last)) + last : `${first} → ${last}`;
   lines.push(style.dim(`  ${' '.repeat(labelW)} ${axis}${group > 1 ? ` (${group} per mark)` : ''}`));
   return lines;
 }
@@ -296,7 +296,9 @@ export async function renderReport(f: Factory, data: unknown, view: ReportView, 
   }
   let style = PLAIN;
   if (f.color) {
-    const chalk = (await import('chalk')).default;
+    // our stream is the terminal (chalk would look at process.stdout): colour at the basic 16-colour level
+    const { Chalk } = await import('chalk');
+    const chalk = new Chalk({ level: 1 });
     style = { bar: (s) => chalk.cyan(s), dim: (s) => chalk.dim(s), bold: (s) => chalk.bold(s) };
   }
   const total = Math.max(40, Math.min(opts.width ?? f.io.stdout.columns ?? 80, 160));
