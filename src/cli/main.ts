@@ -12,6 +12,7 @@ import { register as registerCompletion } from './local/completion.js';
 import { register as registerConfig } from './local/config.js';
 import { register as registerDatabase } from './local/database.js';
 import { register as registerServe } from './local/serve.js';
+import { register as registerStorage } from './local/storage.js';
 
 export type NounModule = { register(noun: Command, factory: () => Factory): void };
 
@@ -75,6 +76,7 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
   }
   registerServe(program);
   registerDatabase(program);
+  registerStorage(program);
   registerApi(program, factory);
   registerConfig(program, factory);
   registerCompletion(program, factory);

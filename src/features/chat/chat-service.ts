@@ -7,6 +7,7 @@
  * using that key, and are not visible to the key's creator through their own token). Anyone else
  * gets 404.
  */
+import { actorOf, recordEvent } from '../events/events.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
@@ -207,8 +208,16 @@ export async function escalateConversation(app: AppContext, p: Principal, id: nu
       trx,
       { employee_id: p.employeeId, subject, category: 'General', sub_category: 'Chatbot escalation', description: transcript(c.id, messages) },
       actorRef(p),
+      actorOf(p),
     );
     await trx('chat_conversations').where({ id: c.id }).update({ ticket_id: row.id, escalated_at: trx.fn.now(), updated_at: trx.fn.now() });
+    await recordEvent(trx, {
+      type: 'chat.escalated',
+      actor: actorOf(p),
+      object: { type: 'chat_conversation', id: String(c.id) },
+      ticket_id: row.id,
+      data: { object: { id: c.id, ticket_number: row.ticket_number }, ticket_number: row.ticket_number },
+    });
     return { row, body: await tickets.detail(p, row, trx), created: true };
   });
 }

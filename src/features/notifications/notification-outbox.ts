@@ -11,6 +11,8 @@ export const EMAIL_TEMPLATES = [
   'account_approved',
   'account_rejected',
   'account_created',
+  'account_deactivated',
+  'account_reactivated',
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
@@ -28,6 +30,9 @@ export interface EmailData {
   account_rejected: { first_name: string; last_name: string; reason: string | null };
   /** an admin created the account; set_password_url is a one-time link (null when a password was given) */
   account_created: { first_name: string; last_name: string; company_id: string; role: string; set_password_url: string | null };
+  /** the last mail a deactivated person gets (sent although the account is deactivated) */
+  account_deactivated: { first_name: string; last_name: string; company_id: string; reason: string | null };
+  account_reactivated: { first_name: string; last_name: string; company_id: string; login_url: string };
   password_reset: { first_name: string; reset_url: string; expires_minutes: number };
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */

@@ -44,6 +44,8 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   account_approved: 'account_security',
   account_rejected: 'account_security',
   account_created: 'account_security',
+  account_deactivated: 'account_security',
+  account_reactivated: 'account_security',
   password_reset: 'account_security',
   ticket_status_changed: 'ticket_updates',
   ticket_commented: 'ticket_comments',

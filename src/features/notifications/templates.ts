@@ -81,6 +81,20 @@ ${d.reason ? raw(html`<p>Reason: ${paragraphs(d.reason)}</p>`) : raw('')}
 <p>If you think this is a mistake, contact your IT department.</p>`),
     text: `Hello ${d.first_name} ${d.last_name},\n\nWe are sorry: your account request was not approved.\n${d.reason ? `\nReason: ${d.reason}\n` : ''}\nIf you think this is a mistake, contact your IT department.${textFooter}`,
   }),
+  account_deactivated: (d) => ({
+    subject: 'Your SmartSupport account has been deactivated',
+    html: layout('Account deactivated', html`<p>Hello ${d.first_name} ${d.last_name},</p>
+<p>Your SmartSupport account <strong>${d.company_id}</strong> has been deactivated by an administrator: you can no longer sign in, and you have been signed out everywhere. Your tickets are kept.</p>
+${d.reason ? raw(html`<p>Reason: ${paragraphs(d.reason)}</p>`) : raw('')}
+<p>If you think this is a mistake, contact your IT department.</p>`),
+    text: `Hello ${d.first_name} ${d.last_name},\n\nYour SmartSupport account ${d.company_id} has been deactivated by an administrator: you can no longer sign in, and you have been signed out everywhere. Your tickets are kept.\n${d.reason ? `\nReason: ${d.reason}\n` : ''}\nIf you think this is a mistake, contact your IT department.${textFooter}`,
+  }),
+  account_reactivated: (d) => ({
+    subject: 'Your SmartSupport account is active again',
+    html: layout('Account reactivated', html`<p>Hello ${d.first_name} ${d.last_name},</p>
+<p>Your SmartSupport account <strong>${d.company_id}</strong> is active again. You can sign in:</p>${button(d.login_url, 'Sign in')}`),
+    text: `Hello ${d.first_name} ${d.last_name},\n\nYour SmartSupport account ${d.company_id} is active again. You can sign in:\n${d.login_url}${textFooter}`,
+  }),
   account_created: (d) => ({
     subject: 'A SmartSupport account has been created for you',
     html: layout('Account created', html`<p>Hello ${d.first_name} ${d.last_name},</p>
