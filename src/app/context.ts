@@ -27,6 +27,8 @@ export interface AppContext {
   databaseUrl: string;
   /** A session connection's URL (pg-boss, LISTEN/NOTIFY, migrations): DATABASE_DIRECT_URL or databaseUrl. */
   directUrl: string;
+  /** Run `fn` first when the context closes (listeners, caches started by features). */
+  onClose(fn: () => Promise<void>): void;
   /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   collectDefaultMetrics({ register: metrics });
   const theBoss = boss;
   let closed: Promise<void> | undefined;
+  const closers: (() => Promise<void>)[] = [];
   return {
     config,
     db,
@@ -91,8 +94,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     metrics,
     databaseUrl,
     directUrl,
+    onClose(fn) {
+      closers.push(fn);
+    },
     close() {
       closed ??= (async () => {
+        for (const fn of closers.splice(0)) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
         await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
         await db.destroy().catch(() => undefined);
         await embedded?.stop().catch(() => undefined);
