@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js'
 import { createKnex, preparedStatementsFor } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
+import { QUEUES, workflowLeaseSeconds } from '../jobs/queues.js';
 import type { JwtSettings } from '../lib/jwt.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { resolveJwtSecret } from './secrets.js';
@@ -25,11 +26,11 @@ export interface AppContext {
   jwt: JwtSettings;
   metrics: Registry;
   databaseUrl: string;
+  /** Run `fn` first when closing (e.g. stop the job loops before pg-boss and the pool go). */
+  onClose(fn: () => Promise<void>): void;
   /** A session connection's URL (pg-boss, LISTEN/NOTIFY, migrations): DATABASE_DIRECT_URL or databaseUrl. */
   directUrl: string;
-  /** Run `fn` first when the context closes (listeners, caches started by features). */
-  onClose(fn: () => Promise<void>): void;
-  /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
+  /** Run the onClose hooks (last registered first), stop pg-boss, close the pool and stop the embedded database. */
   close(): Promise<void>;
 }
 
@@ -67,11 +68,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       }
     }
     Model.knex(db);
-    // pg-boss keeps session state (LISTEN, advisory locks): it needs a session connection
-    boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
+    // pg-boss keeps session state (LISTEN, advisory locks): it needs a session connection;
+    // schedule: false — periodic jobs are sent by our workers (src/app/worker.ts), not pg-boss cron
+    boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
-    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds });
+    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs) } });
   } catch (err) {
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await db.destroy().catch(() => undefined);
@@ -83,7 +85,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   collectDefaultMetrics({ register: metrics });
   const theBoss = boss;
   let closed: Promise<void> | undefined;
-  const closers: (() => Promise<void>)[] = [];
+  const closeHooks: (() => Promise<void>)[] = [];
   return {
     config,
     db,
@@ -93,13 +95,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
     metrics,
     databaseUrl,
-    directUrl,
     onClose(fn) {
-      closers.push(fn);
+      closeHooks.unshift(fn);
     },
+    directUrl,
     close() {
       closed ??= (async () => {
-        for (const fn of closers.splice(0)) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
+        for (const fn of closeHooks) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
         await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
         await db.destroy().catch(() => undefined);
         await embedded?.stop().catch(() => undefined);

@@ -58,6 +58,19 @@ export interface Config {
   workflowRetryMaxMs: number;
   workflowMaxAttempts: number;
   workflowRetryHours: number;
+  /** Events (docs/events.md): retention, live streams, webhook deliveries. */
+  eventRetentionDays: number;
+  eventStreamMaxPerCaller: number;
+  eventStreamHeartbeatMs: number;
+  /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
+  eventStreamBufferEvents: number;
+  webhookAllowPrivateTargets: boolean;
+  webhookTimeoutMs: number;
+  webhookDisableAfterHours: number;
+  webhookSecretOverlapHours: number;
+  /** deliveries in flight per process, and per destination (URL origin) */
+  deliveryConcurrency: number;
+  deliveryConcurrencyPerDestination: number;
   /**
    * pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried.
    * Unset: each queue's own policy (src/jobs/queues.ts); set: every queue (tests shorten it).
@@ -73,6 +86,10 @@ export interface Config {
   llmMaxTokens: number;
   /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
   chatRateLimitPerMinute: number;
+  /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
+  metricsToken: string | undefined;
+  /** Self-registrations per client address per hour (0 = off). */
+  registrationLimitPerHour: number;
 }
 
 export interface S3Config {
@@ -164,6 +181,13 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError('CORS_ORIGINS', `has an invalid origin "${o}" (expected scheme://host[:port])`);
     }
   }
+  const workflowSigningSecret = str(env, 'WORKFLOW_SIGNING_SECRET');
+  // unsigned workflow callbacks could be forged by anyone holding the callback key
+  if (nodeEnv === 'production' && workflowSigningSecret === undefined) {
+    throw new ConfigError('WORKFLOW_SIGNING_SECRET', 'is required when NODE_ENV=production (inbound workflow callbacks must be signed)');
+  }
+  const metricsToken = str(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 24) throw new ConfigError('METRICS_TOKEN', 'must be at least 24 characters');
   const adminEmail = str(env, 'SMARTSUPPORT_ADMIN_EMAIL');
   const adminPassword = str(env, 'SMARTSUPPORT_ADMIN_PASSWORD');
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -230,19 +254,31 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: str(env, 'MAIL_FROM') ?? 'SmartSupport <no-reply@smartsupport.local>',
     workflowApiUrl: url(env, 'WORKFLOW_API_URL', ['http:', 'https:']),
     workflowApiKey: str(env, 'WORKFLOW_API_KEY'),
-    workflowSigningSecret: str(env, 'WORKFLOW_SIGNING_SECRET'),
+    workflowSigningSecret,
     workflowTimeoutMs: int(env, 'WORKFLOW_TIMEOUT_MS', 10_000, 100, 120_000),
     workflowRetryBaseMs: int(env, 'WORKFLOW_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
     workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
+    eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
+    eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
+    eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
+    webhookSecretOverlapHours: int(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
+    deliveryConcurrencyPerDestination: int(env, 'DELIVERY_CONCURRENCY_PER_DESTINATION', 2, 1, 256),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
-    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
+    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 20, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
+    metricsToken,
+    registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
   };
 }

@@ -159,6 +159,7 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
     SMARTSUPPORT_DATA_DIR: dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     RATE_LIMIT_PER_MINUTE: '100000',
+    REGISTRATION_LIMIT_PER_HOUR: '100000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     HOST: '127.0.0.1',
