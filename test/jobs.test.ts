@@ -43,7 +43,7 @@ t.test('each queue keeps its own lease unless JOB_EXPIRE_SECONDS is set', async 
   // written out: a killed worker's email comes back after 60 s, a delivery's after 30 s (the 10 s
   // HTTP timeout + 20 s), maintenance after ten minutes, a forgot-password lookup after 30 s, the
   // weekly digest after ten minutes
-  t.same(await expiry(), { 'email.send': 60, 'workflow.deliver': 30, 'maintenance.run': 600, 'auth.password_forgot': 30, 'reports.weekly-digest': 600 }, 'each queue has a lease that fits its job');
+  t.same(await expiry(), { 'email.send': 60, 'workflow.deliver': 30, 'maintenance.run': 600, 'auth.password_forgot': 30, 'reports.weekly-digest': 600, 'webhook.deliver': 30 }, 'each queue has a lease that fits its job');
   t.equal(workflowLeaseSeconds(60_000), 80, 'a longer WORKFLOW_TIMEOUT_MS lengthens the delivery lease');
   await ensureQueues(ta.app.jobs.boss, { leases: { 'workflow.deliver': workflowLeaseSeconds(60_000) } });
   t.equal((await expiry())['workflow.deliver'], 80);

@@ -14,8 +14,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createApiKey, createEmployee, type EmployeeRow, type TestApp } from '../../helpers/harness.js';
+import { startWorkers } from '../../../src/app/worker.js';
+import { authFeature } from '../../../src/features/auth/auth-routes.js';
 
 /** The password of every person the matrix creates (its argon2 hash is computed once). */
+const authWorkers = new WeakSet<object>();
+
 export const PASSWORD = 'Matrix-Passw0rd-Long-Enough';
 
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
@@ -160,8 +164,17 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     case 'resetToken': {
       const e = await createEmployee(ta.db, { role: 'Employee', password: PASSWORD });
       await post(ta, '/api/employee/forgot-password/', { email: e.email });
-      // the link is in the queued email (workers are off in the matrix, so it has not been sent and scrubbed)
-      const n = await ta.db('notifications').where({ recipient: e.email, template: 'password_reset' }).first('data');
+      // the link is made by the forgot-password job: run only the auth feature's worker (the email
+      // worker stays off, so the email is queued, not sent and scrubbed, and its link is readable)
+      if (!authWorkers.has(ta.app)) {
+        authWorkers.add(ta.app);
+        await startWorkers(ta.app, [authFeature]);
+      }
+      let n: { data: unknown } | undefined;
+      for (let i = 0; i < 200 && !n; i++) {
+        n = await ta.db('notifications').where({ recipient: e.email, template: 'password_reset' }).first('data');
+        if (!n) await new Promise((r) => setTimeout(r, 50));
+      }
       const url = (typeof n?.data === 'string' ? JSON.parse(n.data) : n?.data)?.reset_url as string | undefined;
       const token = url && new URL(url).searchParams.get('token');
       if (!token) throw new Error(`no password_reset email with a reset_url was queued for ${e.email}`);
