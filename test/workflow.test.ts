@@ -155,6 +155,22 @@ t.test('a job that runs twice does not send twice', async (t) => {
   t.equal(stub.requests.filter((r) => r.headers['idempotency-key'] === delivery.event_id).length, 1);
 });
 
+t.test('two copies of one attempt while the delivery is still pending: one request, attempts = 1', async (t) => {
+  // the receiver holds the first request for 3 s: the second copy runs while the attempt is in flight
+  const stub = await startWorkflowStub(t, () => 'hang');
+  const ta = await startTestApp(t, { env: { ...FAST, WORKFLOW_TIMEOUT_MS: '10000', WORKFLOW_API_URL: stub.url } });
+  const { delivery } = await newDelivery(ta);
+  await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, 'workflow.deliver', { deliveryId: delivery.id, attempt: 0 }));
+  await ta.startWorkers();
+  const row = await finished(ta, delivery.id);
+  await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'workflow.deliver' AND state IN ('created','active','retry')`)).rows[0].n === 0, 'queue drained');
+  t.equal(stub.requests.filter((r) => r.headers['idempotency-key'] === delivery.event_id).length, 1, 'one request');
+  t.match(row, { status: 'delivered', attempts: 1 });
+  const copies = (await ta.db.raw(`SELECT retry_count FROM pgboss.job WHERE name = 'workflow.deliver' AND (data->>'deliveryId')::bigint = ?`, [delivery.id])).rows;
+  t.equal(copies.length, 2, 'both copies ran');
+  t.ok(copies.some((c: { retry_count: number }) => c.retry_count >= 1), 'one copy met the attempt in flight (the lease) and was put back');
+});
+
 t.test('list and redeliver', async (t) => {
   const { stub, ta } = await setup(t, () => 200);
   const a = await newDelivery(ta);

@@ -167,6 +167,20 @@ export const ACCESS: Record<string, Rule> = {
   'POST /api/workflow/deliveries/{id}/redeliver/': { who: 'staff', scope: 'tickets:write', object: 'delivery' },
   'POST /api/workflow/status/': { who: 'apiKeyOnly', scope: 'workflow:callback', object: 'ticket', ticketStatus: 'Open', body: (v) => ({ ticket_number: v.ticket_number, status: 'In Progress' }) },
 
+  // ─── Events and webhooks (issue 14: "System Admin; API keys with a webhooks:write scope") ───
+  // the feed and the stream: any caller, filtered per event (docs/events.md, Visibility)
+  'GET /api/events/': { who: 'authenticated', scope: 'events:read' },
+  'GET /api/events/stream/': { who: 'authenticated', scope: 'events:read' },
+  'GET /api/webhooks/': { who: 'admin', scope: 'webhooks:write' },
+  'POST /api/webhooks/': { who: 'admin', scope: 'webhooks:write', body: () => ({ url: 'https://example.com/hook', event_types: ['ticket.*'] }) },
+  'GET /api/webhooks/{id}/': { who: 'admin', scope: 'webhooks:write', object: 'webhook' },
+  'PATCH /api/webhooks/{id}/': { who: 'admin', scope: 'webhooks:write', object: 'webhook', body: () => ({ description: 'changed' }) },
+  'DELETE /api/webhooks/{id}/': { who: 'admin', scope: 'webhooks:write', object: 'webhook' },
+  'POST /api/webhooks/{id}/ping/': { who: 'admin', scope: 'webhooks:write', object: 'webhook' },
+  'POST /api/webhooks/{id}/rotate-secret/': { who: 'admin', scope: 'webhooks:write', object: 'webhook', body: () => ({ overlap_hours: 1 }) },
+  'GET /api/webhooks/{id}/deliveries/': { who: 'admin', scope: 'webhooks:write', object: 'webhook' },
+  'POST /api/webhooks/{id}/deliveries/{delivery_id}/redeliver/': { who: 'admin', scope: 'webhooks:write', object: 'webhookDelivery' },
+
   // ─── Notifications ─────────────────────────────────────────────────────────
   // docs/notifications.md: System Admin; API keys need employees:read
   'GET /api/admin/notifications/': { who: 'admin', scope: 'employees:read' },

@@ -44,7 +44,11 @@ export type FixtureKind =
   /** a real reset token (as a reset email carries it): vars token */
   | 'resetToken'
   /** a real failed job in a work queue: param `<queue>/<id>` */
-  | 'failedJob';
+  | 'failedJob'
+  /** a webhook endpoint owned by the fixture's admin: param its id */
+  | 'webhook'
+  /** a failed delivery of a webhook endpoint: param `<endpoint>/<delivery>` */
+  | 'webhookDelivery';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -125,6 +129,18 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     case 'faq': {
       const [row] = await ta.db('faqs').insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
+    }
+    case 'webhook':
+    case 'webhookDelivery': {
+      const { sealSecret, newSecret } = await import('../../../src/features/events/webhooks.js');
+      const [ep] = await ta.db('webhook_endpoints')
+        .insert({ url: 'https://example.com/hook', event_types: ['ticket.*'], secret_enc: sealSecret(ta.app, newSecret()), owner_kind: 'employee', owner_id: opts.owner.id, owner_role: 'System Admin' })
+        .returning('id');
+      if (kind === 'webhook') return { param: String(ep.id), vars: { webhook_id: ep.id } };
+      const [d] = await ta.db('webhook_deliveries')
+        .insert({ endpoint_id: ep.id, event_id: `evt_${randomBytes(12).toString('hex')}`, event_type: 'ticket.created', payload: '{}', status: 'failed', attempts: 1 })
+        .returning('id');
+      return { param: `${ep.id}/${d.id}`, vars: { webhook_id: ep.id, delivery_id: d.id } };
     }
     case 'conversation': {
       const [row] = await ta.db('chat_conversations').insert({ employee_id: opts.owner.id }).returning('id');

@@ -39,8 +39,11 @@ export async function send(base: string, method: string, pathname: string, opts:
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = opts.contentType ?? 'application/json';
   const res = await fetch(u, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
+  // a live stream never ends: its status and headers are the answer; hang up
+  const streaming = type.startsWith('text/event-stream');
+  if (streaming) await res.body?.cancel();
+  const text = streaming ? '' : await res.text();
   let json: unknown;
   if (/json/.test(type) && text) {
     try {
