@@ -9,6 +9,7 @@ import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { slaFeature } from '../features/sla/sla-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
@@ -23,4 +24,5 @@ export const features: Feature[] = [
   workflowFeature,
   jobsFeature,
   chatFeature,
+  slaFeature,
 ];

@@ -6,6 +6,8 @@ export const QUEUES = Object.freeze({
   email: 'email.send',
   workflowDelivery: 'workflow.deliver',
   maintenance: 'maintenance.run',
+  slaTimer: 'sla.timer',
+  slaRecompute: 'sla.recompute',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -15,6 +17,10 @@ export interface JobPayloads {
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
   [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
   [QUEUES.maintenance]: { task?: string };
+  /** fires at `due` (ISO): a warning or a breach of one target; stale when the target's due time moved */
+  [QUEUES.slaTimer]: { ticketId: number; target: 'first_response' | 'next_response' | 'resolution'; kind: 'warning' | 'breach'; due: string };
+  /** a policy or calendar changed: re-copy it onto the open tickets that use it and recompute their due times */
+  [QUEUES.slaRecompute]: { policyId?: number; calendarId?: number };
 }
 
 export interface QueuePolicy {
@@ -34,6 +40,9 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 120 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+  // a timer that fails (database down) is retried soon: the alert is late, never lost or doubled
+  [QUEUES.slaTimer]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
+  [QUEUES.slaRecompute]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;

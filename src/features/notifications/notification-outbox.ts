@@ -14,6 +14,7 @@ export const EMAIL_TEMPLATES = [
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'sla_alert',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -31,6 +32,8 @@ export interface EmailData {
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** an SLA warning or breach; `due` is already written in the calendar's time zone */
+  sla_alert: { first_name: string; ticket_number: string; subject: string; kind: 'warning' | 'breach'; target: string; due: string; policy: string };
 }
 
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {

@@ -10,6 +10,7 @@ import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { SlaEngine, type SlaTicket } from '../sla/sla-engine.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
 import * as store from './ticket-store.js';
@@ -31,8 +32,16 @@ function personActor(p: Principal, t: TicketRow): Actor {
   return { kind: 'person', staff: isStaff(p), admin: isAdmin(p), owner: p.employeeId !== null && t.owner_id === p.employeeId };
 }
 
+/** The fields the SLA engine reads, from a ticket row. */
+const slaTicket = (r: TicketRow): SlaTicket => ({ id: r.id, ticket_number: r.ticket_number, subject: r.subject, priority: r.priority, category: r.category, department: r.department, status: r.status, assigned_to: r.assignee_id, submit_date: r.submit_date });
+const SLA_FIELDS = ['priority', 'category', 'department'];
+
 export class TicketService {
-  constructor(private readonly app: AppContext) {}
+  private readonly sla: SlaEngine;
+
+  constructor(private readonly app: AppContext) {
+    this.sla = new SlaEngine(app);
+  }
 
   private get db(): Knex {
     return this.app.db;
@@ -48,7 +57,7 @@ export class TicketService {
   async detail(p: Principal, row: TicketRow, db: Knex | Knex.Transaction = this.db) {
     const [attachments, comments] = await Promise.all([store.listAttachments(db, row.id), store.listAllComments(db, row.id, isStaff(p))]);
     return {
-      ...presentTicket(row),
+      ...presentTicket(row, isStaff(p)),
       attachments: attachments.map((a) => ({ ...a, file_size: Number(a.file_size), url: signedAttachmentUrl(this.app.config.publicUrl, this.app.jwt.secret, a.id) })),
       comments,
     };
@@ -68,12 +77,18 @@ export class TicketService {
       const a = String(query.assigned_to);
       f.assignee = a === 'me' ? { id: p.employeeId ?? -1 } : /^\d+$/.test(a) ? { id: Number(a) } : { company_id: a };
     }
+    if (query.sla_state) {
+      if (!isStaff(p)) throw forbidden('Only staff can filter by SLA state.', 'sla_staff_only');
+      f.sla_state = query.sla_state;
+    }
+    if (query.order === 'sla_due' && !isStaff(p)) throw forbidden('Only staff can sort by SLA due time.', 'sla_staff_only');
     if (query.employee) {
       const e = String(query.employee);
       f.employee = /^\d+$/.test(e) ? { id: Number(e) } : { company_id: e };
     }
     const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order });
-    return { data: page.data.map(presentTicket), next_cursor: page.next_cursor };
+    const staff = isStaff(p);
+    return { data: page.data.map((r) => presentTicket(r, staff)), next_cursor: page.next_cursor };
   }
 
   async create(p: Principal, body: Record<string, any>, files: UploadedFile[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -89,14 +104,18 @@ export class TicketService {
     }
     const values: Record<string, unknown> = { employee_id: ownerId };
     for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
-    if (!files.length) {
+    // the SLA policy it gets (read first: most tickets of a desk without policies need no transaction)
+    const sla = await this.sla.planFor(this.db, { priority: (values.priority as string | undefined) ?? null, category: values.category as string, department: (values.department as string | undefined) ?? null });
+    if (!files.length && !sla) {
       // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
       const row = await store.insertTicketWithHistory(this.db, values, actorRef(p));
-      return { row, body: { ...presentTicket(row), attachments: [], comments: [] } };
+      return { row, body: { ...presentTicket(row, staff), attachments: [], comments: [] } };
     }
     return this.db.transaction(async (trx) => {
-      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p));
-      await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
+      const created = await store.insertTicketWithHistory(trx, values, actorRef(p));
+      const id = created.id;
+      if (sla) await this.sla.attach(trx, slaTicket(created), sla, actorRef(p));
+      if (files.length) await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
       const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
       return { row, body: await this.detail(p, row, trx) };
     });
@@ -128,7 +147,11 @@ export class TicketService {
         await store.updateTicket(trx, row.id, changes);
         await store.addHistory(trx, row.id, actorRef(p), history);
       }
-      const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      let fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      if (SLA_FIELDS.some((k) => k in changes)) {
+        await this.sla.reevaluate(trx, slaTicket(fresh), actorRef(p));
+        fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      }
       return { row: fresh, body: await this.detail(p, fresh, trx) };
     });
   }
@@ -178,6 +201,11 @@ export class TicketService {
       await store.insertComment(trx, { ticket_id: row.id, user_id: extra.commentAuthor ?? null, comment, is_internal: false });
       await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
     }
+    // SLA: approval may set the priority/department (another policy), then the status move itself
+    const afterMove = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+    if (SLA_FIELDS.some((k) => k in values && values[k] !== (row as unknown as Record<string, unknown>)[k])) await this.sla.reevaluate(trx, slaTicket(afterMove), actor);
+    await this.sla.onStatus(trx, slaTicket(afterMove), plan.from, plan.to, actor);
+    if (comment && action !== 'reject' && extra.commentAuthor !== row.owner_id) await this.sla.onComment(trx, slaTicket(afterMove), { staff: true, owner: false, internal: false }, actor);
     await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
@@ -260,6 +288,7 @@ export class TicketService {
       const c = await store.insertComment(trx, { ticket_id: row.id, user_id: p.employeeId, comment: body.comment, is_internal: internal });
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
       await store.updateTicket(trx, row.id, {});
+      await this.sla.onComment(trx, slaTicket(row), { staff: isStaff(p), owner: p.employeeId !== null && p.employeeId === row.owner_id, internal }, actorRef(p));
       if (!internal && p.employeeId !== row.owner_id) {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',

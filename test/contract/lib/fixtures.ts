@@ -15,7 +15,7 @@ export class Pending extends Error {}
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
 export type TicketStatus = 'New' | 'Open' | 'In Progress' | 'Resolved';
 
-export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation';
+export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation' | 'slaCalendar' | 'slaPolicy';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -94,6 +94,18 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
       const table = await requireTable(ta, 'faqs', 'faq_entries');
       const [row] = await ta.db(table).insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
+    }
+    case 'slaCalendar': {
+      await requireTable(ta, 'sla_calendars');
+      const [row] = await ta.db('sla_calendars')
+        .insert({ name: `fixture ${randomBytes(4).toString('hex')}`, time_zone: 'Asia/Manila', hours: JSON.stringify({ monday: [{ from: '08:00', to: '17:00' }] }) })
+        .returning('id');
+      return { param: String(row.id), vars: { calendar_id: row.id } };
+    }
+    case 'slaPolicy': {
+      await requireTable(ta, 'sla_policies');
+      const [row] = await ta.db('sla_policies').insert({ name: `fixture ${randomBytes(4).toString('hex')}`, position: 1000, first_response_minutes: 60 }).returning('id');
+      return { param: String(row.id), vars: { policy_id: row.id } };
     }
     case 'conversation': {
       const table = await requireTable(ta, 'chat_conversations', 'conversations');
