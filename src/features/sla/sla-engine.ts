@@ -169,7 +169,7 @@ export class SlaEngine {
       if (t.status !== 'New') await this.applyStatus(trx, t, row, 'New', t.status, actor, true);
       return;
     }
-    if (current.policy_id === match.policy.id && current.reason === match.reason) return;
+    // same policy too: its current copy is taken (and the due times recomputed)
     const p = match.policy;
     const next: SlaRow = { ...current, policy_id: p.id, policy_name: p.name, reason: match.reason, targets: targetsOf(p), calendar: await this.calendarOf(trx, p.calendar_id), pause_statuses: p.pause_statuses, escalation: p.escalation ?? {} };
     const notes: HistoryInput[] = current.policy_id === p.id ? [] : [{ event: 'sla', field: 'policy', from_value: current.policy_name, to_value: `${p.name} — ${match.reason}`, is_internal: true }];
@@ -208,14 +208,14 @@ export class SlaEngine {
     return h?.created_at ?? null;
   }
 
-  /** A comment: a public staff reply answers; the owner's comment asks for a next response. */
+  /** A comment: a public staff reply answers (staff on their own ticket too); the owner's comment asks for a next response. */
   async onComment(trx: Knex.Transaction, t: SlaTicket, who: { staff: boolean; owner: boolean; internal: boolean }, actor: ActorRef): Promise<void> {
     if (who.internal) return;
     const row = await this.load(trx, t.id, true);
     if (!row) return;
     const now = new Date();
     const next: SlaRow = { ...row };
-    if (who.staff && !who.owner) {
+    if (who.staff) {
       if (!next.first_response_met_at) next.first_response_met_at = now;
       if (next.next_response_start && !next.next_response_met_at) next.next_response_met_at = now;
     } else if (who.owner && next.first_response_met_at && !FINISHED.includes(t.status) && (!next.next_response_start || next.next_response_met_at)) {

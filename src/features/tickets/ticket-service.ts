@@ -205,7 +205,7 @@ export class TicketService {
     const afterMove = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
     if (SLA_FIELDS.some((k) => k in values && values[k] !== (row as unknown as Record<string, unknown>)[k])) await this.sla.reevaluate(trx, slaTicket(afterMove), actor);
     await this.sla.onStatus(trx, slaTicket(afterMove), plan.from, plan.to, actor);
-    if (comment && action !== 'reject' && extra.commentAuthor !== row.owner_id) await this.sla.onComment(trx, slaTicket(afterMove), { staff: true, owner: false, internal: false }, actor);
+    if (comment && (action === 'approve' || action === 'claim' || action === 'update_status' || action === 'workflow')) await this.sla.onComment(trx, slaTicket(afterMove), { staff: true, owner: false, internal: false }, actor);
     await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
