@@ -24,7 +24,7 @@ async function dueIn(ta: TestApp, ticketId: number, target: 'first_response' | '
 }
 
 const timerJobs = async (ta: TestApp, ticketId: number) =>
-  (await ta.db.raw(`SELECT id, state, data->>'kind' AS kind, data->>'due' AS due FROM pgboss.job WHERE name = ? AND (data->>'ticketId')::bigint = ? ORDER BY created_on, id`, [QUEUES.slaTimer, ticketId])).rows as { id: string; state: string; kind: string; due: string }[];
+  (await ta.db.raw(`SELECT id, state, data->>'kind' AS kind, data->>'due' AS due FROM pgboss.job WHERE name = ? AND (data->>'ticketId')::bigint = ? ORDER BY created_on, data->>'kind' DESC`, [QUEUES.slaTimer, ticketId])).rows as { id: string; state: string; kind: string; due: string }[];
 const alerts = (ta: TestApp, ticketId: number) => ta.db('sla_alerts').where({ ticket_id: ticketId }).orderBy('id').select('target', 'kind', 'due_at', 'escalated');
 
 t.test('calendars and policies: CRUD, validation, one default, first match by position', async (t) => {

@@ -320,6 +320,8 @@ export class SlaEngine {
       if (!row) return 'stale';
       const due = row[`${job.target}_due_at`];
       if (row[`${job.target}_met_at`] || !due || due.toISOString() !== job.due) return 'stale';
+      // a warning that comes too late (workers were down) would only repeat what the breach says
+      if (job.kind === 'warning' && due.getTime() <= Date.now()) return 'stale';
       const ins = await trx.raw(`INSERT INTO sla_alerts (ticket_id, target, kind, due_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, [t.id, job.target, job.kind, due]);
       if (!ins.rows.length) return 'duplicate';
       const dueText = formatDue(due, row.calendar);
