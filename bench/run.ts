@@ -9,10 +9,11 @@ import { health } from './health.js';
 import { jobs } from './jobs.js';
 import { ticketCreate } from './ticket-create.js';
 import { ticketList } from './ticket-list.js';
+import { slaAtRisk, slaReport } from './sla.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

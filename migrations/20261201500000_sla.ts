@@ -64,6 +64,10 @@ export async function up(knex: Knex): Promise<void> {
       -- warning instant of the earliest running target: at risk ⇔ warn_at <= now() < breach_at
       warn_at timestamptz,
       timers jsonb NOT NULL DEFAULT '{}',
+      -- the ticket's priority, category and assignee as of its last SLA change (the report groups by them without a join)
+      priority text,
+      category text,
+      assignee_id bigint,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
     );

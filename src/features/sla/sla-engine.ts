@@ -292,6 +292,9 @@ export class SlaEngine {
         breach_at: s.breach_at,
         warn_at: s.warn_at,
         timers: JSON.stringify(timers),
+        priority: t.priority,
+        category: t.category,
+        assignee_id: t.assigned_to,
         updated_at: trx.fn.now(),
       });
     await this.history(trx, t.id, actor, notes);
