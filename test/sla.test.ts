@@ -158,6 +158,8 @@ t.test('timers: warning and breach fire once, move with the priority, cancelled 
   const ta = await startTestApp(t, { worker: true });
   const admin = await signedIn(ta, { role: 'System Admin' });
   const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
+  const quiet = await signedIn(ta, { role: 'Ticket Coordinator' });
+  await ta.db('notification_preferences').insert({ employee_id: quiet.user.id, key: 'sla_warnings', enabled: false });
   await ta.api.post('/api/sla/policies/', { name: 'Fast', conditions: { priority: ['High'] }, targets: { first_response_minutes: 10 }, calendar_id: null }, { token: admin.token });
   await ta.api.post('/api/sla/policies/', { name: 'Slow', conditions: { priority: ['Low'] }, targets: { first_response_minutes: 600 }, calendar_id: null }, { token: admin.token });
 
@@ -181,6 +183,9 @@ t.test('timers: warning and breach fire once, move with the priority, cancelled 
   await waitFor(async () => (await timerJobs(ta, tk.id)).every((j) => j.state === 'completed' || j.state === 'cancelled'), 'all timer jobs done', 30_000);
   t.same((await alerts(ta, tk.id)).map((a) => [a.target, a.kind, new Date(a.due_at).toISOString()]), [['first_response', 'warning', due], ['first_response', 'breach', due]], 'once per target and kind');
   const mails = await ta.db('notifications').where({ template: 'sla_alert', recipient: coord.user.email }).select('data');
+  t.same(await ta.db('notifications').where({ template: 'sla_alert', recipient: quiet.user.email }).select('id'), [], 'a coordinator who turned sla_warnings off gets nothing');
+  const events = await ta.db('events').whereIn('type', ['sla.warning', 'sla.breached']).where({ object_id: tk.ticket_number }).orderBy('seq').select('type', 'visibility', 'data');
+  t.same(events.map((e) => [e.type, e.visibility, e.data.target, e.data.due_at]), [['sla.warning', 'staff', 'first_response', due], ['sla.breached', 'staff', 'first_response', due]], 'one staff-only event per alert');
   t.same(mails.map((m) => m.data.kind).sort(), ['breach', 'warning'], 'the coordinators were emailed (nobody assigned)');
   t.match(mails[0].data.due, /UTC$/, 'a 24/7 due time is written in UTC');
   const hist = await ta.api.get(`/api/tickets/${tk.ticket_number}/history/`, { token: coord.token });

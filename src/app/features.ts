@@ -10,6 +10,7 @@ import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
 import { slaFeature } from '../features/sla/sla-routes.js';
+import { reportsFeature } from '../features/reports/reports-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
@@ -25,4 +26,5 @@ export const features: Feature[] = [
   jobsFeature,
   chatFeature,
   slaFeature,
+  reportsFeature,
 ];

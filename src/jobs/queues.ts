@@ -8,6 +8,9 @@ export const QUEUES = Object.freeze({
   maintenance: 'maintenance.run',
   slaTimer: 'sla.timer',
   slaRecompute: 'sla.recompute',
+  /** a forgot-password request, done off the request path so both answers cost the same */
+  passwordForgot: 'auth.password_forgot',
+  weeklyDigest: 'reports.weekly-digest',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -21,6 +24,9 @@ export interface JobPayloads {
   [QUEUES.slaTimer]: { ticketId: number; target: 'first_response' | 'next_response' | 'resolution'; kind: 'warning' | 'breach'; due: string };
   /** a policy or calendar changed: re-copy it onto the open tickets that use it and recompute their due times */
   [QUEUES.slaRecompute]: { policyId?: number; calendarId?: number };
+  [QUEUES.passwordForgot]: { email: string };
+  /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
+  [QUEUES.weeklyDigest]: { week_start?: string };
 }
 
 export interface QueuePolicy {
@@ -33,16 +39,30 @@ export interface QueuePolicy {
 }
 
 /** Retry and expiry policy per queue; each gets a dead-letter queue named `<queue>.dead`. */
+/*
+ * expireInSeconds is the job's lease: a job whose worker died is retried once its lease has run out
+ * and pg-boss's maintenance (JOB_MAINTENANCE_SECONDS) has noticed. Leases fit the job: an email send
+ * is bounded by the SMTP timeouts (mailer.ts, 50 s at worst), a delivery by WORKFLOW_TIMEOUT_MS
+ * (workflowLeaseSeconds); docs/operations.md states the resulting recovery bound.
+ */
 export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // email: ~10 tries over about an hour
-  [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 },
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
-  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
   // a timer that fails (database down) is retried soon: the alert is late, never lost or doubled
   [QUEUES.slaTimer]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
   [QUEUES.slaRecompute]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // the digest claims its week in the database, so a retry or a second worker never mails twice
+  [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;
+
+/** The delivery lease: the outbound timeout plus 20 s for the database work around it (at least 30 s). */
+export function workflowLeaseSeconds(workflowTimeoutMs: number): number {
+  return Math.max(QUEUE_POLICIES[QUEUES.workflowDelivery].expireInSeconds, Math.ceil(workflowTimeoutMs / 1000) + 20);
+}

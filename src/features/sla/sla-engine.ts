@@ -20,7 +20,7 @@ import type { ActorRef, HistoryInput } from '../tickets/ticket-model.js';
 import type { TicketStatus } from '../tickets/ticket-states.js';
 import { businessMsBetween, type BusinessCalendar } from './business-time.js';
 import { clocks, pausesOf, summary, TARGETS, type ClockFacts, type TargetName, type Targets } from './sla-clock.js';
-import { emitSlaEvent, SLA_EMAIL_KEYS, wantsSlaEmail } from './sla-pending.js';
+import { emitSlaEvent, wantsSlaEmail } from './sla-notify.js';
 
 export const SYSTEM_ACTOR: ActorRef = { actor_kind: 'system', actor_id: null, actor_api_key_id: null };
 export const PRIORITY_LADDER = ['Low', 'Medium', 'High', 'Critical'] as const;
@@ -337,8 +337,10 @@ export class SlaEngine {
         staff_only: true,
         data: { ticket_number: t.ticket_number, target: job.target, due_at: due.toISOString(), policy: row.policy_name },
       });
-      for (const person of await this.recipients(trx, t)) {
-        if (!(await wantsSlaEmail(trx, person.id, SLA_EMAIL_KEYS[job.kind]))) continue;
+      const people = await this.recipients(trx, t);
+      const want = await wantsSlaEmail(trx, people.map((p) => p.id));
+      for (const person of people) {
+        if (!want.has(person.id)) continue;
         await queueEmail(trx, this.app.jobs, {
           template: 'sla_alert',
           to: person.email,
