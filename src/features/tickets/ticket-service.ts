@@ -229,6 +229,13 @@ export class TicketService {
     if (plan.effects.assign) history.push({ event: 'assigned', field: 'assigned_to', from_value: null, to_value: String(extra.assignee) });
     await store.addHistory(trx, row.id, actor, history);
     const comment = extra.comment?.trim() ? extra.comment.trim() : null;
+    // SLA before the ticket is read back (its sla block): approval may set the priority/department
+    // (another policy), then the status move itself, then a staff comment that came with it
+    const v = values as { priority?: string | null; department?: string | null; assigned_to?: number | null };
+    const moved4sla: SlaTicket = { ...slaTicket(row), status: plan.to, priority: v.priority ?? row.priority, department: v.department ?? row.department, assigned_to: v.assigned_to ?? row.assignee_id };
+    if (SLA_FIELDS.some((k) => values[k] !== undefined && values[k] !== (row as unknown as Record<string, unknown>)[k])) await this.sla.reevaluate(trx, moved4sla, actor);
+    await this.sla.onStatus(trx, moved4sla, plan.from, plan.to, actor);
+    if (comment && (action === 'approve' || action === 'claim' || action === 'update_status' || action === 'workflow')) await this.sla.onComment(trx, moved4sla, { staff: true, owner: false, internal: false }, actor);
     const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
     const who = eventActor(actor);
     await ticketEvent(trx, 'ticket.status_changed', fresh, who, { from: plan.from, to: plan.to, action });
@@ -238,11 +245,6 @@ export class TicketService {
       await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
       await commentEvent(trx, fresh, c as never, who);
     }
-    // SLA: approval may set the priority/department (another policy), then the status move itself
-    const afterMove = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
-    if (SLA_FIELDS.some((k) => k in values && values[k] !== (row as unknown as Record<string, unknown>)[k])) await this.sla.reevaluate(trx, slaTicket(afterMove), actor);
-    await this.sla.onStatus(trx, slaTicket(afterMove), plan.from, plan.to, actor);
-    if (comment && (action === 'approve' || action === 'claim' || action === 'update_status' || action === 'workflow')) await this.sla.onComment(trx, slaTicket(afterMove), { staff: true, owner: false, internal: false }, actor);
     if (await wantsEmail(trx, row.owner_id, 'ticket_updates')) await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
