@@ -8,6 +8,7 @@ export const QUEUES = Object.freeze({
   maintenance: 'maintenance.run',
   slaTimer: 'sla.timer',
   slaRecompute: 'sla.recompute',
+  webhookDelivery: 'webhook.deliver',
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
   weeklyDigest: 'reports.weekly-digest',
@@ -18,7 +19,9 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export interface JobPayloads {
   [QUEUES.email]: { notificationId: number };
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
-  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
+  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
+  /** same contract as the workflow's (src/features/events/delivery.ts) */
+  [QUEUES.webhookDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
   [QUEUES.maintenance]: { task?: string };
   /** fires at `due` (ISO): a warning or a breach of one target; stale when the target's due time moved */
   [QUEUES.slaTimer]: { ticketId: number; target: 'first_response' | 'next_response' | 'resolution'; kind: 'warning' | 'breach'; due: string };
@@ -51,6 +54,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
+  // webhooks: as the workflow (the engine reschedules HTTP failures itself; lease from WEBHOOK_TIMEOUT_MS)
+  [QUEUES.webhookDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
   // a timer that fails (database down) is retried soon: the alert is late, never lost or doubled
   [QUEUES.slaTimer]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
