@@ -44,7 +44,7 @@ const ms = (d: Date | string | null): number | null => (d === null ? null : type
 export const pausesOf = (f: Pick<ClockFacts, 'pauses'>): Pause[] => f.pauses.map((p) => ({ from: Date.parse(p.from), to: p.to === null ? null : Date.parse(p.to) }));
 
 /** The targets that apply (the policy sets minutes and the target has started). */
-export function clocks(f: ClockFacts, warningFraction: number): TargetClock[] {
+export function clocks(f: ClockFacts, warningFraction: number, knownDue?: Partial<Record<TargetName, string | Date | null>>): TargetClock[] {
   const pauses = pausesOf(f);
   const out: TargetClock[] = [];
   for (const target of TARGETS) {
@@ -59,7 +59,8 @@ export function clocks(f: ClockFacts, warningFraction: number): TargetClock[] {
       minutes,
       start,
       met_at: met,
-      due: addBusinessMinutes(start, minutes, f.calendar, relevant),
+      // the stored due time when the caller has it (it was computed from these same facts when they were saved)
+      due: knownDue && target in knownDue ? ms(knownDue[target] ?? null) : addBusinessMinutes(start, minutes, f.calendar, relevant),
       warn: addBusinessMinutes(start, minutes * warningFraction, f.calendar, relevant),
     });
   }
@@ -85,11 +86,15 @@ export function summary(cs: TargetClock[]): { breach_at: Date | null; warn_at: D
   return { breach_at: breach === null ? null : new Date(breach), warn_at: warnOf?.warn == null ? null : new Date(warnOf.warn) };
 }
 
-/** Business minutes left (negative once overdue), for a target that is not met. */
+/**
+ * Business minutes left (negative once overdue), for a target that is not met. Counted between now
+ * and the due time (short), or from the start while paused.
+ */
 export function remainingMinutes(c: TargetClock, f: ClockFacts, now: number): number | null {
   if (c.met_at !== null) return null;
-  const used = businessMsBetween(c.start, now, f.calendar, pausesOf(f));
-  const left = c.minutes * 60_000 - used;
+  let left: number;
+  if (c.due === null) left = c.minutes * 60_000 - businessMsBetween(c.start, now, f.calendar, pausesOf(f));
+  else left = c.due >= now ? businessMsBetween(now, c.due, f.calendar, pausesOf(f)) : -businessMsBetween(c.due, now, f.calendar, pausesOf(f));
   return left >= 0 ? Math.floor(left / 60_000) : -Math.ceil(-left / 60_000);
 }
 

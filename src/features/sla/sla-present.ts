@@ -11,7 +11,8 @@ const iso = (v: number | string | Date | null | undefined) => (v === null || v =
 
 export function presentSla(s: SlaJson | null | undefined, warningFraction: number, now = Date.now()) {
   if (!s) return null;
-  const cs = clocks(s, warningFraction);
+  const stored = s as unknown as Record<string, string | null>;
+  const cs = clocks(s, warningFraction, { first_response: stored.first_response_due_at ?? null, next_response: stored.next_response_due_at ?? null, resolution: stored.resolution_due_at ?? null });
   const byTarget = Object.fromEntries(cs.map((c) => [c.target, c]));
   const target = (name: 'first_response' | 'next_response' | 'resolution') => {
     const c = byTarget[name];
