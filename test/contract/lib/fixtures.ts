@@ -48,7 +48,10 @@ export type FixtureKind =
   /** a webhook endpoint owned by the fixture's admin: param its id */
   | 'webhook'
   /** a failed delivery of a webhook endpoint: param `<endpoint>/<delivery>` */
-  | 'webhookDelivery';
+  | 'webhookDelivery'
+  /** a business-hours calendar / an SLA policy (issue 16) */
+  | 'slaCalendar'
+  | 'slaPolicy';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -129,6 +132,16 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     case 'faq': {
       const [row] = await ta.db('faqs').insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
+    }
+    case 'slaCalendar': {
+      const [row] = await ta.db('sla_calendars')
+        .insert({ name: `fixture ${randomBytes(4).toString('hex')}`, time_zone: 'Asia/Manila', hours: JSON.stringify({ monday: [{ from: '08:00', to: '17:00' }] }) })
+        .returning('id');
+      return { param: String(row.id), vars: { calendar_id: row.id } };
+    }
+    case 'slaPolicy': {
+      const [row] = await ta.db('sla_policies').insert({ name: `fixture ${randomBytes(4).toString('hex')}`, position: 1000, first_response_minutes: 60 }).returning('id');
+      return { param: String(row.id), vars: { policy_id: row.id } };
     }
     case 'webhook':
     case 'webhookDelivery': {
