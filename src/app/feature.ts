@@ -29,13 +29,26 @@ export interface WorkerDefinition<Q extends QueueName = QueueName> {
   batchSize?: number;
 }
 
+export interface Schedule {
+  queue: QueueName;
+  cron: string;
+  data?: object;
+}
+
 /** A capability plugs into the app through this shape (see src/app/features.ts). */
 export interface Feature {
   name: string;
   routes?: (app: AppContext) => RouteTable;
   workers?: (app: AppContext) => WorkerDefinition[];
-  /** cron schedules: queue + cron expression (+ payload), registered by the worker */
-  schedules?: { queue: QueueName; cron: string; data?: object }[];
+  /** cron schedules: queue + cron expression (+ payload), registered by the worker (a function: decided from the config) */
+  schedules?: Schedule[] | ((app: AppContext) => Schedule[]);
+  /** queues whose schedule this feature removes when its function above does not list them (turned off in the config) */
+  unschedule?: QueueName[];
+  /**
+   * Long-running listeners started by `serve` next to the HTTP server (e.g. the inbound SMTP
+   * receiver); each returns its close function, called on shutdown before the pool closes.
+   */
+  services?: (app: AppContext) => Promise<{ close(): Promise<void> }[]>;
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
   /**

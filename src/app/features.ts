@@ -4,6 +4,8 @@
  */
 import { authFeature } from '../features/auth/auth-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
+import { announcementsFeature } from '../features/announcements/announcements-routes.js';
+import { emailFeature } from '../features/email/email-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
 import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
@@ -23,4 +25,6 @@ export const features: Feature[] = [
   workflowFeature,
   jobsFeature,
   chatFeature,
+  emailFeature,
+  announcementsFeature,
 ];

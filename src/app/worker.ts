@@ -26,7 +26,9 @@ export async function startWorkers(app: AppContext, features: Feature[]): Promis
       });
       ids.push(id);
     }
-    for (const s of f.schedules ?? []) await app.boss.schedule(s.queue, s.cron, s.data ?? {}, { tz: 'UTC' });
+    const schedules = typeof f.schedules === 'function' ? f.schedules(app) : (f.schedules ?? []);
+    for (const s of schedules) await app.boss.schedule(s.queue, s.cron, s.data ?? {}, { tz: 'UTC' });
+    for (const q of f.unschedule ?? []) if (!schedules.some((s) => s.queue === q)) await app.boss.unschedule(q);
   }
   return ids;
 }

@@ -38,6 +38,8 @@ export const NOUNS: NounEntry[] = [
   { name: 'reports', description: 'reports: ticket counts and response/resolution times', load: () => import('./reports/index.js') },
   { name: 'jobs', description: 'background job queues: sizes, failures, retry', load: () => import('./jobs/index.js') },
   { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
+  { name: 'email', description: 'received mail: list, show, release from quarantine (System Admin)', load: () => import('./email/index.js') },
+  { name: 'announcements', description: 'system announcements: list, create, archive', load: () => import('./announcements/index.js') },
   { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
   { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
 ];

@@ -181,6 +181,7 @@ export class TicketService {
     await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
+      ticketId: row.id,
       data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
     });
     return (await store.findTicket(trx, { by: 'id', value: row.id }))!;
@@ -264,6 +265,7 @@ export class TicketService {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,
+          ticketId: row.id,
           data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: c.author ? `${c.author.first_name} ${c.author.last_name}` : 'SmartSupport', comment: body.comment },
         });
       }

@@ -15,7 +15,7 @@ export class Pending extends Error {}
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
 export type TicketStatus = 'New' | 'Open' | 'In Progress' | 'Resolved';
 
-export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation';
+export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation' | 'inboundEmail' | 'announcement';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -94,6 +94,19 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
       const table = await requireTable(ta, 'faqs', 'faq_entries');
       const [row] = await ta.db(table).insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
+    }
+    case 'inboundEmail': {
+      // a quarantined message, so that release is allowed for whoever may release
+      const table = await requireTable(ta, 'inbound_emails');
+      const [row] = await ta.db(table)
+        .insert({ source: 'smtp', message_id: `fixture-${randomBytes(6).toString('hex')}@example.com`, raw_sha256: randomBytes(32).toString('hex'), storage_key: `inbound_mail/${randomBytes(16).toString('hex')}.eml`, size: 10, status: 'quarantined', reason: 'unknown_sender' })
+        .returning('id');
+      return { param: String(row.id), vars: { inbound_email_id: row.id } };
+    }
+    case 'announcement': {
+      const table = await requireTable(ta, 'announcements');
+      const [row] = await ta.db(table).insert({ title: 'Maintenance', body: 'Saturday.', audience: 'everyone' }).returning('id');
+      return { param: String(row.id), vars: { announcement_id: row.id } };
     }
     case 'conversation': {
       const table = await requireTable(ta, 'chat_conversations', 'conversations');
