@@ -86,7 +86,7 @@ export async function parseMail(raw: Buffer): Promise<ParsedInbound> {
     subject: (m.subject ?? '').replace(/[\r\n]+/g, ' ').trim(),
     inReplyTo: messageIdList(m.inReplyTo),
     references: messageIdList(m.references),
-    text: text.replace(/\r\n/g, '\n'),
+    text: text.replace(/\r\n/g, '\n').replace(/\u00a0/g, ' ').replace(/\s+$/, ''),
     header,
     contentType: ct && typeof ct === 'object' ? ct : undefined,
     attachments: m.attachments.map((a, i) => ({
