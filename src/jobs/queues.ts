@@ -33,7 +33,7 @@ export interface QueuePolicy {
   expireInSeconds: number;
   /** seconds to keep completed/failed jobs */
   retentionSeconds?: number;
-  /** pg-boss queue policy; `singleton` = at most one active job cluster-wide */
+  /** pg-boss queue policy; `stately` = at most one queued and one active job cluster-wide */
   policy?: 'standard' | 'singleton' | 'stately' | 'short';
 }
 
@@ -48,7 +48,7 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // inbound mail: the raw message is stored, so retrying is always safe; after the last try the row is `failed` (replayable)
   [QUEUES.emailInbound]: { retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 },
   // one IMAP session at a time for the cluster; a lost one is replaced by the next scheduled poll
-  [QUEUES.imapPoll]: { retryLimit: 0, retryDelay: 0, retryBackoff: false, expireInSeconds: 600, policy: 'singleton' },
+  [QUEUES.imapPoll]: { retryLimit: 0, retryDelay: 0, retryBackoff: false, expireInSeconds: 600, policy: 'stately' },
   [QUEUES.announcement]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 600 },
 };
 
