@@ -27,11 +27,13 @@ export interface WorkerDefinition<Q extends QueueName = QueueName> {
   /** Throw to retry. Must be idempotent: a job can run more than once. */
   handler: (data: JobPayloads[Q], job: PgBoss.JobWithMetadata<JobPayloads[Q]>) => Promise<void>;
   batchSize?: number;
+  /** job loops per process for this queue (default 1); each runs one job (or batch) at a time */
+  concurrency?: number;
 }
 
 export interface Schedule {
   queue: QueueName;
-  cron: string;
+  everySeconds: number;
   data?: object;
 }
 
@@ -40,10 +42,11 @@ export interface Feature {
   name: string;
   routes?: (app: AppContext) => RouteTable;
   workers?: (app: AppContext) => WorkerDefinition[];
-  /** cron schedules: queue + cron expression (+ payload), registered by the worker (a function: decided from the config) */
+  /**
+   * Periodic jobs: one job per `everySeconds` slot (slots aligned to the epoch, UTC), whatever the
+   * number of workers (src/app/worker.ts). A function decides them from the config.
+   */
   schedules?: Schedule[] | ((app: AppContext) => Schedule[]);
-  /** queues whose schedule this feature removes when its function above does not list them (turned off in the config) */
-  unschedule?: QueueName[];
   /**
    * Long-running listeners started by `serve` next to the HTTP server (e.g. the inbound SMTP
    * receiver); each returns its close function, called on shutdown before the pool closes.

@@ -11,6 +11,7 @@ import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { reportsFeature } from '../features/reports/reports-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
@@ -27,4 +28,5 @@ export const features: Feature[] = [
   chatFeature,
   emailFeature,
   announcementsFeature,
+  reportsFeature,
 ];

@@ -26,6 +26,8 @@ export async function startService(config: Config, opts: { http: boolean; worker
     if (opts.http) {
       http = await listen(createApp(app, features), config.port, config.host);
       app.log.info({ url: http.url, worker: opts.worker }, 'SmartSupport is listening');
+      // (production refuses to start without it: src/config/config.ts)
+      if (!config.workflowSigningSecret) app.log.warn('WORKFLOW_SIGNING_SECRET is not set: inbound workflow callbacks are accepted WITHOUT a signature (only the API key); set it outside development');
     } else {
       app.log.info('SmartSupport worker is running');
     }

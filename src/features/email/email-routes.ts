@@ -93,8 +93,7 @@ export const emailFeature: Feature = {
     { queue: QUEUES.emailInbound, handler: inboundHandler(app) as never },
     { queue: QUEUES.imapPoll, handler: (async () => void (await imapSession(app))) as never },
   ],
-  // one IMAP session per minute for the whole cluster (the queue is stately: never two at once)
-  schedules: (app) => (app.config.inbound.imapUrl ? [{ queue: QUEUES.imapPoll, cron: '* * * * *' }] : []),
-  unschedule: [QUEUES.imapPoll],
+  // one IMAP session per minute for the whole cluster (one job per slot; the queue is stately: never two at once)
+  schedules: (app) => (app.config.inbound.imapUrl ? [{ queue: QUEUES.imapPoll, everySeconds: 60 }] : []),
   services: async (app) => (app.config.inbound.smtpPort !== undefined ? [await startSmtpReceiver(app)] : []),
 };

@@ -11,12 +11,15 @@ export const EMAIL_TEMPLATES = [
   'account_approved',
   'account_rejected',
   'account_created',
+  'account_deactivated',
+  'account_reactivated',
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
   'ticket_received',
   'inbound_bounce',
   'announcement',
+  'weekly_digest',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -30,6 +33,9 @@ export interface EmailData {
   account_rejected: { first_name: string; last_name: string; reason: string | null };
   /** an admin created the account; set_password_url is a one-time link (null when a password was given) */
   account_created: { first_name: string; last_name: string; company_id: string; role: string; set_password_url: string | null };
+  /** the last mail a deactivated person gets (sent although the account is deactivated) */
+  account_deactivated: { first_name: string; last_name: string; company_id: string; reason: string | null };
+  account_reactivated: { first_name: string; last_name: string; company_id: string; login_url: string };
   password_reset: { first_name: string; reset_url: string; expires_minutes: number };
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
@@ -39,6 +45,20 @@ export interface EmailData {
   /** polite answer to mail we could not accept (unknown or inactive sender) */
   inbound_bounce: { subject: string };
   announcement: { first_name: string; title: string; body: string };
+  /** the weekly report (docs/reports.md); durations already formatted ("3h 20m"), rates as "12.5%" or null */
+  weekly_digest: {
+    first_name: string;
+    week_start: string;
+    week_end: string;
+    created: number;
+    resolved: number;
+    backlog_start: number;
+    backlog_end: number;
+    first_response_p50: string;
+    resolution_p50: string;
+    reopen_rate: string | null;
+    top_questions: { question: string; count: number }[];
+  };
 }
 
 /** Templates that are about a ticket: they carry its thread headers (src/features/email/outbound.ts). */

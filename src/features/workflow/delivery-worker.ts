@@ -20,6 +20,8 @@ import type { AppContext } from '../../app/context.js';
 import { deadLetterOf, QUEUES, type JobPayloads } from '../../jobs/queues.js';
 import { buildTicketPayload } from './payload.js';
 import { sign } from '../../lib/webhooks.js';
+import { recordEvent, SYSTEM_ACTOR } from '../events/events.js';
+import { presentDelivery } from './workflow-outbox.js';
 
 const FINISHED = new Set(['delivered', 'stopped', 'skipped', 'failed', 'dead']);
 
@@ -128,7 +130,18 @@ export function deliveryHandler(app: AppContext) {
         ? { ...base, status: 'dead', last_error: clip(`gave up after ${n} attempts: ${outcome.error}`), next_attempt_at: null }
         : { ...base, last_error: outcome.error, next_attempt_at: next });
       if (!updated) return; // another copy of this job recorded the attempt first
-      if (exhausted) await app.jobs.enqueue(trx, deadLetterOf(QUEUES.workflowDelivery) as never, { deliveryId: row.id } as never);
+      if (exhausted) {
+        await app.jobs.enqueue(trx, deadLetterOf(QUEUES.workflowDelivery) as never, { deliveryId: row.id } as never);
+        const t = await trx('tickets').where({ id: row.ticket_id }).first('ticket_number');
+        await recordEvent(trx, {
+          type: 'workflow.delivery_dead_lettered',
+          actor: SYSTEM_ACTOR,
+          object: { type: 'workflow_delivery', id: String(row.id) },
+          ticket_id: Number(row.ticket_id),
+          staff_only: true,
+          data: { object: presentDelivery({ ...row, ...base, status: 'dead', ticket_number: t?.ticket_number }), ticket_number: t?.ticket_number ?? null },
+        });
+      }
       else await app.jobs.enqueue(trx, QUEUES.workflowDelivery, { deliveryId: row.id, attempt: n }, { startAfter: next });
     });
   };

@@ -87,6 +87,16 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/employee/profile/': { who: 'authenticated', scope: null },
   'PATCH /api/employee/profile/': { who: 'authenticated', scope: null, body: () => ({ first_name: 'Ada' }) },
   'POST /api/employee/upload-image/': { who: 'authenticated', scope: null },
+  // account lifecycle (issue 13): System Admin (or a key with employees:write / :read)
+  'POST /api/employees/{id}/deactivate/': { who: 'admin', scope: 'employees:write', object: 'activeEmployee', body: () => ({ reason: 'Left the company.' }) },
+  'POST /api/employees/{id}/reactivate/': { who: 'admin', scope: 'employees:write', object: 'deactivatedEmployee' },
+  'POST /api/employees/{id}/erase/': { who: 'admin', scope: 'employees:write', object: 'employee', body: (v) => ({ confirm: v.company_id }) },
+  'GET /api/employees/{id}/export/': { who: 'admin', scope: 'employees:read', object: 'employee' },
+  // a person's own data: never an API key
+  'GET /api/employee/profile/export/': { who: 'authenticated', scope: null },
+  // issue 15 item 6: a person's own email preferences (API keys are nobody)
+  'GET /api/employee/profile/notifications/': { who: 'authenticated', scope: null },
+  'PUT /api/employee/profile/notifications/': { who: 'authenticated', scope: null, body: () => ({ ticket_comments: false }) },
 
   // ─── Tickets ───────────────────────────────────────────────────────────────
   'GET /api/tickets/': { who: 'authenticated', scope: 'tickets:read' },
@@ -148,15 +158,22 @@ export const ACCESS: Record<string, Rule> = {
   // ─── Operations ────────────────────────────────────────────────────────────
   'GET /healthz': { who: 'anyone', scope: null },
   'GET /readyz': { who: 'anyone', scope: null },
-  'GET /metrics': { who: 'anyone', scope: null },
+  // issue 13: not public; a METRICS_TOKEN scrape or a System Admin (tested in test/security-hardening.test.ts)
+  'GET /metrics': { who: 'admin', scope: null },
   'GET /openapi.yaml': { who: 'anyone', scope: null },
   'GET /openapi.json': { who: 'anyone', scope: null },
   'GET /docs': { who: 'anyone', scope: null },
-  'GET /api/admin/jobs/': { who: 'admin', scope: '?' },
+  'GET /api/admin/jobs/': { who: 'admin', scope: 'jobs:read' },
   // "failed and dead-lettered jobs; retry"
-  'POST /api/admin/jobs/{queue}/{id}/retry/': { who: 'admin', scope: '?' },
+  'POST /api/admin/jobs/{queue}/{id}/retry/': { who: 'admin', scope: 'jobs:write' },
   // api.md does not say who reads reports; staff at least
   'GET /api/reports/tickets/': { who: 'staff', scope: '?', open: ['ticket coordinator'] },
+  // issue 20: ticket analytics for staff, chat analytics for System Admins; API keys need reports:read
+  'GET /api/reports/tickets/volume/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/backlog/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/times/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/tickets/workload/': { who: 'staff', scope: 'reports:read' },
+  'GET /api/reports/chat/': { who: 'admin', scope: 'reports:read' },
 };
 
 export type Expectation = 'allow' | 401 | 403 | 404 | 'open';

@@ -15,7 +15,7 @@ export class Pending extends Error {}
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
 export type TicketStatus = 'New' | 'Open' | 'In Progress' | 'Resolved';
 
-export type FixtureKind = 'ticket' | 'employee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation' | 'inboundEmail' | 'announcement';
+export type FixtureKind = 'ticket' | 'employee' | 'activeEmployee' | 'deactivatedEmployee' | 'apiKey' | 'attachment' | 'mediaPath' | 'delivery' | 'faq' | 'conversation' | 'inboundEmail' | 'announcement';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -68,6 +68,11 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     }
     case 'employee': {
       const e = await createEmployee(ta.db, { status: 'Pending' });
+      return { param: String(e.id), vars: { employee_id: e.id, company_id: e.company_id } };
+    }
+    case 'activeEmployee':
+    case 'deactivatedEmployee': {
+      const e = await createEmployee(ta.db, { status: kind === 'activeEmployee' ? 'Approved' : 'Deactivated' });
       return { param: String(e.id), vars: { employee_id: e.id, company_id: e.company_id } };
     }
     case 'apiKey': {
