@@ -1,6 +1,6 @@
 /**
- * The weekly digest: every Monday 07:00 UTC a pg-boss schedule (one job per tick for the whole
- * cluster, however many workers run) sends last week's figures to the staff who opted in
+ * The weekly digest: an hourly periodic job (one per slot for the whole cluster, however many
+ * workers run; src/app/worker.ts) sends last week's figures, from Monday 07:00 UTC on, to the staff who opted in
  * (`weekly_digest` notification preference; off by default). The job claims its week in
  * `report_digests` in the same transaction that queues the mails, so a retried or duplicated job
  * never mails twice.
@@ -13,7 +13,10 @@ import { unansweredQuestions, groupQuestions } from './chat-reports.js';
 import { bucketStart, dayKey, resolvePeriod } from './period.js';
 import { backlogReport, timesReport, volumeReport } from './ticket-reports.js';
 
-export const DIGEST_CRON = '0 7 * * 1';
+/** how often the periodic job looks whether last week's digest is due */
+export const DIGEST_CHECK_SECONDS = 3600;
+/** the digest of a week goes out from this hour (UTC) of the following Monday */
+export const DIGEST_HOUR_UTC = 7;
 const DAY = 86_400_000;
 
 /** Monday of the last full ISO week before `now`. */
@@ -53,6 +56,8 @@ export async function digestFigures(app: AppContext, weekStart: string): Promise
 /** Send the digest for `weekStart` (default: the last full week) once. Returns the number of mails queued, or null when the week was already sent. */
 export async function sendWeeklyDigest(app: AppContext, weekStart?: string, now = new Date()): Promise<number | null> {
   const week = weekStart ?? lastFullWeek(now);
+  // the periodic run sends a week's digest from the following Monday at DIGEST_HOUR_UTC on
+  if (!weekStart && now.getTime() < Date.parse(`${week}T00:00:00Z`) + 7 * DAY + DIGEST_HOUR_UTC * 3_600_000) return null;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(week) || dayKey(bucketStart(new Date(`${week}T00:00:00Z`), 'week')) !== week) throw new Error(`week_start ${week} is not a Monday`);
   if (await app.db('report_digests').where({ week_start: week }).first()) return null;
   const figures = await digestFigures(app, week);

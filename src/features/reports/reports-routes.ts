@@ -6,7 +6,7 @@ import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { chatReport } from './chat-reports.js';
-import { DIGEST_CRON, sendWeeklyDigest } from './digest.js';
+import { DIGEST_CHECK_SECONDS, sendWeeklyDigest } from './digest.js';
 import { resolvePeriod } from './period.js';
 import { backlogReport, timesReport, volumeReport, workloadReport, type GroupBy, type TicketReportFilters } from './ticket-reports.js';
 
@@ -50,5 +50,5 @@ export const reportsFeature: Feature = {
       },
     },
   ],
-  schedules: [{ queue: QUEUES.weeklyDigest, cron: DIGEST_CRON }],
+  schedules: [{ queue: QUEUES.weeklyDigest, everySeconds: DIGEST_CHECK_SECONDS }],
 };
