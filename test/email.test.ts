@@ -63,7 +63,7 @@ t.test('email channel over SMTP', async (t) => {
       subject: `Re: ${ack!.subject}`,
       messageId: id,
       inReplyTo: ack!.messageId,
-      references: [...refs, ack!.messageId!],
+      references: [...(refs as string[]), ack!.messageId!],
       text: `It works again after a restart.\n\nOn Tue, 1 Dec 2026 at 10:00, SmartSupport <no-reply@example.com> wrote:\n> We received your request\n> and opened ticket ${number}.`,
     });
     const row = await kit.processed(id);

@@ -11,7 +11,9 @@ import { notFound, unprocessable } from '../../http/errors.js';
 import { paginate } from '../../http/pagination.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { emitEmailEvent } from '../email/events-bridge.js';
+import { actorOf } from '../events/events.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { wantsEmailMany } from '../notifications/preferences.js';
 
 const COLUMNS = ['a.id', 'a.title', 'a.body', 'a.audience', 'a.department', 'a.role', 'a.send_email', 'a.emailed_count', 'a.created_at', 'a.archived_at', 'e.company_id as created_by'];
 
@@ -71,7 +73,7 @@ function routes(app: AppContext): RouteTable {
           .returning('id');
         const id = Number(row.id);
         if (b.send_email) await app.jobs.enqueue(trx, QUEUES.announcement, { announcementId: id });
-        await emitEmailEvent(trx, { type: 'announcement.created', actor: p.kind === 'user' ? { kind: 'employee', id: p.employeeId } : { kind: 'api_key', id: p.id }, object: { type: 'announcement', id: String(id) }, data: { id, title: b.title, audience: b.audience } });
+        await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, data: { id, title: b.title, body: b.body, audience: b.audience, department: b.department ?? null, role: b.role ?? null } });
         return id;
       });
       ctx.status = 201;
@@ -83,7 +85,7 @@ function routes(app: AppContext): RouteTable {
       const n = await app.db('announcements').where({ id }).whereNull('archived_at').update({ archived_at: app.db.fn.now() });
       const row = await base(app.db).select(COLUMNS).where('a.id', id).first();
       if (!row) throw notFound('announcement');
-      if (n) await emitEmailEvent(app.db, { type: 'announcement.archived', object: { type: 'announcement', id: String(id) }, data: { id } });
+      if (n) await emitEmailEvent(app.db, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: presentAnnouncement(row) });
       ctx.body = presentAnnouncement(row);
     },
   };
@@ -98,10 +100,13 @@ export function announcementHandler(app: AppContext) {
       const qb = trx('employees').where({ status: 'Approved' }).select('id', 'email', 'first_name');
       if (a.audience === 'department') qb.where({ department: a.department });
       if (a.audience === 'role') qb.where({ role: a.role });
+      qb.whereNull('deactivated_at');
       const people = await qb;
+      // those who turned announcement mails off (profile notifications) are skipped; one query
+      const wanting = await wantsEmailMany(trx, people.map((e) => Number(e.id)), 'announcements');
       let n = 0;
       for (const e of people) {
-        // NOTIFICATION PREFERENCES: once `wantsEmail(db, employeeId, 'announcement')` (reports branch) is on main, skip those who turned it off here
+        if (!wanting.has(Number(e.id))) continue;
         await queueEmail(trx, app.jobs, { template: 'announcement', to: e.email, data: { first_name: e.first_name, title: a.title, body: a.body } });
         n++;
       }

@@ -8,6 +8,7 @@ import type { Feature, RouteTable } from '../../app/feature.js';
 import { conflict, notFound, unprocessable } from '../../http/errors.js';
 import { paginate } from '../../http/pagination.js';
 import { QUEUES } from '../../jobs/queues.js';
+import { actorOf } from '../events/events.js';
 import { emitEmailEvent } from './events-bridge.js';
 import { imapSession } from './imap-poller.js';
 import { inboundHandler } from './process.js';
@@ -78,7 +79,7 @@ function routes(app: AppContext): RouteTable {
           .where({ id })
           .update({ status: 'received', release_employee_id: body.employee_id ?? null, released_by: p.employeeId, attempts: 0 });
         await app.jobs.enqueue(trx, QUEUES.emailInbound, { inboundId: id });
-        await emitEmailEvent(trx, { type: 'email.released', actor: p.kind === 'user' ? { kind: 'employee', id: p.employeeId } : { kind: 'api_key', id: p.id }, object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { id, employee_id: body.employee_id ?? null } });
+        await emitEmailEvent(trx, { type: 'email.released', actor: actorOf(p), object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { id, employee_id: body.employee_id ?? null } });
       });
       const fresh = await inboundQuery(app).select(LIST_COLUMNS).where('i.id', id).first();
       ctx.body = presentInbound(fresh);

@@ -1,22 +1,13 @@
 /**
- * EVENTS CALL SITE (one place): the email channel's events go through here.
- *
- * TODO(events): when `src/features/events/events.ts` (recordEvent, /work/wt/EVENTS-INTERFACE.md) is
- * on main, replace the body with `return recordEvent(trx, { actor: e.actor ?? { kind: 'system', id: null }, ...e })`.
- * Until then this is deliberately a no-op; every caller already passes the transaction of the change.
+ * The email channel's events (docs/events.md, "Email channel"): recorded through `recordEvent` in
+ * the caller's transaction. Events about received mail are for System Admins only (they carry
+ * sender addresses of people who may have no account).
  */
 import type { Knex } from 'knex';
+import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 
-export interface EmailEvent {
-  type: string;
-  actor?: { kind: 'employee' | 'api_key' | 'system'; id: number | null; display?: string | null } | null;
-  object: { type: string; id: string };
-  ticket_id?: number | null;
-  subject_employee_id?: number | null;
-  staff_only?: boolean;
-  data: Record<string, unknown>;
-}
+export type EmailEvent = Omit<EventInput, 'actor'> & { actor?: EventInput['actor'] };
 
-export async function emitEmailEvent(_trx: Knex | Knex.Transaction, _e: EmailEvent): Promise<string | null> {
-  return null;
+export function emitEmailEvent(trx: Knex | Knex.Transaction, e: EmailEvent): Promise<string> {
+  return recordEvent(trx, { ...e, actor: e.actor ?? SYSTEM_ACTOR, admin_only: e.admin_only ?? e.type.startsWith('email.') });
 }

@@ -24,6 +24,8 @@ import { AppError } from '../../http/errors.js';
 import { storeTicketAttachments, validateUploads, MAX_FILES_PER_REQUEST, type UploadedFile } from '../files/attachments-service.js';
 import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { wantsEmail } from '../notifications/preferences.js';
+import { commentEvent, ticketEvent } from '../tickets/ticket-service.js';
 import type { TicketRow } from '../tickets/ticket-model.js';
 import * as tickets from '../tickets/ticket-store.js';
 import { loopToken, mailHost, messageIdList, subjectAndCategory, subjectTicketToken, ticketFromRoot, verifyReplyAddress } from './addresses.js';
@@ -65,7 +67,7 @@ const clipText = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT - 
 
 /** An employee who is deactivated, in whatever shape the accounts feature records it. */
 function deactivated(e: Record<string, unknown>): boolean {
-  return Boolean(e.deactivated_at) || e.is_active === false || e.active === false;
+  return Boolean(e.deactivated_at) || Boolean(e.erased_at) || e.is_active === false || e.active === false;
 }
 
 async function findSender(db: Knex | Knex.Transaction, address: string | undefined, overrideId: number | null): Promise<{ sender?: Sender; reason?: string }> {
@@ -152,6 +154,7 @@ async function attach(app: AppContext, trx: Knex.Transaction, ticketId: number, 
 }
 
 const actorOf = (s: Sender) => ({ actor_kind: 'user' as const, actor_id: s.id, actor_api_key_id: null });
+const personOf = (s: Sender) => ({ kind: 'employee' as const, id: s.id, display: `${s.first_name} ${s.last_name}` });
 
 async function newTicket(app: AppContext, trx: Knex.Transaction, row: InboundRow, m: ParsedInbound, sender: Sender, body: string, followUpOf?: TicketRow): Promise<Outcome> {
   const c = app.config.inbound;
@@ -170,14 +173,17 @@ async function newTicket(app: AppContext, trx: Knex.Transaction, row: InboundRow
   const t = await tickets.insertTicketWithHistory(trx, { employee_id: sender.id, subject: sc.subject, category: sc.category ?? c.defaultCategory, sub_category: c.defaultSubCategory, description }, actorOf(sender));
   if (followUpOf) await tickets.addHistory(trx, t.id, actorOf(sender), [{ event: 'updated', field: 'follow_up_of', to_value: followUpOf.ticket_number }]);
   const att = await attach(app, trx, t.id, sender.id, m);
-  await queueEmail(trx, app.jobs, {
-    template: 'ticket_received',
-    to: sender.email,
-    ticketId: t.id,
-    inReplyTo: m.messageId,
-    data: { first_name: sender.first_name, ticket_number: t.ticket_number, subject: t.subject, refused_attachments: att.refused },
-  });
-  await emitEmailEvent(trx, { type: 'ticket.created', actor: { kind: 'employee', id: sender.id }, object: { type: 'ticket', id: t.ticket_number }, ticket_id: t.id, data: { ticket_number: t.ticket_number, subject: t.subject, via: 'email' } });
+  if (await wantsEmail(trx, sender.id, 'ticket_updates')) {
+    await queueEmail(trx, app.jobs, {
+      template: 'ticket_received',
+      to: sender.email,
+      ticketId: t.id,
+      inReplyTo: m.messageId,
+      data: { first_name: sender.first_name, ticket_number: t.ticket_number, subject: t.subject, refused_attachments: att.refused },
+    });
+  }
+  const fresh = (await tickets.findTicket(trx, { by: 'id', value: t.id }))!;
+  await ticketEvent(trx, 'ticket.created', fresh, personOf(sender), { via: 'email', ...(followUpOf ? { follow_up_of: followUpOf.ticket_number } : {}) });
   return { status: 'processed', outcome: followUpOf ? 'follow_up_ticket_created' : 'ticket_created', ticket_id: t.id };
 }
 
@@ -196,7 +202,12 @@ async function addComment(app: AppContext, trx: Knex.Transaction, m: ParsedInbou
   await tickets.addHistory(trx, ticket.id, actorOf(sender), [{ event: 'commented', is_internal: marked.internal }]);
   await tickets.updateTicket(trx, ticket.id, {});
   const att = await attach(app, trx, ticket.id, sender.id, m);
-  if (!marked.internal && sender.id !== ticket.owner_id) {
+  if (reopened) {
+    const fresh = (await tickets.findTicket(trx, { by: 'id', value: ticket.id }))!;
+    await ticketEvent(trx, 'ticket.status_changed', fresh, personOf(sender), { from: 'Closed', to: 'Open', action: 'email_reply' });
+  }
+  await commentEvent(trx, ticket, c as never, personOf(sender));
+  if (!marked.internal && sender.id !== ticket.owner_id && (await wantsEmail(trx, ticket.owner_id, 'ticket_comments'))) {
     await queueEmail(trx, app.jobs, {
       template: 'ticket_commented',
       to: ticket.employee.email,
@@ -204,7 +215,6 @@ async function addComment(app: AppContext, trx: Knex.Transaction, m: ParsedInbou
       data: { first_name: ticket.employee.first_name, ticket_number: ticket.ticket_number, subject: ticket.subject, commenter_name: `${sender.first_name} ${sender.last_name}`, comment: text },
     });
   }
-  await emitEmailEvent(trx, { type: 'comment.created', actor: { kind: 'employee', id: sender.id }, object: { type: 'comment', id: String(c.id) }, ticket_id: ticket.id, staff_only: marked.internal, data: { ticket_number: ticket.ticket_number, is_internal: marked.internal, via: 'email' } });
   return { status: 'processed', outcome: marked.internal ? 'internal_note' : reopened ? 'ticket_reopened' : 'comment_added', reason: `matched by ${via}${att.refused.length ? `; ${att.refused.length} attachment(s) refused` : ''}`, ticket_id: ticket.id, comment_id: c.id };
 }
 
