@@ -18,10 +18,9 @@ if (!DOVECOT_BIN) {
 } else {
   t.test('IMAP polling against Dovecot', async (t) => {
     const dv = (await startDovecot(t, { helpdesk: 'imap-secret' }))!;
-    const ta = await startTestApp(t, {
-      env: { INBOUND_ADDRESS: 'helpdesk@example.com', INBOUND_IMAP_URL: dv.url('helpdesk'), INBOUND_IMAP_FOLDER: 'INBOX', INBOUND_IMAP_IDLE_SECONDS: '1' },
-      worker: true,
-    });
+    // the app's own periodic poll stays off (no INBOUND_IMAP_URL): the test drives the sessions
+    const ta0 = await startTestApp(t, { env: { INBOUND_ADDRESS: 'helpdesk@example.com', INBOUND_IMAP_FOLDER: 'INBOX', INBOUND_IMAP_IDLE_SECONDS: '1' }, worker: true });
+    const ta = { ...ta0, app: { ...ta0.app, config: { ...ta0.app.config, inbound: { ...ta0.app.config.inbound, imapUrl: dv.url('helpdesk') } } } };
     const employee = await createEmployee(ta.db, { email: 'gina@corp.test' });
 
     const client = new ImapFlow({ host: '127.0.0.1', port: dv.port, secure: false, auth: { user: 'helpdesk', pass: 'imap-secret' }, logger: false });

@@ -168,6 +168,8 @@ t.test('email channel over SMTP', async (t) => {
   });
 
   await t.test('attachments: allowed ones stored, refused ones noted, mail still processed', async (t) => {
+    const { default: sharp } = await import('sharp');
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#c00' } }).png().toBuffer();
     const id = newMessageId('att');
     await kit.send({
       from: 'alice@corp.test',
@@ -176,7 +178,8 @@ t.test('email channel over SMTP', async (t) => {
       messageId: id,
       text: 'See attached.',
       attachments: [
-        { filename: 'screen.png', content: PNG_1X1, contentType: 'image/png' },
+        { filename: 'screen.png', content: png, contentType: 'image/png' },
+        { filename: 'broken.png', content: PNG_1X1.subarray(0, 40), contentType: 'image/png' },
         { filename: 'fix.exe', content: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 1)]), contentType: 'application/octet-stream' },
       ],
     });
@@ -187,6 +190,7 @@ t.test('email channel over SMTP', async (t) => {
     t.equal(atts[0].file_type, 'image/png');
     const cs = await commentsOf(ta.db, Number(row.ticket_id));
     t.match(cs.map((c) => c.comment).join('\n'), /fix\.exe: file type not allowed/, 'the refused attachment is noted on the ticket');
+    t.match(cs.map((c) => c.comment).join('\n'), /broken\.png: (could not be read|file type not allowed)/, 'an undecodable image is refused and noted too');
   });
 
   await t.test('HTML-only mail becomes safe text', async (t) => {

@@ -143,11 +143,21 @@ async function attach(app: AppContext, trx: Knex.Transaction, ticketId: number, 
         refused.push(`${name}: ${err.status === 413 ? 'too large' : 'file type not allowed'}`);
       }
     }
-    if (ok.length) await storeTicketAttachments(app, trx, ticketId, ok, uploaderId);
+    let stored = 0;
+    for (const f of ok) {
+      // one savepoint per file: a file the store refuses (e.g. an image that cannot be re-encoded) is noted, the rest kept
+      try {
+        await trx.transaction((sp) => storeTicketAttachments(app, sp, ticketId, [f], uploaderId));
+        stored++;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        refused.push(`${f.originalFilename}: ${err.status === 413 ? 'too large' : 'could not be read'}`);
+      }
+    }
     if (refused.length) {
       await tickets.insertComment(trx, { ticket_id: ticketId, user_id: null, comment: `Attachments not accepted from the email:\n${refused.map((r) => `- ${r}`).join('\n')}`, is_internal: false });
     }
-    return { accepted: ok.length, refused };
+    return { accepted: stored, refused };
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
