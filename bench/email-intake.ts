@@ -47,8 +47,9 @@ export const emailIntake: Benchmark = {
     const rx = await startSmtpReceiver(app, { port: 0, host: '127.0.0.1' });
     const workers = await startWorkers(app, [{ ...emailFeature, workers: (a) => emailFeature.workers!(a).map((w) => ({ ...w, concurrency: 4 })), schedules: [] }]);
     const t0 = process.hrtime.bigint();
+    let intakeSeconds = NaN;
     try {
-      await sendAll(rx.port, 'ours');
+      intakeSeconds = await sendAll(rx.port, 'ours');
       for (;;) {
         const { n } = (await app.db('inbound_emails').where('subject', 'like', 'bench ours %').whereNot({ status: 'received' }).count({ n: '*' }).first()) as { n: string };
         if (Number(n) >= MAILS) break;
@@ -64,7 +65,7 @@ export const emailIntake: Benchmark = {
     const once = rows === MAILS && tickets.length === MAILS && new Set(tickets.map((r) => r.subject)).size === MAILS;
     const rate = MAILS / seconds;
     const bareRate = MAILS / bareSeconds;
-    process.stderr.write(`email-intake: ${MAILS} mails received and processed in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} mails/s (bare SMTP ${bareRate.toFixed(0)} mails/s); ${tickets.length} tickets, ${once ? 'each mail once' : 'LOST OR DOUBLED'}\n`);
-    return { name: 'email-intake', metric: 'mails/s', ours: round(rate), baseline: round(bareRate), ratio: round(rate / bareRate, 3), target: 'all processed, none twice', pass: once, note: `${MAILS} mails, 10 SMTP connections, 4 inbound job loops` };
+    process.stderr.write(`email-intake: ${MAILS} mails received and processed in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} mails/s (intake alone ${(MAILS / intakeSeconds).toFixed(0)} mails/s; bare SMTP ${bareRate.toFixed(0)} mails/s); ${tickets.length} tickets, ${once ? 'each mail once' : 'LOST OR DOUBLED'}\n`);
+    return { name: 'email-intake', metric: 'mails/s', ours: round(rate), baseline: round(bareRate), ratio: round(rate / bareRate, 3), target: 'all processed, none twice', pass: once, note: `${MAILS} mails, 10 SMTP connections, 4 inbound job loops; intake alone (250 after store + job) ${round(MAILS / intakeSeconds)} mails/s` };
   },
 };

@@ -170,6 +170,8 @@ async function newTicket(app: AppContext, trx: Knex.Transaction, row: InboundRow
   const c = app.config.inbound;
   // an admin's release bypasses the cap it was quarantined for
   if (c.senderHourlyCap > 0 && row.released_by === null) {
+    // one sender's mails are counted one transaction at a time (several job loops run at once)
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`email-cap:${m.from ?? ''}`]);
     const { n } = (await trx('inbound_emails')
       .whereRaw('lower(from_address) = ?', [m.from ?? ''])
       .where('outcome', 'ticket_created')
