@@ -52,6 +52,11 @@ export interface Feature {
    * receiver); each returns its close function, called on shutdown before the pool closes.
    */
   services?: (app: AppContext) => Promise<{ close(): Promise<void> }[]>;
+  /**
+   * Long-running work of a worker process (e.g. the webhook dispatcher), started with the workers;
+   * returns its stop function (run by app.close() before pg-boss stops).
+   */
+  background?: (app: AppContext) => Promise<() => Promise<void>>;
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
   /**

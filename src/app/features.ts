@@ -7,6 +7,7 @@ import { chatFeature } from '../features/chat/chat-routes.js';
 import { announcementsFeature } from '../features/announcements/announcements-routes.js';
 import { emailFeature } from '../features/email/email-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
+import { eventsFeature } from '../features/events/events-routes.js';
 import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
@@ -29,4 +30,5 @@ export const features: Feature[] = [
   emailFeature,
   announcementsFeature,
   reportsFeature,
+  eventsFeature,
 ];

@@ -12,6 +12,7 @@ export const QUEUES = Object.freeze({
   imapPoll: 'email.imap_poll',
   /** email an announcement to its audience */
   announcement: 'announcement.send',
+  webhookDelivery: 'webhook.deliver',
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
   weeklyDigest: 'reports.weekly-digest',
@@ -22,7 +23,9 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export interface JobPayloads {
   [QUEUES.email]: { notificationId: number };
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
-  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
+  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
+  /** same contract as the workflow's (src/features/events/delivery.ts) */
+  [QUEUES.webhookDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
   [QUEUES.maintenance]: { task?: string };
   [QUEUES.emailInbound]: { inboundId: number };
   [QUEUES.imapPoll]: Record<string, never>;
@@ -56,6 +59,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
+  // webhooks: as the workflow (the engine reschedules HTTP failures itself; lease from WEBHOOK_TIMEOUT_MS)
+  [QUEUES.webhookDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
   // inbound mail: the raw message is stored, so retrying is always safe; after the last try the row is `failed` (replayable)
   [QUEUES.emailInbound]: { retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 },

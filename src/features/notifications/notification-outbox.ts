@@ -20,6 +20,7 @@ export const EMAIL_TEMPLATES = [
   'inbound_bounce',
   'announcement',
   'weekly_digest',
+  'webhook_disabled',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -59,6 +60,8 @@ export interface EmailData {
     reopen_rate: string | null;
     top_questions: { question: string; count: number }[];
   };
+  /** to every System Admin when an endpoint is disabled (continuous failure, or 410 Gone) */
+  webhook_disabled: { first_name: string; endpoint_id: number; url: string; reason: string };
 }
 
 /** Templates that are about a ticket: they carry its thread headers (src/features/email/outbound.ts). */
