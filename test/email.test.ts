@@ -132,7 +132,7 @@ t.test('email channel over SMTP', async (t) => {
     t.match(note.subject, /New comment from Carol/);
     t.same(Array.isArray(note.references) ? note.references : [note.references], [`<ticket-${number}@example.com>`], 'notification threaded under the ticket root');
     t.equal(note.headers.get('auto-submitted'), 'auto-generated');
-    t.match(JSON.stringify(note.headers.get('list')), /help\.example\.com\/api\/profile\/notifications/, 'List-Unsubscribe on an optional notification');
+    t.match(JSON.stringify(note.headers.get('list')), /help\.example\.com\/api\/employee\/profile\/notifications\//, 'List-Unsubscribe on an optional notification');
 
     const id2 = newMessageId('internal');
     await kit.send({ from: 'carol@corp.test', to: replyTo, subject: 'Re: laptop', messageId: id2, text: '#internal\nWarranty expired, charge cost centre.' });

@@ -30,7 +30,8 @@ export function threadHeaders(config: Pick<Config, 'inbound' | 'mailFrom' | 'pub
     'X-Auto-Response-Suppress': 'All',
   };
   if (OPTIONAL_TEMPLATES.has(t.template)) {
-    headers['List-Unsubscribe'] = `<${config.publicUrl}/api/profile/notifications/>`;
+    // the preferences endpoint (GET/PUT /api/employee/profile/notifications/, `smartsupport profile notifications`)
+    headers['List-Unsubscribe'] = `<${config.publicUrl}/api/employee/profile/notifications/>`;
   }
   const out: Pick<OutgoingMail, 'inReplyTo' | 'references' | 'replyTo' | 'headers'> = { headers };
   if (t.ticketNumber && TICKET_TEMPLATES.has(t.template)) {
