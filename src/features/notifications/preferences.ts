@@ -53,6 +53,11 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   sla_alert: 'sla_warnings',
   // an operational alert to every System Admin: like a security notice, it cannot be turned off
   webhook_disabled: 'account_security',
+  // the email channel: the acknowledgement of a mailed-in ticket follows ticket updates; the polite
+  // bounce goes to addresses that are no account (nothing to prefer); announcements have their own key
+  ticket_received: 'ticket_updates',
+  inbound_bounce: 'account_security',
+  announcement: 'announcements',
 };
 
 const def = (key: NotificationKey): PreferenceDefinition => NOTIFICATION_PREFERENCES[key];
