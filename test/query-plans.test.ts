@@ -88,4 +88,11 @@ t.test('hot ticket queries use indexes on a never-analysed table', async (t) => 
     }
   }
   ta.db.off('query', onQuery);
+
+  // and the maintenance job analyses a never-analysed table (no waiting on autovacuum)
+  const { runMaintenance } = await import('../src/features/jobs/maintenance.js');
+  const result = await runMaintenance(ta.app, 'analyze');
+  t.ok(Number(result.analyze) >= 2, `maintenance analysed the stale tables (${result.analyze})`);
+  const after = (await ta.db.raw(`SELECT last_analyze IS NOT NULL AS analysed FROM pg_stat_user_tables WHERE relname IN ('tickets', 'employees') ORDER BY relname`)).rows;
+  t.same(after, [{ analysed: true }, { analysed: true }], 'tickets and employees now have statistics');
 });
