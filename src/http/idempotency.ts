@@ -18,6 +18,10 @@
  * the key is left to its lease. The one window left: a process killed after its handler's write
  * committed and before the response was recorded (one database round trip); a retry after the lease
  * then runs the action again. docs/api-conventions.md states this.
+ *
+ * Operations marked `x-secret-response: true` (sign-in, token refresh, API-key creation) never
+ * have their response stored — it holds tokens or a plaintext key. Their key is remembered as used,
+ * and a repeat is 409 `idempotency_replay_unavailable`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -50,7 +54,13 @@ interface Stored {
   response_body: unknown;
 }
 
+/** Marks a stored outcome whose response carried a secret that was not kept (see withIdempotency). */
+const WITHHELD = 'x-smartsupport-secret-withheld';
+
 function replay(ctx: Koa.Context, row: Stored): void {
+  if (row.response_headers?.[WITHHELD]) {
+    throw conflict('idempotency_replay_unavailable', 'A request with this Idempotency-Key already succeeded; its response carried a secret (tokens or an API key) that is never stored, so it cannot be replayed. Send a new request with a new key.');
+  }
   ctx.status = row.response_status ?? 200;
   for (const [k, v] of Object.entries(row.response_headers ?? {})) ctx.set(k, v);
   ctx.set('Idempotent-Replayed', 'true');
@@ -69,7 +79,7 @@ function fileSummary(ctx: Koa.Context): unknown {
  * Run `next` under the request's Idempotency-Key (if any). Call only for POSTs, after the caller
  * is known and the request is valid.
  */
-export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>): Promise<void> {
+export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>, opts: { secretResponse?: boolean } = {}): Promise<void> {
   const key = ctx.get('Idempotency-Key');
   if (!key) return next();
   if (key.length > 255) throw unprocessable('idempotency_key_invalid', 'The Idempotency-Key must be at most 255 characters.');
@@ -139,9 +149,13 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
       const v = ctx.response.get(h);
       if (v) headers[h] = v;
     }
-    await persist(() =>
-      mine().update({ state: 'done', response_status: ctx.status, response_headers: JSON.stringify(headers), response_body: body === undefined ? null : JSON.stringify(body) }),
-    );
+    // sign-in, refresh and API-key creation answer with a secret: only the fact that the key was
+    // used is kept (a repeat is 409 idempotency_replay_unavailable, never a second secret, never a
+    // second execution); the response itself is not stored
+    const stored = opts.secretResponse
+      ? { state: 'done', response_status: ctx.status, response_headers: JSON.stringify({ [WITHHELD]: 'true' }), response_body: null }
+      : { state: 'done', response_status: ctx.status, response_headers: JSON.stringify(headers), response_body: body === undefined ? null : JSON.stringify(body) };
+    await persist(() => mine().update(stored));
   } finally {
     clearInterval(renew);
   }
