@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
  * and the stored column rewrites chat_messages.
  */
 const OPEN = `('New', 'Open', 'In Progress', 'On Hold', 'Pending')`;
+const FINAL = `('Resolved', 'Closed', 'Rejected', 'Withdrawn')`;
 const DIMS = 'category, department, priority, status, assigned_to';
 
 export async function up(knex: Knex): Promise<void> {
@@ -28,14 +29,16 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX tickets_resolved_at_idx ON tickets (resolved_at) INCLUDE (resolution_time, ${DIMS}) WHERE resolved_at IS NOT NULL;
     DROP INDEX tickets_open_assigned_idx;
     CREATE INDEX tickets_open_assigned_idx ON tickets (assigned_to) INCLUDE (category, department, priority) WHERE status IN ${OPEN};
+    -- backlog over time: only the changes into or out of the open set (the report's WHERE repeats this predicate)
     DROP INDEX ticket_history_status_changed_idx;
-    CREATE INDEX ticket_history_status_changed_idx ON ticket_history (created_at) INCLUDE (from_value, to_value, ticket_id) WHERE event = 'status_changed';
+    CREATE INDEX ticket_history_backlog_idx ON ticket_history (created_at) INCLUDE (from_value, to_value, ticket_id)
+      WHERE event = 'status_changed' AND ((from_value IN ${OPEN} AND to_value IN ${FINAL}) OR (from_value IN ${FINAL} AND to_value IN ${OPEN}));
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    DROP INDEX ticket_history_status_changed_idx;
+    DROP INDEX ticket_history_backlog_idx;
     CREATE INDEX ticket_history_status_changed_idx ON ticket_history (created_at) WHERE event = 'status_changed';
     DROP INDEX tickets_open_assigned_idx;
     CREATE INDEX tickets_open_assigned_idx ON tickets (assigned_to) WHERE status IN ${OPEN};
