@@ -176,23 +176,22 @@ interface Dist {
 
 async function distribution(db: Knex, column: 'response_time' | 'resolution_time', at: 'approved_at' | 'resolved_at', p: Period, by: GroupBy, f: TicketReportFilters) {
   const fs = filterSql(f);
-  // one scan: per-group and overall percentiles, and the histogram, as grouping sets
+  // one scan: per-group and overall percentiles (both from one sort), and the histogram, as grouping sets
   const { rows } = (await db.raw(
     `SELECT s.key, s.b, GROUPING(s.key) = 0 AS is_group, GROUPING(s.b) = 0 AS is_bucket, count(*)::int AS count,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY s.v) AS p50,
-            percentile_cont(0.9) WITHIN GROUP (ORDER BY s.v) AS p90
+            percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s.v) AS pct
        FROM (SELECT ${keySql(by)} AS key, t.${column} AS v, width_bucket(t.${column}, ARRAY[${TIME_BUCKETS.join(',')}]::int[]) AS b
                FROM tickets t WHERE t.${at} >= ? AND t.${at} < ? AND t.${column} IS NOT NULL${fs.sql}) s
       GROUP BY GROUPING SETS ((s.key), (), (s.b))`,
     [p.since, p.until, ...fs.bindings],
-  )) as { rows: { key: string | null; b: number | null; is_group: boolean; is_bucket: boolean; count: number; p50: number | null; p90: number | null }[] };
+  )) as { rows: { key: string | null; b: number | null; is_group: boolean; is_bucket: boolean; count: number; pct: (number | null)[] | null }[] };
   const overallRow = rows.find((r) => !r.is_group && !r.is_bucket);
   const histogram = TIME_BUCKET_LABELS.map((label) => ({ label, count: 0 }));
   for (const r of rows) if (r.is_bucket && r.b !== null && r.b >= 1 && r.b <= histogram.length) histogram[r.b - 1]!.count += r.count;
   const num = (v: number | null) => (v === null ? null : Number(v));
   return {
-    overall: { count: overallRow?.count ?? 0, p50: num(overallRow?.p50 ?? null), p90: num(overallRow?.p90 ?? null) } as Dist,
-    groups: rows.filter((r) => r.is_group).map((r) => ({ key: r.key, dist: { count: r.count, p50: num(r.p50), p90: num(r.p90) } as Dist })),
+    overall: { count: overallRow?.count ?? 0, p50: num(overallRow?.pct?.[0] ?? null), p90: num(overallRow?.pct?.[1] ?? null) } as Dist,
+    groups: rows.filter((r) => r.is_group).map((r) => ({ key: r.key, dist: { count: r.count, p50: num(r.pct?.[0] ?? null), p90: num(r.pct?.[1] ?? null) } as Dist })),
     histogram,
   };
 }
