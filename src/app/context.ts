@@ -73,7 +73,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
-    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs) } });
+    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs), [QUEUES.webhookDelivery]: workflowLeaseSeconds(config.webhookTimeoutMs) } });
   } catch (err) {
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await db.destroy().catch(() => undefined);

@@ -41,6 +41,11 @@ export interface Feature {
    * number of workers (src/app/worker.ts).
    */
   schedules?: { queue: QueueName; everySeconds: number; data?: object }[];
+  /**
+   * Long-running work of a worker process (e.g. the webhook dispatcher), started with the workers;
+   * returns its stop function (run by app.close() before pg-boss stops).
+   */
+  background?: (app: AppContext) => Promise<() => Promise<void>>;
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
   /**

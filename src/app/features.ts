@@ -5,6 +5,7 @@
 import { authFeature } from '../features/auth/auth-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
+import { eventsFeature } from '../features/events/events-routes.js';
 import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
@@ -25,4 +26,5 @@ export const features: Feature[] = [
   jobsFeature,
   chatFeature,
   reportsFeature,
+  eventsFeature,
 ];

@@ -4,6 +4,7 @@
  * close the pool, stop the embedded database.
  */
 import type { Config } from '../config/config.js';
+import { stopEventStreams } from '../features/events/hub.js';
 import { createContext, type AppContext } from './context.js';
 import { features } from './features.js';
 import { createApp, listen, type RunningServer } from './server.js';
@@ -39,6 +40,8 @@ export async function startService(config: Config, opts: { http: boolean; worker
     http,
     stop() {
       stopping ??= (async () => {
+        // live event streams never finish by themselves: end them (clients resume with Last-Event-ID)
+        await stopEventStreams(app);
         await http?.close(config.shutdownTimeoutMs);
         await app.close();
       })();

@@ -41,6 +41,7 @@ export async function startWorkers(app: AppContext, features: Feature[]): Promis
       timer.unref();
       timers.push(timer);
     }
+    if (f.background) app.onClose(await f.background(app));
   }
   let stopped: Promise<void> | undefined;
   const workers: Workers = {

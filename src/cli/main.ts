@@ -41,6 +41,8 @@ export const NOUNS: NounEntry[] = [
   { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
   { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
   { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
+  { name: 'events', description: 'the event log: list, tail (live)', load: () => import('./events/index.js') },
+  { name: 'webhooks', description: 'webhook subscriptions, their deliveries, and listen --forward-to for local development', load: () => import('./webhooks/index.js') },
 ];
 
 /** Global options that take a value (skipped when finding the noun to load). */

@@ -16,7 +16,7 @@ export const ROLES = ['Employee', 'Ticket Coordinator', 'System Admin'] as const
 export type Role = (typeof ROLES)[number];
 export const STAFF_ROLES: readonly Role[] = ['Ticket Coordinator', 'System Admin'];
 
-export const SCOPES = ['tickets:read', 'tickets:write', 'employees:read', 'employees:write', 'media:read', 'workflow:callback', 'chat', 'jobs:read', 'jobs:write', 'reports:read'] as const;
+export const SCOPES = ['tickets:read', 'tickets:write', 'employees:read', 'employees:write', 'media:read', 'workflow:callback', 'chat', 'jobs:read', 'jobs:write', 'reports:read', 'events:read', 'webhooks:write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type Principal =

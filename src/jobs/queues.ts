@@ -6,6 +6,7 @@ export const QUEUES = Object.freeze({
   email: 'email.send',
   workflowDelivery: 'workflow.deliver',
   maintenance: 'maintenance.run',
+  webhookDelivery: 'webhook.deliver',
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
   weeklyDigest: 'reports.weekly-digest',
@@ -16,7 +17,9 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export interface JobPayloads {
   [QUEUES.email]: { notificationId: number };
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
-  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
+  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
+  /** same contract as the workflow's (src/features/events/delivery.ts) */
+  [QUEUES.webhookDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
   [QUEUES.maintenance]: { task?: string };
   [QUEUES.passwordForgot]: { email: string };
   /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
@@ -45,6 +48,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
   [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
+  // webhooks: as the workflow (the engine reschedules HTTP failures itself; lease from WEBHOOK_TIMEOUT_MS)
+  [QUEUES.webhookDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
   [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice

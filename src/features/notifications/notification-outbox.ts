@@ -17,6 +17,7 @@ export const EMAIL_TEMPLATES = [
   'ticket_status_changed',
   'ticket_commented',
   'weekly_digest',
+  'webhook_disabled',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -51,6 +52,8 @@ export interface EmailData {
     reopen_rate: string | null;
     top_questions: { question: string; count: number }[];
   };
+  /** to every System Admin when an endpoint is disabled (continuous failure, or 410 Gone) */
+  webhook_disabled: { first_name: string; endpoint_id: number; url: string; reason: string };
 }
 
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {

@@ -50,6 +50,8 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   ticket_status_changed: 'ticket_updates',
   ticket_commented: 'ticket_comments',
   weekly_digest: 'weekly_digest',
+  // an operational alert to every System Admin: like a security notice, it cannot be turned off
+  webhook_disabled: 'account_security',
 };
 
 const def = (key: NotificationKey): PreferenceDefinition => NOTIFICATION_PREFERENCES[key];

@@ -152,6 +152,13 @@ ${button(url, 'View the ticket')}
       text: `Hello ${d.first_name},\n\n${d.commenter_name} commented on your ticket ${d.ticket_number} — "${d.subject}":\n\n${d.comment}\n\nView the ticket: ${url}${textFooter}`,
     };
   },
+  webhook_disabled: (d) => ({
+    subject: oneLine(`Webhook endpoint #${d.endpoint_id} was disabled`),
+    html: layout('Webhook disabled', html`<p>Hello ${d.first_name},</p>
+<p>The webhook endpoint <strong>#${d.endpoint_id}</strong> (${d.url}) was disabled: ${d.reason}.</p>
+<p>Events are kept in the event log: after fixing the receiver, enable the endpoint again and fetch what it missed from <code>GET /api/events/?after=…</code> or redeliver from its delivery log.</p>`),
+    text: `Hello ${d.first_name},\n\nThe webhook endpoint #${d.endpoint_id} (${d.url}) was disabled: ${d.reason}.\n\nEvents are kept in the event log: after fixing the receiver, enable the endpoint again (smartsupport webhooks update ${d.endpoint_id} --enabled) and fetch what it missed with \`smartsupport events list --after <id>\` or redeliver from its delivery log.${textFooter}`,
+  }),
 };
 
 function digestText(d: EmailData['weekly_digest']): string {
