@@ -61,7 +61,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     DATABASE_URL: databaseUrl,
     SMARTSUPPORT_DATA_DIR: path.join(tmp, 'data'),
     JWT_SECRET: randomBytes(32).toString('hex'),
-    WORKFLOW_SIGNING_SECRET: process.env.WORKFLOW_SIGNING_SECRET ?? randomBytes(32).toString('hex'),
+    // production refuses to start without it (signed workflow callbacks); the benchmarks send none
+    WORKFLOW_SIGNING_SECRET: process.env.WORKFLOW_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_MINUTE: '0',
     DATABASE_POOL_MAX: '20',
