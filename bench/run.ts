@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
+import { eventSubscriptions, sseStreams } from './events.js';
 import { health } from './health.js';
 import { jobs } from './jobs.js';
 import { ticketCreate } from './ticket-create.js';
@@ -12,7 +13,7 @@ import { ticketList } from './ticket-list.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart, eventSubscriptions, sseStreams];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;
