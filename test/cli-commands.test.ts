@@ -119,7 +119,8 @@ t.test('token refresh rotates the stored session', async (t) => {
   const none = await cli(['token', 'refresh'], env);
   t.equal(none.code, 3, 'no session → exit 3');
   t.match(none.stderr, /^error: .*smartsupport login/m);
-  t.equal((await cli(['login', '--email', user.email, '--password-stdin'], env, PW + '\n')).code, 0);
+  const login = await cli(['login', '--email', user.email, '--password-stdin'], env, PW + '\n');
+  t.equal(login.code, 0, login.stderr);
   const file = path.join(xdg, 'smartsupport', 'config.json');
   const before = JSON.parse(await readFile(file, 'utf8'));
   const r = await cli(['token', 'refresh', '--json'], env);
@@ -246,8 +247,12 @@ t.test('workflow callback: signed with WORKFLOW_SIGNING_SECRET, idempotent, exit
   const r = await cli(['workflow', 'callback', tk.ticket_number, '--status', 'In Progress', '--comment', 'picked up', '--event-id', 'evt-1', '--json'], env);
   t.equal(r.code, 0, r.stderr);
   t.match(r.json(), { ticket_id: tk.id, ticket_number: tk.ticket_number, from_status: 'Open', status: 'In Progress', event_id: 'evt-1' });
-  const again = await cli(['workflow', 'callback', tk.ticket_number, '--status', 'In Progress', '--event-id', 'evt-1', '--json'], env);
+  const again = await cli(['workflow', 'callback', tk.ticket_number, '--status', 'In Progress', '--comment', 'picked up', '--event-id', 'evt-1', '--json'], env);
   t.same(again.json(), r.json(), 'a repeat returns the first result');
+  // issue 13: the same id with a different body is refused, not answered with the first result
+  const changed = await cli(['workflow', 'callback', tk.ticket_number, '--status', 'In Progress', '--event-id', 'evt-1', '--json'], env);
+  t.equal(changed.code, 1, 'a reused event id with another body → 422 → exit 1');
+  t.match(changed.stderr, /already used for a different request/);
   const invalid = await cli(['workflow', 'callback', String(tk.id), '--status', 'New'], env);
   t.equal(invalid.code, 5, 'invalid transition → exit 5');
   t.match(invalid.stderr, /^error: .*allowed: /m);

@@ -229,7 +229,7 @@ function pipeline(
 ): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
   const scrapeable = op.schemes.includes('metricsToken');
   // responses whose body carries a secret (tokens, a new API key): never stored for replay
-  const refusesIdempotencyKey = op.raw['x-no-idempotency'] === true;
+  const secretResponse = op.raw['x-secret-response'] === true;
   const authenticate: RouterMiddleware = async (kctx, next) => {
     const ctx = kctx as unknown as ApiContext;
     ctx.state.op = op;
@@ -284,11 +284,8 @@ function pipeline(
       throw validationFailed(result.errors, `The request does not match the API contract: ${result.errors.map((e) => `${e.field} ${e.message}`).slice(0, 3).join('; ')}.`);
     }
     ctx.state.input = result.value;
-    if (refusesIdempotencyKey && ctx.get('Idempotency-Key')) {
-      throw badRequest('idempotency_key_not_allowed', 'This operation returns a secret, which is never stored for replay: send it without an Idempotency-Key (it is safe to retry).');
-    }
     // every POST honours Idempotency-Key (src/http/idempotency.ts)
-    if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)));
+    if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)), { secretResponse });
     else await handler(ctx);
   };
   return { authenticate, handle };

@@ -32,7 +32,17 @@ export function createKnex(connectionString: string, poolMax = 10, logger: KnexL
     log: { warn: toLog('warn'), error: toLog('warn'), deprecate: toLog('debug'), debug: toLog('debug') },
     client: 'pg',
     connection: { connectionString, application_name: 'smartsupport' },
-    pool: { min: 0, max: poolMax, idleTimeoutMillis: 10_000 },
+    pool: {
+      min: 0,
+      max: poolMax,
+      idleTimeoutMillis: 10_000,
+      // PostgreSQL ≥ 14: a statement whose client is gone (the API process was killed) is cancelled
+      // within a second instead of running on and committing a write nobody will hear about
+      // (src/http/idempotency.ts relies on this for keys cut by a kill). Older servers: ignored.
+      afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+        conn.query(`SET client_connection_check_interval = '1s'`, () => done(null, conn));
+      },
+    },
     // Fail fast when the database is down instead of queueing requests for a minute.
     acquireConnectionTimeout: 5_000,
     // read back by queryPrepared through `client.config` (a transaction shares its pool's config)

@@ -85,14 +85,29 @@ function requestArb(op: Operation): fc.Arbitrary<FuzzRequest> {
 }
 
 function fillPath(op: Operation, values: Record<string, string>): string {
-  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? '1'));
+  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    try {
+      return encodeURIComponent(values[name] ?? '1');
+    } catch {
+      // a lone surrogate has no UTF-8 form: send the bytes a careless client would (CESU-8 of U+D800)
+      return `x%ED%A0%80`;
+    }
+  });
 }
 
 /** Strings we sent (echoing the caller's own input back is not a leak). */
 function sentStrings(req: FuzzRequest): string[] {
   const out: string[] = [];
   const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v));
+    if (typeof v === 'string') {
+      out.push(v, JSON.stringify(v).slice(1, -1));
+      // a lone surrogate cannot be percent-encoded (URIError)
+      try {
+        out.push(encodeURIComponent(v));
+      } catch {
+        /* not sendable in a URL anyway */
+      }
+    }
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (walk(k), walk(x));
   };
   walk(req.path);

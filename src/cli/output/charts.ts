@@ -35,9 +35,16 @@ export type Section =
   /** a histogram: bars over ordered buckets (labels are bucket ranges) */
   | { kind: 'histogram'; title: string; items: BarItem[] }
   /** one sparkline per series over the same buckets */
-  | { kind: 'series'; title: string; buckets: string[]; series: { key: string; values: number[] }[] }
+  | { kind: 'series'; title: string; buckets: string[]; series: SeriesLine[] }
   /** a few figures on one line each */
   | { kind: 'figures'; title: string; items: { label: string; value: string }[] };
+
+/** One line of a series chart; `total` replaces the sum shown after the line (e.g. a level's last value). */
+export interface SeriesLine {
+  key: string;
+  values: number[];
+  total?: string;
+}
 
 export interface ReportView {
   title: string;
@@ -124,9 +131,9 @@ export function barChart(items: BarItem[], total: number, style: Style = PLAIN):
 }
 
 /** One sparkline per series: `label ▁▃█▂ total`, first and last bucket under the lines. */
-export function seriesChart(buckets: string[], series: { key: string; values: number[] }[], total: number, style: Style = PLAIN): string[] {
+export function seriesChart(buckets: string[], series: SeriesLine[], total: number, style: Style = PLAIN): string[] {
   if (!series.length || !buckets.length) return [style.dim('  (no data)')];
-  const totals = series.map((s) => formatNumber(s.values.reduce((a, b) => a + b, 0)));
+  const totals = series.map((s) => s.total ?? formatNumber(s.values.reduce((a, b) => a + b, 0)));
   const labelW = Math.min(Math.max(...series.map((s) => width(s.key))), Math.max(8, Math.floor(total / 4)));
   const totalW = Math.max(...totals.map(width));
   // more buckets than room: sum neighbours so the line fits
@@ -141,7 +148,7 @@ export function seriesChart(buckets: string[], series: { key: string; values: nu
   const span = Math.ceil(buckets.length / group);
   const first = buckets[0]!;
   const last = buckets[buckets.length - 1]!;
-  const axis = span >= width(first) + width(last) + 1 ? first + ' '.repeat(span - width(first) - width(last)) + last : first;
+  const axis = span >= width(first) + width(last) + 1 ? first + ' '.repeat(span - width(first) - width(last)) + last : `${first} → ${last}`;
   lines.push(style.dim(`  ${' '.repeat(labelW)} ${axis}${group > 1 ? ` (${group} per mark)` : ''}`));
   return lines;
 }
@@ -230,7 +237,7 @@ function svgBars(title: string, items: BarItem[]): string {
   return svgDoc(w, h, title, body);
 }
 
-function svgSeries(title: string, buckets: string[], series: { key: string; values: number[] }[]): string {
+function svgSeries(title: string, buckets: string[], series: SeriesLine[]): string {
   const left = 48;
   const top = 48;
   const plotW = 640;
@@ -257,8 +264,8 @@ function svgSeries(title: string, buckets: string[], series: { key: string; valu
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     body.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
     const ly = top + plotH + 40 + k * 20;
-    const total = s.values.reduce((a, b) => a + b, 0);
-    body.push(`<rect x="${left}" y="${ly - 10}" width="12" height="12" fill="${color}"/><text x="${left + 18}" y="${ly}" ${FONT} font-size="12" fill="#1f2328">${xml(s.key)} (${formatNumber(total)})</text>`);
+    const total = s.total ?? formatNumber(s.values.reduce((a, b) => a + b, 0));
+    body.push(`<rect x="${left}" y="${ly - 10}" width="12" height="12" fill="${color}"/><text x="${left + 18}" y="${ly}" ${FONT} font-size="12" fill="#1f2328">${xml(s.key)} (${xml(total)})</text>`);
   });
   return svgDoc(w, h, title, body);
 }
@@ -296,7 +303,9 @@ export async function renderReport(f: Factory, data: unknown, view: ReportView, 
   }
   let style = PLAIN;
   if (f.color) {
-    const chalk = (await import('chalk')).default;
+    // our stream is the terminal (chalk would look at process.stdout): colour at the basic 16-colour level
+    const { Chalk } = await import('chalk');
+    const chalk = new Chalk({ level: 1 });
     style = { bar: (s) => chalk.cyan(s), dim: (s) => chalk.dim(s), bold: (s) => chalk.bold(s) };
   }
   const total = Math.max(40, Math.min(opts.width ?? f.io.stdout.columns ?? 80, 160));

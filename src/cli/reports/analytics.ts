@@ -96,7 +96,7 @@ export function backlogView(d: BacklogData, o: ReportFlags = {}): ReportView {
     title: 'Backlog (open tickets)',
     subtitle: subtitle(d, o),
     sections: [
-      { kind: 'series', title: `Open at the end of each ${d.interval}`, buckets: d.buckets, series: [{ key: 'open', values: d.values }] },
+      { kind: 'series', title: `Open at the end of each ${d.interval}`, buckets: d.buckets, series: [{ key: 'open', values: d.values, total: `${first} → ${last}` }] },
       { kind: 'figures', title: 'Summary', items: [{ label: 'start', value: String(first) }, { label: 'end', value: String(last) }, { label: 'change', value: `${last - first >= 0 ? '+' : ''}${last - first}` }, { label: 'open now', value: String(d.open_now) }] },
     ],
     table: { columns: [d.interval, 'open'], rows: d.buckets.map((b, i) => [b, d.values[i] ?? 0]) },

@@ -5,7 +5,7 @@ import { unauthorized } from '../../http/errors.js';
 import { employeePresenter } from '../employees/employee-service.js';
 import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
-import { isSessionRevoked } from './auth-store.js';
+import { SessionLiveness } from './session-cache.js';
 import { ensureFirstAdmin } from './first-admin.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { createLoginThrottle } from './login-throttle.js';
@@ -74,7 +74,13 @@ export const authFeature: Feature = {
     const cap = auth.resetMailCap(app);
     return [{ queue: QUEUES.passwordForgot, handler: async (data) => void (await auth.sendResetLink(app, cap, (data as { email: string }).email)) }];
   },
-  isSessionRevoked: (app) => (sid) => isSessionRevoked(app.db, sid),
+  isSessionRevoked: (app) => {
+    // one liveness cache per app, invalidated through LISTEN/NOTIFY (session-cache.ts)
+    const liveness = new SessionLiveness(app.db, app.config.sessionCacheTtlMs);
+    liveness.listen(app.directUrl, app.log);
+    app.onClose(() => liveness.stop());
+    return (sid) => liveness.isRevoked(sid);
+  },
   async onStart(app) {
     await ensureFirstAdmin(app.db, app.config, app.log);
   },

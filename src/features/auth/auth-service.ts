@@ -15,6 +15,7 @@ import { queueEmail } from '../notifications/notification-outbox.js';
 import * as employees from '../employees/employee-store.js';
 import type { EmployeeRecord } from '../employees/employee-store.js';
 import * as store from './auth-store.js';
+import { flushAfterCommit } from './session-cache.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 
@@ -87,7 +88,7 @@ export async function logout(app: AppContext, principal: Principal, refreshToken
   if (refreshToken) {
     const sid = await store.sessionIdForRefresh(app.db, refreshToken);
     // only the caller's own sessions
-    if (sid) await app.db('auth_sessions').where({ id: sid, employee_id: principal.employeeId ?? -1 }).whereNull('revoked_at').update({ revoked_at: app.db.fn.now(), revoked_reason: 'logout' });
+    if (sid && (await app.db('auth_sessions').where({ id: sid, employee_id: principal.employeeId ?? -1 }).whereNull('revoked_at').update({ revoked_at: app.db.fn.now(), revoked_reason: 'logout' })) > 0) flushAfterCommit(app.db);
   }
 }
 

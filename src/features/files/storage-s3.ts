@@ -134,14 +134,15 @@ export class S3Store implements Backend {
   }
 
   async *keys(after = ''): AsyncIterable<string> {
-    let token: string | undefined;
+    // paged by StartAfter (the last key seen), which every S3-compatible store implements alike
     const prefix = this.config.prefix;
-    do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token, ...(token ? {} : after ? { StartAfter: prefix + after } : {}) }),
-      );
-      for (const o of r.Contents ?? []) if (o.Key) yield o.Key.slice(prefix.length);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    let last = after ? prefix + after : undefined;
+    for (;;) {
+      const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(last ? { StartAfter: last } : {}) }));
+      const keys = (r.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
+      for (const k of keys) yield k.slice(prefix.length);
+      if (!r.IsTruncated || keys.length === 0) return;
+      last = keys[keys.length - 1];
+    }
   }
 }

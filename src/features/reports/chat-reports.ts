@@ -82,20 +82,26 @@ export function groupQuestions(questions: Question[], top = TOP_GROUPS): Questio
     });
 }
 
-/** Questions in the period that found no FAQ match, or opened a conversation later escalated. */
+/**
+ * Questions in the period that found no FAQ match (the next message, the bot's answer, cites no FAQ),
+ * or that opened a conversation later escalated (its first question in the period). One scan of the
+ * period's messages in (conversation, id) order; lexemes only for the questions kept.
+ */
 export async function unansweredQuestions(db: Knex, since: Date, until: Date, limit = MAX_QUESTIONS): Promise<Question[]> {
   const { rows } = (await db.raw(
-    `SELECT q.content, tsvector_to_array(to_tsvector('english', q.content)) AS lexemes, q.created_at
-       FROM chat_messages q
-       JOIN chat_conversations c ON c.id = q.conversation_id
-       LEFT JOIN LATERAL (
-         SELECT a.sources FROM chat_messages a
-          WHERE a.conversation_id = q.conversation_id AND a.id > q.id AND a.role = 'assistant'
-          ORDER BY a.id LIMIT 1) a ON true
-      WHERE q.role = 'user' AND q.created_at >= ? AND q.created_at < ?
-        AND (cardinality(coalesce(a.sources, '{}')) = 0
-             OR (c.escalated_at IS NOT NULL AND q.id = (SELECT min(f.id) FROM chat_messages f WHERE f.conversation_id = c.id AND f.role = 'user')))
-      ORDER BY q.created_at DESC
+    `SELECT s.content, tsvector_to_array(coalesce(s.question_tsv, to_tsvector('english', s.content))) AS lexemes, s.created_at
+       FROM (
+         SELECT m.role, m.content, m.question_tsv, m.created_at, m.conversation_id,
+                lead(m.sources) OVER w AS answer_sources,
+                lead(m.role) OVER w AS next_role,
+                row_number() OVER (PARTITION BY m.conversation_id, m.role ORDER BY m.id) AS nth
+           FROM chat_messages m
+          WHERE m.created_at >= ? AND m.created_at < ?
+         WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.id)) s
+       JOIN chat_conversations c ON c.id = s.conversation_id
+      WHERE s.role = 'user'
+        AND ((s.next_role = 'assistant' AND cardinality(s.answer_sources) = 0) OR (c.escalated_at IS NOT NULL AND s.nth = 1))
+      ORDER BY s.created_at DESC
       LIMIT ?`,
     [since, until, limit],
   )) as { rows: Question[] };
@@ -103,14 +109,15 @@ export async function unansweredQuestions(db: Knex, since: Date, until: Date, li
 }
 
 export async function chatReport(db: Knex, p: Period) {
-  const b = (col: string) => `to_char(date_trunc('${p.interval}', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`;
+  const b = (col: string) => `date_trunc('${p.interval}', ${col} AT TIME ZONE 'UTC')`;
+  const fmt = (sql: string) => `SELECT to_char(b, 'YYYY-MM-DD') AS bucket, s.* FROM (${sql}) s`;
   const [conv, msgs, answers, questions] = await Promise.all([
     db.raw(
-      `SELECT ${b('created_at')} AS bucket, count(*)::int AS n, count(*) FILTER (WHERE escalated_at IS NOT NULL)::int AS escalated
-         FROM chat_conversations WHERE created_at >= ? AND created_at < ? GROUP BY 1`,
+      fmt(`SELECT ${b('created_at')} AS b, count(*)::int AS n, count(*) FILTER (WHERE escalated_at IS NOT NULL)::int AS escalated
+         FROM chat_conversations WHERE created_at >= ? AND created_at < ? GROUP BY 1`),
       [p.since, p.until],
     ),
-    db.raw(`SELECT ${b('created_at')} AS bucket, count(*)::int AS n FROM chat_messages WHERE role = 'user' AND created_at >= ? AND created_at < ? GROUP BY 1`, [p.since, p.until]),
+    db.raw(fmt(`SELECT ${b('created_at')} AS b, count(*)::int AS n FROM chat_messages WHERE role = 'user' AND created_at >= ? AND created_at < ? GROUP BY 1`), [p.since, p.until]),
     db.raw(
       `SELECT count(*) FILTER (WHERE provider = 'llm')::int AS model,
               count(*) FILTER (WHERE provider = 'faq' AND cardinality(sources) > 0)::int AS faq_search,

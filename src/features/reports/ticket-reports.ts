@@ -47,7 +47,13 @@ function filterSql(f: TicketReportFilters): { sql: string; bindings: Binding[] }
   return { sql: parts.map((p) => ` AND ${p}`).join(''), bindings };
 }
 
-const bucketSql = (col: string, interval: Interval) => `to_char(date_trunc('${interval === 'week' ? 'week' : 'day'}', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`;
+/** The bucket's start as a timestamp (grouped on); `fmt` turns the grouped value into `YYYY-MM-DD` once per group. */
+const truncSql = (col: string, interval: Interval) => `date_trunc('${interval === 'week' ? 'week' : 'day'}', ${col} AT TIME ZONE 'UTC')`;
+const fmt = (col: string) => `to_char(${col}, 'YYYY-MM-DD')`;
+/** Whether `f` filters on ticket columns (history queries then join tickets; otherwise they need not). */
+const filtered = (f: TicketReportFilters) => Boolean(f.category || f.department || f.priority || f.assigned_to);
+/** An upper bound for "since `x`" ranges: with both bounds the planner picks the index even without statistics. */
+const FOREVER = `'infinity'::timestamptz`;
 
 /** The grouping expression on `t` (assignee: its id; names are looked up once afterwards). */
 function keySql(by: GroupBy): string {
@@ -81,10 +87,11 @@ const iso = (d: Date) => d.toISOString();
 export async function volumeReport(db: Knex, p: Period, by: GroupBy, f: TicketReportFilters) {
   const fs = filterSql(f);
   const { rows } = (await db.raw(
-    `SELECT ${bucketSql('t.submit_date', p.interval)} AS bucket, ${keySql(by)} AS key, count(*)::int AS n
-       FROM tickets t
-      WHERE t.submit_date >= ? AND t.submit_date < ?${fs.sql}
-      GROUP BY 1, 2`,
+    `SELECT ${fmt('b')} AS bucket, key, n FROM (
+       SELECT ${truncSql('t.submit_date', p.interval)} AS b, ${keySql(by)} AS key, count(*)::int AS n
+         FROM tickets t
+        WHERE t.submit_date >= ? AND t.submit_date < ?${fs.sql}
+        GROUP BY 1, 2) s`,
     [p.since, p.until, ...fs.bindings],
   )) as { rows: { bucket: string; key: string | null; n: number }[] };
   const idx = bucketIndex(p);
@@ -115,17 +122,19 @@ export async function backlogReport(db: Knex, p: Period, f: TicketReportFilters,
   const [open, created, moves] = await Promise.all([
     db.raw(`SELECT count(*)::int AS n FROM tickets t WHERE t.status IN ${OPEN_SQL}${fs.sql}`, fs.bindings),
     db.raw(
-      `SELECT CASE WHEN t.submit_date >= ? THEN 'tail' ELSE ${bucketSql('t.submit_date', p.interval)} END AS bucket, count(*)::int AS n
-         FROM tickets t WHERE t.submit_date >= ?${fs.sql} GROUP BY 1`,
+      `SELECT CASE WHEN b IS NULL THEN 'tail' ELSE ${fmt('b')} END AS bucket, n FROM (
+         SELECT CASE WHEN t.submit_date < ? THEN ${truncSql('t.submit_date', p.interval)} END AS b, count(*)::int AS n
+           FROM tickets t WHERE t.submit_date >= ? AND t.submit_date < ${FOREVER}${fs.sql} GROUP BY 1) s`,
       [p.until, p.since, ...fs.bindings],
     ),
     db.raw(
-      `SELECT CASE WHEN h.created_at >= ? THEN 'tail' ELSE ${bucketSql('h.created_at', p.interval)} END AS bucket,
-              sum(CASE WHEN h.from_value IN ${OPEN_SQL} THEN -1 ELSE 1 END)::int AS delta
-         FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id
-        WHERE h.event = 'status_changed' AND h.created_at >= ?
-          AND ((h.from_value IN ${OPEN_SQL} AND h.to_value IN ${FINAL_SQL}) OR (h.from_value IN ${FINAL_SQL} AND h.to_value IN ${OPEN_SQL}))${fs.sql}
-        GROUP BY 1`,
+      `SELECT CASE WHEN b IS NULL THEN 'tail' ELSE ${fmt('b')} END AS bucket, delta FROM (
+         SELECT CASE WHEN h.created_at < ? THEN ${truncSql('h.created_at', p.interval)} END AS b,
+                sum(CASE WHEN h.from_value IN ${OPEN_SQL} THEN -1 ELSE 1 END)::int AS delta
+           FROM ticket_history h${filtered(f) ? ' JOIN tickets t ON t.id = h.ticket_id' : ''}
+          WHERE h.event = 'status_changed' AND h.created_at >= ? AND h.created_at < ${FOREVER}
+            AND ((h.from_value IN ${OPEN_SQL} AND h.to_value IN ${FINAL_SQL}) OR (h.from_value IN ${FINAL_SQL} AND h.to_value IN ${OPEN_SQL}))${fs.sql}
+          GROUP BY 1) s`,
       [p.until, p.since, ...fs.bindings],
     ),
   ]);
@@ -190,19 +199,22 @@ async function distribution(db: Knex, column: 'response_time' | 'resolution_time
   };
 }
 
-/** Reopened / resolved tickets in the period, per group (and the total: `is_total`). */
+/**
+ * Tickets reopened in the period (Resolved/Closed → an open status), per group and in total
+ * (`is_total`). The WHERE repeats the predicate of ticket_history_reopened_idx, so only reopenings
+ * are read, and only they are joined to their tickets.
+ */
 async function reopens(db: Knex, p: Period, by: GroupBy, f: TicketReportFilters) {
   const fs = filterSql(f);
   const { rows } = (await db.raw(
-    `SELECT s.key, GROUPING(s.key) = 1 AS is_total,
-            count(DISTINCT s.ticket_id) FILTER (WHERE s.to_value = 'Resolved')::int AS resolved,
-            count(DISTINCT s.ticket_id) FILTER (WHERE s.from_value IN ('Resolved', 'Closed') AND s.to_value IN ${OPEN_SQL})::int AS reopened
-       FROM (SELECT ${keySql(by)} AS key, h.ticket_id, h.from_value, h.to_value
-               FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id
-              WHERE h.event = 'status_changed' AND h.created_at >= ? AND h.created_at < ?${fs.sql}) s
+    `SELECT s.key, GROUPING(s.key) = 1 AS is_total, count(DISTINCT s.ticket_id)::int AS reopened
+       FROM (SELECT ${keySql(by)} AS key, h.ticket_id
+               FROM ticket_history h${by !== 'none' || filtered(f) ? ' JOIN tickets t ON t.id = h.ticket_id' : ''}
+              WHERE h.event = 'status_changed' AND h.from_value IN ('Resolved', 'Closed') AND h.to_value IN ${OPEN_SQL}
+                AND h.created_at >= ? AND h.created_at < ?${fs.sql}) s
       GROUP BY ROLLUP (s.key)`,
     [p.since, p.until, ...fs.bindings],
-  )) as { rows: { key: string | null; is_total: boolean; resolved: number; reopened: number }[] };
+  )) as { rows: { key: string | null; is_total: boolean; reopened: number }[] };
   return rows;
 }
 
@@ -224,9 +236,9 @@ export async function timesReport(db: Knex, p: Period, by: GroupBy, f: TicketRep
             key: label(k),
             first_response: fr.groups.find((g) => g.key === k)?.dist ?? empty,
             resolution: res.groups.find((g) => g.key === k)?.dist ?? empty,
-            resolved: r?.resolved ?? 0,
+            resolved: res.groups.find((g) => g.key === k)?.dist.count ?? 0,
             reopened: r?.reopened ?? 0,
-            reopen_rate: rate(r?.reopened ?? 0, r?.resolved ?? 0),
+            reopen_rate: rate(r?.reopened ?? 0, res.groups.find((g) => g.key === k)?.dist.count ?? 0),
           };
         })
         .sort((a, b) => b.resolution.count + b.first_response.count - (a.resolution.count + a.first_response.count) || a.key.localeCompare(b.key));
@@ -237,9 +249,9 @@ export async function timesReport(db: Knex, p: Period, by: GroupBy, f: TicketRep
     overall: {
       first_response: fr.overall,
       resolution: res.overall,
-      resolved: roTotal?.resolved ?? 0,
+      resolved: res.overall.count,
       reopened: roTotal?.reopened ?? 0,
-      reopen_rate: rate(roTotal?.reopened ?? 0, roTotal?.resolved ?? 0),
+      reopen_rate: rate(roTotal?.reopened ?? 0, res.overall.count),
     },
     groups,
     histograms: { first_response: fr.histogram, resolution: res.histogram },
