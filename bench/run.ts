@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
+import { eventSubscriptions, sseStreams } from './events.js';
 import { emailIntake } from './email-intake.js';
 import { health } from './health.js';
 import { jobs } from './jobs.js';
@@ -16,7 +17,7 @@ import { slaAtRisk, slaReport } from './sla.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart, reports, emailIntake, soak];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart, reports, emailIntake, eventSubscriptions, sseStreams, soak];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

@@ -64,6 +64,8 @@ export interface Config {
   eventStreamHeartbeatMs: number;
   /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
   eventStreamBufferEvents: number;
+  /** a stream whose reader makes no progress this long is cut (resumable) */
+  eventStreamStallMs: number;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   webhookDisableAfterHours: number;
@@ -299,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
     eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
     eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    eventStreamStallMs: int(env, 'EVENT_STREAM_STALL_MS', 30_000, 100, 600_000),
     webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
