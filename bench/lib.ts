@@ -68,8 +68,6 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     DATABASE_POOL_MAX: '20',
     // the events benchmarks subscribe a local receiver
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-    // production refuses to start without it (inbound workflow callbacks must be signed)
-    WORKFLOW_SIGNING_SECRET: process.env.WORKFLOW_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
   });
   const app = await createContext(config, { migrate: true, supervise: false });
   const server = await listen(createApp(app, features), 0, '127.0.0.1');
