@@ -8,7 +8,7 @@
  */
 import { listenerOf } from '../../db/listener.js';
 import type { AppContext } from '../../app/context.js';
-import { after, positionOf, readEvents, START, type EventRow, type Position } from './feed.js';
+import { after, HORIZON_SQL, positionOf, readEvents, START, type EventRow, type Position } from './feed.js';
 
 export interface HubSubscriber {
   /** called in log order for every event past the hub's position; must not throw or block */
@@ -125,7 +125,7 @@ export class EventHub {
 
 /** The newest event below the commit horizon ("now" for a stream that does not resume). */
 export async function newestPosition(app: AppContext): Promise<Position> {
-  const r = await app.db.raw(`SELECT txid, seq FROM events WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ORDER BY txid DESC, seq DESC LIMIT 1`);
+  const r = await app.db.raw(`SELECT txid, seq FROM events WHERE txid < ${HORIZON_SQL} ORDER BY txid DESC, seq DESC LIMIT 1`);
   return r.rows[0] ? positionOf(r.rows[0]) : START;
 }
 

@@ -16,11 +16,11 @@ import type { Knex } from 'knex';
 import type { S3Config } from '../../config/config.js';
 import { PostgresStore } from './storage-postgres.js';
 
-export const AREAS = ['employee_images', 'ticket_attachments'] as const;
+export const AREAS = ['employee_images', 'ticket_attachments', 'inbound_mail'] as const;
 export type Area = (typeof AREAS)[number];
 
 /** A key is exactly `<area>/<name>` with a conservative name alphabet (what we generate). */
-const KEY_RE = /^(employee_images|ticket_attachments)\/[A-Za-z0-9][A-Za-z0-9_-]{0,100}(\.[a-z0-9]{1,8})?$/;
+const KEY_RE = /^(employee_images|ticket_attachments|inbound_mail)\/[A-Za-z0-9][A-Za-z0-9_-]{0,100}(\.[a-z0-9]{1,8})?$/;
 
 export class InvalidKeyError extends Error {
   constructor() {
