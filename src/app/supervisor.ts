@@ -81,6 +81,10 @@ export async function runSupervisor(config: Config, opts: { processes: number; w
     });
   };
 
+  // Each child accepts on the shared socket itself (the kernel spreads connections). With the default
+  // round-robin the primary accepts and hands each connection over; one handed to a child that has
+  // just died is neither served nor closed — a hung request. And the primary would proxy every connection.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < opts.processes; i++) fork('api');
   for (let i = 0; i < opts.workers; i++) fork('worker');
   log.info({ api: opts.processes, workers: opts.workers, port: config.port }, 'supervisor started');
@@ -113,5 +117,8 @@ export async function runSupervisor(config: Config, opts: { processes: number; w
 export function childRole(): Role | undefined {
   if (!cluster.isWorker) return undefined;
   const r = process.env[CHILD_ROLE_ENV];
-  return r === 'api' || r === 'worker' ? r : undefined;
+  if (r !== 'api' && r !== 'worker') return undefined;
+  // the supervisor is gone (killed): drain and exit rather than live on as an orphan
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  return r;
 }
