@@ -66,6 +66,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_MINUTE: '0',
     DATABASE_POOL_MAX: '20',
+    // the events benchmarks subscribe a local receiver
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   });
   const app = await createContext(config, { migrate: true, supervise: false });
   const server = await listen(createApp(app, features), 0, '127.0.0.1');

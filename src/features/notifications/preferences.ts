@@ -50,8 +50,14 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   ticket_status_changed: 'ticket_updates',
   ticket_commented: 'ticket_comments',
   weekly_digest: 'weekly_digest',
+  sla_alert: 'sla_warnings',
   // an operational alert to every System Admin: like a security notice, it cannot be turned off
   webhook_disabled: 'account_security',
+  // the email channel: the acknowledgement of a mailed-in ticket follows ticket updates; the polite
+  // bounce goes to addresses that are no account (nothing to prefer); announcements have their own key
+  ticket_received: 'ticket_updates',
+  inbound_bounce: 'account_security',
+  announcement: 'announcements',
 };
 
 const def = (key: NotificationKey): PreferenceDefinition => NOTIFICATION_PREFERENCES[key];
