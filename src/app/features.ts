@@ -12,6 +12,7 @@ import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { slaFeature } from '../features/sla/sla-routes.js';
 import { reportsFeature } from '../features/reports/reports-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
@@ -27,6 +28,7 @@ export const features: Feature[] = [
   workflowFeature,
   jobsFeature,
   chatFeature,
+  slaFeature,
   emailFeature,
   announcementsFeature,
   reportsFeature,

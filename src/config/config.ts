@@ -64,6 +64,8 @@ export interface Config {
   eventStreamHeartbeatMs: number;
   /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
   eventStreamBufferEvents: number;
+  /** a stream whose reader makes no progress this long is cut (resumable) */
+  eventStreamStallMs: number;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   webhookDisableAfterHours: number;
@@ -86,6 +88,8 @@ export interface Config {
   llmMaxTokens: number;
   /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
   chatRateLimitPerMinute: number;
+  /** SLA: a target's warning fires when this percentage of its time has passed (SLA_WARNING_PERCENT). */
+  slaWarningPercent: number;
   /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
   metricsToken: string | undefined;
   /** Self-registrations per client address per hour (0 = off). */
@@ -297,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
     eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
     eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    eventStreamStallMs: int(env, 'EVENT_STREAM_STALL_MS', 30_000, 100, 600_000),
     webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
@@ -311,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
+    slaWarningPercent: int(env, 'SLA_WARNING_PERCENT', 80, 1, 99),
     metricsToken,
     registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
     inbound: loadInbound(env),

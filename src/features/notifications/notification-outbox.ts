@@ -16,6 +16,7 @@ export const EMAIL_TEMPLATES = [
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'sla_alert',
   'ticket_received',
   'inbound_bounce',
   'announcement',
@@ -41,6 +42,8 @@ export interface EmailData {
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** an SLA warning or breach; `due` is already written in the calendar's time zone */
+  sla_alert: { first_name: string; ticket_number: string; subject: string; kind: 'warning' | 'breach'; target: string; due: string; policy: string };
   /** acknowledgement of a ticket opened by email (refused attachments listed) */
   ticket_received: { first_name: string; ticket_number: string; subject: string; refused_attachments: string[] };
   /** polite answer to mail we could not accept (unknown or inactive sender) */
