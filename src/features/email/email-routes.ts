@@ -91,8 +91,7 @@ export const emailFeature: Feature = {
   name: 'email',
   routes,
   workers: (app) => [
-    // two loops per process: mails are independent (each job locks its own row)
-    { queue: QUEUES.emailInbound, handler: inboundHandler(app) as never, concurrency: 2 },
+    { queue: QUEUES.emailInbound, handler: inboundHandler(app) as never },
     { queue: QUEUES.imapPoll, handler: (async () => void (await imapSession(app))) as never },
   ],
   // one IMAP session per minute for the whole cluster (one job per slot; the queue is stately: never two at once)
