@@ -51,7 +51,7 @@ export type FixtureKind =
   | 'webhookDelivery'
   /** a business-hours calendar / an SLA policy (issue 16) */
   | 'slaCalendar'
-  | 'slaPolicy';
+  | 'slaPolicy'
   /** a quarantined inbound email */
   | 'inboundEmail'
   | 'announcement';
@@ -145,6 +145,7 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     case 'slaPolicy': {
       const [row] = await ta.db('sla_policies').insert({ name: `fixture ${randomBytes(4).toString('hex')}`, position: 1000, first_response_minutes: 60 }).returning('id');
       return { param: String(row.id), vars: { policy_id: row.id } };
+    }
     case 'inboundEmail': {
       // a quarantined message, so that release is allowed for whoever may release
       const table = 'inbound_emails';
