@@ -76,7 +76,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // one IMAP session at a time for the cluster; a lost one is replaced by the next scheduled poll
   [QUEUES.imapPoll]: { retryLimit: 0, retryDelay: 0, retryBackoff: false, expireInSeconds: 600, policy: 'stately' },
   [QUEUES.announcement]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 600 },
-  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // a lookup and a token insert: a short lease
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 30 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice
   [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
 };

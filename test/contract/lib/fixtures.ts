@@ -17,6 +17,7 @@ import { createResetToken } from '../../../src/features/auth/auth-store.js';
 import { createApiKey, createEmployee, type EmployeeRow, type TestApp } from '../../helpers/harness.js';
 
 /** The password of every person the matrix creates (its argon2 hash is computed once). */
+
 export const PASSWORD = 'Matrix-Passw0rd-Long-Enough';
 
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
