@@ -49,13 +49,14 @@ const faq = (q: string) => ta.api.post('/api/faqs/', { question: q, answer: 'A.'
 
 t.test('events tail --json prints one JSON event per line as they happen', async (t) => {
   const tail = follow(['events', 'tail', '--type', 'faq.*', '--json']);
-  await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'smartsupport-events-listen'`)).rows[0].n > 0 && tail.out.stderr === '', 'tail started');
   // wait until the stream is open: a marker event appears
   const marker = await waitFor(async () => {
     const m = await faq(`tail marker ${Date.now()}?`);
     await new Promise((r) => setTimeout(r, 300));
     return tail.out.stdout.includes(`"id":"${m.body.id}"`) ? m : undefined;
-  }, 'tail is live');
+  }, 'tail is live').catch((err: Error) => {
+    throw new Error(`${err.message}; tail stderr: ${tail.out.stderr.slice(-500)}`);
+  });
   const a = await faq('Tail question one?');
   const b = await faq('Tail question two?');
   await waitFor(async () => tail.out.stdout.includes(`"id":"${b.body.id}"`), 'both events');

@@ -60,3 +60,30 @@ t.test('the maintenance job purges events older than EVENT_RETENTION_DAYS and ke
   t.notOk(await ta.db('events').where({ seq: old.seq }).first());
   t.ok(await ta.db('events').where({ seq: recent.seq }).first());
 });
+
+t.test('the feed: since, object and type filters; a bad cursor is a 400', async (t) => {
+  const { createEmployee, tokenFor } = await import('./helpers/harness.js');
+  const admin = await createEmployee(ta.db, { role: 'System Admin' });
+  const token = await tokenFor(ta.app, admin);
+  const cut = new Date();
+  await new Promise((r) => setTimeout(r, 20));
+  const f1 = await ta.api.post('/api/faqs/', { question: 'Since one?', answer: 'A.' }, { token });
+  const f2 = await ta.api.post('/api/faqs/', { question: 'Since two?', answer: 'A.' }, { token });
+  const { waitFor } = await import('./helpers/outbound.js');
+  const page = await waitFor(async () => {
+    const r = await ta.api.get('/api/events/', { token, query: { since: cut.toISOString(), type: 'faq.*' } });
+    return r.body.data.length >= 2 ? r.body : undefined;
+  }, 'since');
+  t.same(page.data.map((e: { object: { id: string } }) => e.object.id), [String(f1.body.id), String(f2.body.id)], 'only events at or after `since`');
+  const tk = await ta.db('tickets').orderBy('id').first('ticket_number', 'id');
+  const about = await ta.api.get('/api/events/', { token, query: { object: tk.ticket_number, limit: 200 } });
+  t.ok(about.body.data.length > 0);
+  const ticketRows = await ta.db('events').where({ ticket_id: tk.id }).orWhere({ object_id: tk.ticket_number }).orderBy([{ column: 'txid' }, { column: 'seq' }]);
+  t.same(about.body.data.map((e: { type: string }) => e.type), ticketRows.map((r) => r.type), 'object: the ticket and its comments/files');
+  const two = await ta.api.get('/api/events/', { token, query: { type: ['comment.created', 'attachment.*'], limit: 200 } });
+  t.ok(two.body.data.length > 0 && two.body.data.every((e: { type: string }) => e.type === 'comment.created' || e.type.startsWith('attachment.')));
+  const bad = await ta.api.get('/api/events/', { token, query: { after: 'evt_nope' } });
+  t.equal(bad.status, 400);
+  const badType = await ta.api.get('/api/events/', { token, query: { type: 'Ticket.Created!' } });
+  t.equal(badType.status, 400);
+});

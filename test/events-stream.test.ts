@@ -139,6 +139,7 @@ t.test('two API processes on one database: an event from either reaches a stream
   await waitFor(async () => onB.events().some((e) => e.object.id === String(viaA.id)), 'the event written through A reached the stream on B');
   const viaB = await faq(otherUrl);
   await waitFor(async () => onA.events().some((e) => e.object.id === String(viaB.id)), 'the event written through B reached the stream on A');
+  await waitFor(async () => onB.events().some((e) => e.object.id === String(viaB.id)), 'and its own stream');
   t.same(onB.events().map((e) => e.object.id), [String(viaA.id), String(viaB.id)]);
   t.same(onA.events().map((e) => e.object.id), [String(viaA.id), String(viaB.id)]);
 });

@@ -110,8 +110,12 @@ export async function readEvents(db: Knex, v: Viewer | null, filter: FeedFilter,
     qb.where((w) => w.where('object_id', o).orWhere('ticket_id', db('tickets').where({ ticket_number: o.toUpperCase() }).select('id')));
   }
   if (filter.since) {
-    // the first transaction with an event at or after `since`, by the created_at index; then log order
-    qb.where('created_at', '>=', filter.since).whereRaw('txid >= coalesce((SELECT min(txid) FROM events WHERE created_at >= ?), 0)', [filter.since]);
+    // a lower bound in log order from the created_at index (the first 1,000 events at or after
+    // `since`: a transaction that started later but wrote earlier is among them), then log order
+    qb.where('created_at', '>=', filter.since).whereRaw(
+      'txid >= coalesce((SELECT min(txid) FROM (SELECT txid FROM events WHERE created_at >= ? ORDER BY created_at LIMIT 1000) AS first), 0)',
+      [filter.since],
+    );
   }
   if (v) whereVisible(qb, v);
   return (await qb.orderBy([{ column: 'txid' }, { column: 'seq' }]).limit(limit)) as EventRow[];

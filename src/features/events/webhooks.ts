@@ -280,15 +280,31 @@ export async function startDispatcher(app: AppContext): Promise<() => Promise<vo
       }
     });
   };
-  const hub = await hubOf(app);
-  const unsubscribe = hub.subscribe({ push: wake, close: () => undefined });
-  const timer = setInterval(wake, 2_000);
+  // never block the worker's start-up on the LISTEN connection (the database may be down, and the
+  // process installs its signal handlers only once started): subscribe when the hub is up, retrying
+  let unsubscribe: (() => void) | undefined;
+  let subscribing = false;
+  const subscribe = () => {
+    if (unsubscribe || subscribing || stopped) return;
+    subscribing = true;
+    hubOf(app)
+      .then((hub) => {
+        if (!stopped) unsubscribe = hub.subscribe({ push: wake, close: () => undefined });
+      })
+      .catch((err: Error) => app.log.warn({ err: err.message }, 'event LISTEN not available yet; polling'))
+      .finally(() => (subscribing = false));
+  };
+  const timer = setInterval(() => {
+    subscribe();
+    wake();
+  }, 2_000);
   timer.unref();
+  subscribe();
   wake();
   return async () => {
     stopped = true;
     clearInterval(timer);
-    unsubscribe();
+    unsubscribe?.();
     await running;
   };
 }
