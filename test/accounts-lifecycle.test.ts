@@ -43,6 +43,10 @@ t.test('deactivate: sessions revoked at once, no sign-in, no reset, no mail; rea
   const audit = await ta.db('employee_audit').where({ employee_id: emp.id });
   t.match(audit, [{ action: 'deactivated', actor_kind: 'user', actor_id: String(admin.user.id), reason: 'Left the company' }]);
   t.equal((await api.post(`/api/employees/${emp.id}/deactivate/`, {}, as)).status, 409, 'only Approved accounts');
+  const ev = await ta.db('events').where({ type: 'employee.deactivated', object_id: emp.company_id });
+  t.equal(ev.length, 1, 'employee.deactivated recorded once (in the same transaction)');
+  t.match(ev[0], { actor_kind: 'employee', actor_id: String(admin.user.id), subject_employee_id: String(emp.id) });
+  t.equal(ev[0].data.reason, 'Left the company');
 
   // the worker: the reset link (queued before) is not mailed; the deactivation notice is
   await ta.startWorkers();
@@ -54,16 +58,22 @@ t.test('deactivate: sessions revoked at once, no sign-in, no reset, no mail; rea
   const staff = await signedIn(ta, { role: 'Ticket Coordinator' });
   await ta.db('tickets').where({ id: tk.id }).update({ status: 'Open', approved_at: ta.db.fn.now(), priority: 'Medium', department: 'IT Department' });
   t.equal((await api.post(`/api/tickets/${tk.id}/comments/`, { comment: 'We are on it.' }, { token: staff.token })).status, 201);
-  await waitFor(async () => (await ta.db('notifications').where({ recipient: emp.email, template: 'ticket_commented' }).whereNot({ status: 'queued' }).first()) ?? null, 'comment mail handled');
-  const commented = await ta.db('notifications').where({ recipient: emp.email, template: 'ticket_commented' }).first();
-  t.equal(commented.status, 'failed');
-  t.match(commented.last_error, /deactivated/);
+  // (not queued at all — the preferences skip inactive people — or refused by the email worker)
+  await waitFor(async () => !(await ta.db('notifications').where({ recipient: emp.email, status: 'queued' }).first()), 'their queued mail handled');
+  t.equal((await ta.db('notifications').where({ recipient: emp.email, template: 'ticket_commented', status: 'sent' })).length, 0, 'no comment mail sent to them');
+  // a mail queued for them anyway (any template but the notice itself) is refused at send time
+  const [queued] = await ta.db('notifications').insert({ template: 'ticket_commented', recipient: emp.email, data: JSON.stringify({ first_name: 'x', ticket_number: tk.ticket_number, subject: 's', commenter_name: 'c', comment: 'late' }) }).returning('id');
+  await ta.app.jobs.enqueue(ta.db, 'email.send', { notificationId: Number(queued.id) });
+  const refused = await waitFor(async () => ta.db('notifications').where({ id: queued.id }).whereNot({ status: 'queued' }).first(), 'late mail handled');
+  t.equal(refused.status, 'failed');
+  t.match(refused.last_error, /deactivated/);
 
   const back = await api.post(`/api/employees/${emp.company_id}/reactivate/`, undefined, as);
   t.equal(back.status, 200);
   t.equal(back.body.status, 'Approved');
   t.equal((await api.post('/api/token/employee/', { email: emp.email, password: PW })).status, 200, 'signs in again');
   t.same((await ta.db('employee_audit').where({ employee_id: emp.id }).orderBy('id')).map((a: { action: string }) => a.action), ['deactivated', 'reactivated']);
+  t.equal((await ta.db('events').where({ type: 'employee.reactivated', object_id: emp.company_id })).length, 1, 'employee.reactivated recorded');
   t.ok(await ta.db('notifications').where({ recipient: emp.email, template: 'account_reactivated' }).first(), 'reactivation mail queued');
   t.equal((await api.post(`/api/employees/${emp.id}/reactivate/`, undefined, as)).status, 409, 'only Deactivated accounts');
 });
@@ -132,6 +142,11 @@ t.test('erase: anonymised everywhere, image removed, tickets kept, irreversible 
   t.match(JSON.stringify(comments.body.data[0]), /Former/);
   t.notMatch(JSON.stringify(comments.body.data[0]), /Grace|Hopper/);
   t.match(await ta.db('employee_audit').where({ employee_id: emp.id }), [{ action: 'erased' }]);
+  t.equal((await ta.db('events').where({ type: 'employee.erased', object_id: emp.company_id })).length, 1, 'employee.erased recorded');
+  const events = await ta.db('events').where({ subject_employee_id: emp.id }).orWhere({ audience_employee_id: emp.id });
+  t.ok(events.length >= 3, `the person's earlier events are still there (${events.length})`);
+  const text = JSON.stringify(events);
+  t.notOk(/Grace|Hopper|Brewster/.test(text) || text.includes(emp.email), 'but no longer carry their name or email');
   const twice = await api.post(`/api/employees/${emp.id}/erase/`, { confirm: emp.company_id }, as);
   t.equal(twice.status, 409);
   t.equal(twice.body.code, 'already_erased');

@@ -32,6 +32,8 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
       db.raw(`CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a')} END AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
+      // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the list's plan)
+      db.raw(`(SELECT to_jsonb(s) - 'timers' FROM ticket_sla s WHERE s.ticket_id = t.id) AS sla_row`),
     );
 }
 
@@ -61,6 +63,8 @@ export interface TicketFilters {
   q?: string;
   /** assigned_to = this person and not finished */
   mine?: number;
+  /** breached: a target is overdue or was met late; at_risk: the earliest running target passed its warning */
+  sla_state?: 'breached' | 'at_risk';
 }
 
 export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }): Promise<Page<TicketRow>> {
@@ -87,6 +91,13 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
+  if (f.sla_state || page.order === 'sla_due') {
+    // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
+    qb.join({ sl: 'ticket_sla' }, 'sl.ticket_id', 't.id').select(db.raw('sl.breach_at AS sla_breach_at')).whereNotNull('sl.breach_at');
+    if (f.sla_state === 'breached') qb.where('sl.breach_at', '<=', db.fn.now());
+    if (f.sla_state === 'at_risk') qb.where('sl.warn_at', '<=', db.fn.now()).where('sl.breach_at', '>', db.fn.now());
+    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 'sl.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
+  }
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }
 

@@ -198,6 +198,16 @@ export const ACCESS: Record<string, Rule> = {
   // docs/chatbot.md: people only (a ticket needs a person as its owner), API keys 403
   'POST /api/chat/{conversation_id}/escalate/': { who: 'conversationOwner', scope: null, object: 'conversation' },
 
+  // ─── Email channel and announcements (issue 15) ─────────────────────────────
+  // received mail and its quarantine: administrators only; API keys are refused (no email scope)
+  'GET /api/admin/inbound-emails/': { who: 'admin', scope: null },
+  'GET /api/admin/inbound-emails/{id}/': { who: 'admin', scope: null, object: 'inboundEmail' },
+  'POST /api/admin/inbound-emails/{id}/release/': { who: 'admin', scope: null, object: 'inboundEmail', body: () => ({}) },
+  // announcements are listed to every signed-in person (filtered to their audience); posting is for admins
+  'GET /api/announcements/': { who: 'authenticated', scope: null },
+  'POST /api/announcements/': { who: 'admin', scope: null, body: () => ({ title: 'Maintenance', body: 'Saturday 08:00.', audience: 'everyone' }) },
+  'POST /api/announcements/{id}/archive/': { who: 'admin', scope: null, object: 'announcement' },
+
   // ─── Operations ────────────────────────────────────────────────────────────
   'GET /healthz': { who: 'anyone', scope: null },
   'GET /readyz': { who: 'anyone', scope: null },
@@ -217,6 +227,19 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/reports/tickets/times/': { who: 'staff', scope: 'reports:read' },
   'GET /api/reports/tickets/workload/': { who: 'staff', scope: 'reports:read' },
   'GET /api/reports/chat/': { who: 'admin', scope: 'reports:read' },
+
+  // ─── Service levels (issue 16: CRUD for System Admins; staff read) ──────────
+  'GET /api/sla/calendars/': { who: 'staff', scope: 'tickets:read' },
+  'POST /api/sla/calendars/': { who: 'admin', scope: null, body: () => ({ name: `desk ${Math.random().toString(36).slice(2)}`, time_zone: 'Europe/London', hours: { monday: [{ from: '09:00', to: '17:00' }] } }) },
+  'GET /api/sla/calendars/{id}/': { who: 'staff', scope: 'tickets:read', object: 'slaCalendar' },
+  'PATCH /api/sla/calendars/{id}/': { who: 'admin', scope: null, object: 'slaCalendar', body: () => ({ holidays: [{ date: '2026-12-25', recurring: true }] }) },
+  'DELETE /api/sla/calendars/{id}/': { who: 'admin', scope: null, object: 'slaCalendar' },
+  'GET /api/sla/policies/': { who: 'staff', scope: 'tickets:read' },
+  'POST /api/sla/policies/': { who: 'admin', scope: null, body: () => ({ name: `policy ${Math.random().toString(36).slice(2)}`, targets: { first_response_minutes: 60 }, calendar_id: null }) },
+  'GET /api/sla/policies/{id}/': { who: 'staff', scope: 'tickets:read', object: 'slaPolicy' },
+  'PATCH /api/sla/policies/{id}/': { who: 'admin', scope: null, object: 'slaPolicy', body: () => ({ targets: { resolution_minutes: 480 } }) },
+  'DELETE /api/sla/policies/{id}/': { who: 'admin', scope: null, object: 'slaPolicy' },
+  'GET /api/reports/sla/': { who: 'staff', scope: 'reports:read' },
 };
 
 export type Expectation = 'allow' | 401 | 403 | 404 | 409;
