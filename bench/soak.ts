@@ -103,7 +103,8 @@ export const soak: Benchmark = {
 
     const keys = [...windows.keys()].sort((a, b) => a - b);
     const first = windows.get(keys[Math.min(1, keys.length - 1)]!)!; // after the warm-up window
-    const last = windows.get(keys[keys.length - 1]!)!;
+    // the last complete window (the final one is cut short when the run ends)
+    const last = windows.get(keys[Math.max(keys.length >= 3 ? keys.length - 2 : keys.length - 1, 0)]!)!;
     const errors = [...windows.values()].reduce((s, w) => s + w.errors, 0);
     const requests = [...windows.values()].reduce((s, w) => s + w.requests, 0);
     const summary = {

@@ -43,9 +43,11 @@ export async function startService(config: Config, opts: { http: boolean; worker
     http,
     stop() {
       stopping ??= (async () => {
-        // live event streams never finish by themselves: end them (clients resume with Last-Event-ID)
+        // stop accepting at once (the drain starts synchronously), then end the live event streams,
+        // which never finish by themselves (clients resume with Last-Event-ID)
+        const draining = http?.close(config.shutdownTimeoutMs);
         await stopEventStreams(app);
-        await http?.close(config.shutdownTimeoutMs);
+        await draining;
         for (const s of services) await s.close().catch(() => undefined);
         await app.close();
       })();

@@ -78,7 +78,8 @@ export function spawnService(t: T, args: string[], env: Record<string, string>):
   child.stderr!.on('data', onData);
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': after 'exit' the child's output may still be arriving
+    child.on('close', (code, signal) => {
       done = true;
       for (const w of waiters) w();
       resolve({ code, signal });

@@ -117,7 +117,7 @@ t.test('a job in flight at SIGTERM finishes and is recorded before the worker ex
   const owner = await createEmployee(db);
   const delivery = await db.transaction(async (trx) => queueWorkflowDelivery(trx, createJobs(boss), (await insertTicket(trx, owner.id)).id, 'approved'));
 
-  const w = spawnService(t, ['worker'], { DATABASE_URL: databaseUrl, SMARTSUPPORT_DATA_DIR: os.tmpdir(), WORKFLOW_API_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, SHUTDOWN_TIMEOUT_MS: '30000' });
+  const w = spawnService(t, ['worker'], { DATABASE_URL: databaseUrl, SMARTSUPPORT_DATA_DIR: os.tmpdir(), WORKFLOW_API_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, WORKFLOW_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '60000' });
   await waitFor(async () => received.length === 1, 'the delivery reached the receiver (and is held there)', 60_000);
   const state = async () => (await db.raw(`SELECT state FROM pgboss.job WHERE name = 'workflow.deliver' AND data->>'deliveryId' = ?`, [String(delivery.id)])).rows.map((r: { state: string }) => r.state);
   t.same(await state(), ['active'], 'its job is active when the signal comes');
