@@ -27,12 +27,12 @@ export const jobs: Benchmark = {
       workers: () => [{ queue: QUEUE as never, batchSize: 100, handler: async () => { if (++done === JOBS) finished(); } }],
     };
     const t0 = process.hrtime.bigint();
-    const ids = await startWorkers(env.app, [feature]);
+    const workers = await startWorkers(env.app, [feature]);
     await all;
     // the last batch is completed after its handler returns: wait until the queue is empty
     while ((await boss.getQueueSize(QUEUE, { before: 'completed' })) > 0) await new Promise((r) => setTimeout(r, 10));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    for (const id of ids) await boss.offWork({ id }).catch(() => undefined);
+    await workers.stop(5_000);
     const rate = JOBS / seconds;
     process.stderr.write(`jobs: ${JOBS} no-op jobs drained in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} jobs/s\n`);
     return { name: 'jobs', metric: 'jobs/s', ours: round(rate), baseline: TARGET, ratio: round(rate / TARGET, 3), target: `≥ ${TARGET} jobs/s`, pass: rate >= TARGET, note: `${JOBS} jobs, batch 100` };

@@ -7,12 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
 import { health } from './health.js';
 import { jobs } from './jobs.js';
+import { reports } from './reports.js';
 import { ticketCreate } from './ticket-create.js';
 import { ticketList } from './ticket-list.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart, reports];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

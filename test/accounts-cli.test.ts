@@ -13,6 +13,9 @@ import type { Prompter } from '../src/cli/factory.js';
 import { run } from '../src/cli/main.js';
 import { packageRoot } from '../src/lib/paths.js';
 import { createEmployee, login, startTestApp } from './helpers/harness.js';
+import { waitFor } from './helpers/outbound.js';
+import { startWorkers } from '../src/app/worker.js';
+import { authFeature } from '../src/features/auth/auth-routes.js';
 
 const ta = await startTestApp(t);
 const PW = 'silver-canoe-thunder-8';
@@ -146,7 +149,9 @@ t.test('profile update, password change --stdin, password forgot/reset', async (
   t.equal((await ta.api.post('/api/token/employee/', { email: me.email, password: next })).status, 200);
   const forgot = await cli(['password', 'forgot', '--email', me.email], env);
   t.equal(forgot.code, 0, forgot.stderr);
-  const mail = await ta.db('notifications').where({ recipient: me.email, template: 'password_reset' }).first();
+  // the link is made by the forgot-password job (only the auth worker runs: the mail stays readable)
+  await startWorkers(ta.app, [authFeature]);
+  const mail = await waitFor(async () => ta.db('notifications').where({ recipient: me.email, template: 'password_reset' }).first(), 'reset mail');
   const token = new URL(mail.data.reset_url).searchParams.get('token')!;
   const reset = await cli(['password', 'reset', '--token', token, '--password-stdin'], env, 'final-glacier-piano-6\n');
   t.equal(reset.code, 0, reset.stderr);

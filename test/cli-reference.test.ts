@@ -58,7 +58,14 @@ export async function reference(): Promise<string> {
         continue;
       }
       if (c.options.length || c.registeredArguments.length) out.push('', section(c, [c.name()]));
-      for (const sub of c.commands) out.push('', section(sub, [c.name(), sub.name()]));
+      // verbs, and verbs of a verb group (`profile notifications show`)
+      const walk = (cmd: Command, name: string[]) => {
+        for (const sub of cmd.commands) {
+          if (sub.commands.length) walk(sub, [...name, sub.name()]);
+          else out.push('', section(sub, [...name, sub.name()]));
+        }
+      };
+      walk(c, [c.name()]);
     }
   }
   out.push('', END);

@@ -42,7 +42,7 @@ t.test('failed and dead-lettered jobs are visible and can be retried (API and CL
     const q = r.body.queues.find((x: { name: string }) => x.name === 'email.send');
     return q.failed === 1 && q.dead_lettered === 1 ? r.body : undefined;
   }, 'failure counted');
-  t.same(overview.queues.map((q: { name: string }) => q.name), ['email.send', 'workflow.deliver', 'maintenance.run']);
+  t.same(overview.queues.map((q: { name: string }) => q.name), ['email.send', 'workflow.deliver', 'maintenance.run', 'webhook.deliver', 'auth.password_forgot', 'reports.weekly-digest']);
   const failed = overview.recent_failed.find((j: { queue: string }) => j.queue === 'email.send');
   t.match(failed, { state: 'failed', data: { notificationId: id } });
   t.match(failed.error, /temporarily unavailable/);
@@ -97,8 +97,7 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   const [lost] = await ta.db('notifications').insert({ template: 'account_pending', recipient: 'c@example.com', data: JSON.stringify({ first_name: 'C' }) }).returning('id');
   await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, 'email.send.dead' as never, { notificationId: lost.id } as never));
 
-  // through the queue, as the cron does
-  await ta.db.transaction((trx) => ta.app.jobs.enqueue(trx, QUEUES.maintenance, {}));
+  // starting the workers sends the current 15-minute slot's maintenance job (none ran in it yet)
   await ta.startWorkers();
   // wait for the whole maintenance job (its tasks run in sequence), not just its first effect
   await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = ? AND state = 'completed'`, [QUEUES.maintenance])).rows[0].n === 1, 'maintenance job completed');
@@ -116,6 +115,14 @@ t.test('maintenance removes orphaned temp files and scrubs old notification data
   t.match(results, { 'test-failing': 'error: boom', 'test-counting': 1, 'tmp-files': 0, 'dead-lettered-emails': 0 });
   t.same(await runMaintenance(ta.app, 'test-counting'), { 'test-counting': 2 }, 'one task by name');
   t.throws(() => registerMaintenanceTask({ name: 'tmp-files', run: async () => 0 }), /already registered/);
-  const sched = (await ta.db.raw(`SELECT name, cron FROM pgboss.schedule`)).rows;
-  t.same(sched, [{ name: 'maintenance.run', cron: '*/15 * * * *' }], 'the cron is registered');
+  // one job per 15-minute slot, however many workers send it
+  const { startWorkers } = await import('../src/app/worker.js');
+  const { jobsFeature } = await import('../src/features/jobs/jobs-routes.js');
+  const second = await startWorkers(ta.app, [jobsFeature]);
+  await second.stop(1_000);
+  const slots = (await ta.db.raw(
+    `SELECT singleton_key, extract(epoch FROM singleton_on)::bigint % 900 AS offset_in_slot, count(*)::int AS n FROM pgboss.job WHERE name = ? GROUP BY 1, 2`,
+    [QUEUES.maintenance],
+  )).rows;
+  t.same(slots, [{ singleton_key: 'schedule:maintenance.run', offset_in_slot: '0', n: 1 }], 'one maintenance job for the current slot, from two workers');
 });

@@ -1,7 +1,7 @@
 /** Jobs are enqueued in the caller's transaction: committed together, or not at all. */
 import t from 'tap';
 import { ensureQueues } from '../src/jobs/boss.js';
-import { QUEUE_POLICIES, QUEUES } from '../src/jobs/queues.js';
+import { QUEUES, workflowLeaseSeconds } from '../src/jobs/queues.js';
 import { queueEmail } from '../src/features/notifications/notification-outbox.js';
 import { startTestApp } from './helpers/harness.js';
 
@@ -40,9 +40,12 @@ t.test('send options pass through the transaction adapter', async (t) => {
 t.test('each queue keeps its own lease unless JOB_EXPIRE_SECONDS is set', async (t) => {
   const expiry = async () =>
     Object.fromEntries((await ta.db.raw(`SELECT name, expire_seconds FROM pgboss.queue WHERE name = ANY(?)`, [Object.values(QUEUES)])).rows.map((r: { name: string; expire_seconds: number }) => [r.name, r.expire_seconds]));
-  const policies = Object.fromEntries(Object.values(QUEUES).map((q) => [q, QUEUE_POLICIES[q].expireInSeconds]));
-  t.same(await expiry(), policies, 'the policies of src/jobs/queues.ts');
-  t.equal(policies[QUEUES.maintenance], 600, 'a maintenance run may take ten minutes');
+  // written out: a killed worker's email comes back after 60 s, a delivery's after 30 s (the 10 s
+  // HTTP timeout + 20 s), maintenance after ten minutes
+  t.same(await expiry(), { 'email.send': 60, 'workflow.deliver': 30, 'maintenance.run': 600 }, 'each queue has a lease that fits its job');
+  t.equal(workflowLeaseSeconds(60_000), 80, 'a longer WORKFLOW_TIMEOUT_MS lengthens the delivery lease');
+  await ensureQueues(ta.app.jobs.boss, { leases: { 'workflow.deliver': workflowLeaseSeconds(60_000) } });
+  t.equal((await expiry())['workflow.deliver'], 80);
   await ensureQueues(ta.app.jobs.boss, { expireInSeconds: 7 });
   t.same(Object.values(await expiry()), Object.values(QUEUES).map(() => 7), 'an explicit setting applies to every queue');
   await ensureQueues(ta.app.jobs.boss);

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { createApp, listen } from '../src/app/server.js';
 import { createContext } from '../src/app/context.js';
 import { features } from '../src/app/features.js';
-import { urlForDatabase, createTestDatabase, startTestApp, testConfig } from './helpers/harness.js';
+import { urlForDatabase, createTestDatabase, signedIn, startTestApp, testConfig } from './helpers/harness.js';
 import pg from 'pg';
 
 const ta = await startTestApp(t);
@@ -24,7 +24,10 @@ t.test('readyz is 200 with the database up and migrations current', async (t) =>
 
 t.test('metrics are Prometheus text and count requests by operation', async (t) => {
   await ta.api.get('/healthz');
-  const r = await ta.api.get('/metrics');
+  // not public (issue 13): a System Admin here; the METRICS_TOKEN scrape is in security-hardening.test.ts
+  const admin = await signedIn(ta, { role: 'System Admin' });
+  t.equal((await ta.api.get('/metrics')).status, 401, 'anonymous callers are refused');
+  const r = await ta.api.get('/metrics', { token: admin.token });
   t.equal(r.status, 200);
   t.match(r.headers.get('content-type'), /text\/plain/);
   t.match(r.text, /http_requests_total\{method="GET",operation="getHealth",status="200"\} \d+/);

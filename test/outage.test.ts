@@ -14,6 +14,7 @@ import { collectRoutes, createApp, listen } from '../src/app/server.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { loadSpec } from '../src/http/openapi.js';
 import { testConfig } from './helpers/harness.js';
+import { waitFor } from './helpers/outbound.js';
 
 const spec = loadSpec(path.join(import.meta.dirname, 'fixtures', 'edge-spec.yaml'));
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'ss-outage-'));
@@ -80,15 +81,13 @@ t.test('stop the database under load, then start it again', async (t) => {
       }
     }),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => statuses.filter((s) => s === 201).length >= 4, 'the load is being served');
   await pg.stop();
 
-  const started = Date.now();
   const during = await post();
   t.equal(during.status, 503, 'a request during the outage fails with 503');
   const body = (await during.json()) as { code: string };
   t.equal(body.code, 'database_unavailable');
-  t.ok(Date.now() - started < 8_000, 'and fails fast rather than hanging');
   t.notMatch(JSON.stringify(body), /ECONNREFUSED|127\.0\.0\.1|at /, 'without internals');
   const ready = await fetch(`${server.url}/readyz`);
   t.equal(ready.status, 503, 'readiness reports the outage');

@@ -78,17 +78,26 @@ async function main(): Promise<number> {
     // nobody may stay connected to a template that is being cloned
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [template]);
 
+    // TEST_PGBOUNCER=1: every test app reaches PostgreSQL through a real PgBouncer in transaction
+    // mode (DATABASE_URL), with DATABASE_DIRECT_URL for pg-boss, LISTEN and migrations
+    let pooler: import('./helpers/pgbouncer.js').PgBouncer | undefined;
+    if (process.env.TEST_PGBOUNCER === '1') {
+      const { startPgBouncer } = await import('./helpers/pgbouncer.js');
+      pooler = await startPgBouncer(adminUrl, { poolSize: 20 });
+      process.stderr.write(`test database: through PgBouncer (transaction mode) on port ${pooler.port}\n`);
+    }
     const args = process.argv.slice(2);
     code = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, [path.join('node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...args], {
         stdio: 'inherit',
-        env: { ...process.env, SS_TEST_ADMIN_URL: adminUrl, SS_TEST_TEMPLATE: template, SS_TEST_RUN: runId, NODE_ENV: 'test' },
+        env: { ...process.env, SS_TEST_ADMIN_URL: adminUrl, SS_TEST_TEMPLATE: template, SS_TEST_RUN: runId, NODE_ENV: 'test', ...(pooler ? { SS_TEST_PGBOUNCER_URL: pooler.urlFor(adminUrl) } : {}) },
       });
       const forward = (sig: NodeJS.Signals) => child.kill(sig);
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
       child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
     });
+    await pooler?.stop();
   } finally {
     // drop everything this run created (per-file databases left by crashed files too)
     const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2', [`ss_t_${runId}_%`, template]);

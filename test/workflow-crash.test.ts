@@ -31,6 +31,7 @@ t.test('SIGKILLed workers lose nothing and double nothing', async (t) => {
     NODE_ENV: 'test',
     LOG_LEVEL: 'error',
     DATABASE_URL: ta.app.databaseUrl,
+    DATABASE_DIRECT_URL: ta.app.directUrl,
     SMARTSUPPORT_DATA_DIR: ta.dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     WORKFLOW_API_URL: stub.url,

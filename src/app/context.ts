@@ -9,9 +9,10 @@ import type PgBoss from 'pg-boss';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { createKnex } from '../db/knex.js';
+import { createKnex, preparedStatementsFor } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js';
+import { QUEUES, workflowLeaseSeconds } from '../jobs/queues.js';
 import type { JwtSettings } from '../lib/jwt.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { resolveJwtSecret } from './secrets.js';
@@ -25,7 +26,11 @@ export interface AppContext {
   jwt: JwtSettings;
   metrics: Registry;
   databaseUrl: string;
-  /** Stop pg-boss, close the pool and stop the embedded database (in that order). */
+  /** Run `fn` first when closing (e.g. stop the job loops before pg-boss and the pool go). */
+  onClose(fn: () => Promise<void>): void;
+  /** A session connection's URL (pg-boss, LISTEN/NOTIFY, migrations): DATABASE_DIRECT_URL or databaseUrl. */
+  directUrl: string;
+  /** Run the onClose hooks (last registered first), stop pg-boss, close the pool and stop the embedded database. */
   close(): Promise<void>;
 }
 
@@ -47,18 +52,28 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     embedded = await startEmbeddedPostgres({ dir });
     databaseUrl = embedded.url;
   }
-  const db = createKnex(databaseUrl, config.databasePoolMax, log);
+  const directUrl = (config.databaseUrl && config.databaseDirectUrl) || databaseUrl;
+  const prepared = preparedStatementsFor(config.databasePreparedStatements, databaseUrl, config.databaseUrl ? config.databaseDirectUrl : undefined);
+  const db = createKnex(databaseUrl, config.databasePoolMax, log, { preparedStatements: prepared });
   let boss: PgBoss | undefined;
   try {
     if (opts.migrate !== false) {
-      const ran = await migrateLatest(db);
-      if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      // migrations take locks and run DDL: on a session connection, never through a pooler
+      const migrator = directUrl === databaseUrl ? db : createKnex(directUrl, 1, log);
+      try {
+        const ran = await migrateLatest(migrator);
+        if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      } finally {
+        if (migrator !== db) await migrator.destroy();
+      }
     }
     Model.knex(db);
-    boss = createBoss(databaseUrl, { supervise: opts.supervise ?? true, schedule: opts.supervise ?? true, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
+    // pg-boss keeps session state (LISTEN, advisory locks): it needs a session connection;
+    // schedule: false — periodic jobs are sent by our workers (src/app/worker.ts), not pg-boss cron
+    boss = createBoss(directUrl, { supervise: opts.supervise ?? true, schedule: false, maintenanceIntervalSeconds: config.jobMaintenanceSeconds });
     boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'pg-boss error'));
     await boss.start();
-    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds });
+    await ensureQueues(boss, { expireInSeconds: config.jobExpireSeconds, leases: { [QUEUES.workflowDelivery]: workflowLeaseSeconds(config.workflowTimeoutMs), [QUEUES.webhookDelivery]: workflowLeaseSeconds(config.webhookTimeoutMs) } });
   } catch (err) {
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await db.destroy().catch(() => undefined);
@@ -70,6 +85,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   collectDefaultMetrics({ register: metrics });
   const theBoss = boss;
   let closed: Promise<void> | undefined;
+  const closeHooks: (() => Promise<void>)[] = [];
   return {
     config,
     db,
@@ -79,8 +95,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
     metrics,
     databaseUrl,
+    onClose(fn) {
+      closeHooks.unshift(fn);
+    },
+    directUrl,
     close() {
       closed ??= (async () => {
+        for (const fn of closeHooks) await fn().catch((err: Error) => log.warn({ err: err.message }, 'close hook failed'));
         await theBoss.stop({ graceful: true, wait: true, timeout: config.shutdownTimeoutMs }).catch((err: Error) => log.warn({ err: err.message }, 'pg-boss stop failed'));
         await db.destroy().catch(() => undefined);
         await embedded?.stop().catch(() => undefined);

@@ -27,6 +27,8 @@ export interface WorkerDefinition<Q extends QueueName = QueueName> {
   /** Throw to retry. Must be idempotent: a job can run more than once. */
   handler: (data: JobPayloads[Q], job: PgBoss.JobWithMetadata<JobPayloads[Q]>) => Promise<void>;
   batchSize?: number;
+  /** job loops per process for this queue (default 1); each runs one job (or batch) at a time */
+  concurrency?: number;
 }
 
 /** A capability plugs into the app through this shape (see src/app/features.ts). */
@@ -34,8 +36,16 @@ export interface Feature {
   name: string;
   routes?: (app: AppContext) => RouteTable;
   workers?: (app: AppContext) => WorkerDefinition[];
-  /** cron schedules: queue + cron expression (+ payload), registered by the worker */
-  schedules?: { queue: QueueName; cron: string; data?: object }[];
+  /**
+   * Periodic jobs: one job per `everySeconds` slot (slots aligned to the epoch, UTC), whatever the
+   * number of workers (src/app/worker.ts).
+   */
+  schedules?: { queue: QueueName; everySeconds: number; data?: object }[];
+  /**
+   * Long-running work of a worker process (e.g. the webhook dispatcher), started with the workers;
+   * returns its stop function (run by app.close() before pg-boss stops).
+   */
+  background?: (app: AppContext) => Promise<() => Promise<void>>;
   /** Runs once at `serve` start-up, after migrations (e.g. ensure the first admin exists). */
   onStart?: (app: AppContext) => Promise<void>;
   /**

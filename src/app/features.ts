@@ -5,10 +5,12 @@
 import { authFeature } from '../features/auth/auth-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
+import { eventsFeature } from '../features/events/events-routes.js';
 import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { reportsFeature } from '../features/reports/reports-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
 import type { Feature } from './feature.js';
@@ -23,4 +25,6 @@ export const features: Feature[] = [
   workflowFeature,
   jobsFeature,
   chatFeature,
+  reportsFeature,
+  eventsFeature,
 ];

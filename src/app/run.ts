@@ -4,6 +4,7 @@
  * close the pool, stop the embedded database.
  */
 import type { Config } from '../config/config.js';
+import { stopEventStreams } from '../features/events/hub.js';
 import { createContext, type AppContext } from './context.js';
 import { features } from './features.js';
 import { createApp, listen, type RunningServer } from './server.js';
@@ -24,6 +25,8 @@ export async function startService(config: Config, opts: { http: boolean; worker
     if (opts.http) {
       http = await listen(createApp(app, features), config.port, config.host);
       app.log.info({ url: http.url, worker: opts.worker }, 'SmartSupport is listening');
+      // (production refuses to start without it: src/config/config.ts)
+      if (!config.workflowSigningSecret) app.log.warn('WORKFLOW_SIGNING_SECRET is not set: inbound workflow callbacks are accepted WITHOUT a signature (only the API key); set it outside development');
     } else {
       app.log.info('SmartSupport worker is running');
     }
@@ -37,6 +40,8 @@ export async function startService(config: Config, opts: { http: boolean; worker
     http,
     stop() {
       stopping ??= (async () => {
+        // live event streams never finish by themselves: end them (clients resume with Last-Event-ID)
+        await stopEventStreams(app);
         await http?.close(config.shutdownTimeoutMs);
         await app.close();
       })();

@@ -3,18 +3,20 @@
  * operationId, and every request is authenticated, authorized, rate limited and validated against
  * the spec before its handler runs. A spec operation without a handler (or the reverse) stops start-up.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import cors from '@koa/cors';
 import Router, { type RouterMiddleware } from '@koa/router';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import { authorizeOperation, callerKey, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
-import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed } from '../http/errors.js';
+import { apiKeyScopeProblems, authorizeOperation, callerKey, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
+import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed, type FieldError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
+import { isBadString } from '../lib/strings.js';
 import { compileRequestValidators, loadSpec, pathToRegExp, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
 import type { ApiContext, Feature, Handler, RouteTable } from './feature.js';
@@ -85,6 +87,8 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const spec = opts.spec ?? loadSpec();
   const routes = collectRoutes(app, features);
   checkParity(spec, routes);
+  const scopeProblems = apiKeyScopeProblems(spec.operations);
+  if (scopeProblems.length) throw new Error(`openapi.yaml: ${scopeProblems.join('; ')}`);
   const validators = compileRequestValidators(spec);
   const limiter: RateLimiter | undefined =
     app.config.rateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.rateLimitPerMinute, durationSeconds: 60, keyPrefix: 'api' }) : undefined;
@@ -124,7 +128,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     if (!router) groups.set(key, (router = new Router()));
     const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
-    const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter);
+    const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter, app.config.metricsToken);
     const body = op.bodyTypes.length ? bodyFor(op) : undefined;
     for (const p of paths) {
       if (body) router[op.method](p, authenticate, body, handle);
@@ -215,14 +219,34 @@ function mediaType(ctx: Koa.Context): string | undefined {
  * type) runs BEFORE the body is read, so unauthenticated or forbidden callers cannot make the server
  * receive and store an upload; `handle` validates the parsed request and calls the handler.
  */
-function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never, authDeps: AuthDeps, limiter: RateLimiter | undefined): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
+function pipeline(
+  op: Operation,
+  handler: Handler,
+  validate: ReturnType<typeof compileRequestValidators> extends Map<string, infer V> ? V : never,
+  authDeps: AuthDeps,
+  limiter: RateLimiter | undefined,
+  metricsToken: string | undefined,
+): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
+  const scrapeable = op.schemes.includes('metricsToken');
+  // responses whose body carries a secret (tokens, a new API key): never stored for replay
+  const secretResponse = op.raw['x-secret-response'] === true;
   const authenticate: RouterMiddleware = async (kctx, next) => {
     const ctx = kctx as unknown as ApiContext;
     ctx.state.op = op;
     const query = ctx.query as Record<string, unknown>;
+    // `/metrics`: the scraper's METRICS_TOKEN bearer (not a JWT) lets it through; anything else is
+    // authenticated and authorized as usual (System Admins only)
+    if (scrapeable && metricsToken && bearerMatches(ctx.get('Authorization'), metricsToken)) {
+      ctx.set('Cache-Control', 'no-store');
+      await next();
+      return;
+    }
     const creds = readCredentials(op, ctx.headers, query);
     ctx.state.principal = await resolvePrincipal(authDeps, creds);
     ctx.state.signed = resolveSignature(authDeps, creds);
+    // nothing answered to a caller with credentials is cacheable by shared caches or kept by
+    // browsers (handlers may still choose `private` for files); errors included
+    if (ctx.state.principal || ctx.state.signed) ctx.set('Cache-Control', 'no-store');
     if (limiter && !UNLIMITED.has(op.operationId)) {
       await applyRateLimit(ctx, limiter, callerKey(ctx.state.principal, ctx.ip));
     }
@@ -247,6 +271,13 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
       }
     }
     const hasBody = op.bodyTypes.length > 0 && (ctx.request.length ?? 0) > 0 ? body : undefined;
+    // NUL (PostgreSQL text cannot hold it) and unpaired surrogates are refused in every string
+    const bad = [
+      ...badStrings((kctx.params ?? {}) as Record<string, unknown>, 'path.'),
+      ...badStrings(query, 'query.'),
+      ...(hasBody === undefined ? [] : badStrings(hasBody, '')),
+    ];
+    if (bad.length) throw validationFailed(bad, `The request contains characters that are not allowed: ${bad.map((e) => e.field || 'body').slice(0, 3).join(', ')}.`);
     const result = validate({ params: (kctx.params ?? {}) as Record<string, string>, query, body: hasBody, contentType: type });
     if (!result.ok) {
       if ('unsupported' in result) throw unsupportedMediaType(`Send ${op.bodyTypes.join(' or ')}.`);
@@ -254,21 +285,92 @@ function pipeline(op: Operation, handler: Handler, validate: ReturnType<typeof c
     }
     ctx.state.input = result.value;
     // every POST honours Idempotency-Key (src/http/idempotency.ts)
-    if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)));
+    if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)), { secretResponse });
     else await handler(ctx);
   };
   return { authenticate, handle };
 }
 
+/** `Authorization: Bearer <expected>`, compared in constant time. */
+function bearerMatches(header: string, expected: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+
+/** Fields (in the validator's naming: `path.id`, `query.q`, `a.b.0`) whose string value or key is bad. */
+export function badStrings(value: unknown, prefix: string): FieldError[] {
+  const out: FieldError[] = [];
+  const walk = (v: unknown, at: string, depth: number) => {
+    if (out.length >= 10 || depth > 32) return;
+    if (typeof v === 'string') {
+      if (isBadString(v)) out.push({ field: at === '' ? prefix.replace(/\.$/, '') || 'body' : `${prefix}${at}`, message: 'must not contain NUL characters or unpaired surrogates' });
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, at === '' ? String(i) : `${at}.${i}`, depth + 1));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        const field = at === '' ? k : `${at}.${k}`;
+        if (isBadString(k)) out.push({ field: `${prefix}${field}`, message: 'must not contain NUL characters or unpaired surrogates' });
+        else walk(x, field, depth + 1);
+      }
+    }
+  };
+  walk(value, '', 0);
+  return out;
+}
+
 export interface RunningServer {
   server: http.Server;
   url: string;
-  /** Stop accepting connections and wait for in-flight requests (bounded by timeoutMs). */
+  /**
+   * Drain and stop (bounded by timeoutMs): stop accepting connections at once; requests already
+   * received finish, and so does one more request arriving on an open keep-alive connection — each
+   * answered with `Connection: close`, so clients go elsewhere; connections idle for
+   * DRAIN_IDLE_GRACE_MS are closed; whatever is left at the timeout is cut.
+   */
   close(timeoutMs?: number): Promise<void>;
+  /** true once close() was called */
+  readonly draining: boolean;
+}
+
+/**
+ * How long an idle keep-alive connection may stay open while draining. Closing an idle connection
+ * races a request the client may be sending at that instant; a busy client sends its next request
+ * well within this and gets `Connection: close` instead.
+ */
+export const DRAIN_IDLE_GRACE_MS = 1_000;
+
+interface ConnState {
+  busy: number;
+  idleSince: number;
 }
 
 export async function listen(koa: Koa, port: number, host: string): Promise<RunningServer> {
-  const server = http.createServer(koa.callback());
+  const handle = koa.callback();
+  const conns = new Map<net.Socket, ConnState>();
+  const pending = new Set<http.ServerResponse>();
+  let draining = false;
+  const server = http.createServer((req, res) => {
+    const state = conns.get(req.socket);
+    if (state) state.busy++;
+    pending.add(res);
+    res.once('close', () => {
+      pending.delete(res);
+      if (state) {
+        state.busy--;
+        state.idleSince = Date.now();
+      }
+    });
+    if (draining) res.setHeader('Connection', 'close');
+    void handle(req, res);
+  });
+  server.on('connection', (socket) => {
+    conns.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => conns.delete(socket));
+  });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 120_000;
@@ -279,19 +381,35 @@ export async function listen(koa: Koa, port: number, host: string): Promise<Runn
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
   return {
     server,
     url: `http://${shownHost}:${actualPort}`,
+    get draining() {
+      return draining;
+    },
     close(timeoutMs = 10_000) {
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        // responses not yet started close their connection after they are sent
+        for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+        const started = Date.now();
+        const sweep = setInterval(() => {
+          const now = Date.now();
+          for (const [socket, st] of conns) {
+            if (now - started >= timeoutMs) socket.destroy();
+            else if (st.busy === 0 && now - st.idleSince >= DRAIN_IDLE_GRACE_MS) socket.end();
+          }
+        }, 50);
+        sweep.unref();
+        // net.Server#close, not http.Server#close: the latter also drops idle keep-alive connections
+        // at once, cutting a request a client is sending on one at that instant
+        net.Server.prototype.close.call(server, () => {
+          clearInterval(sweep);
           resolve();
         });
-        server.closeIdleConnections();
       });
+      return closing;
     },
   };
 }

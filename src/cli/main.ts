@@ -12,6 +12,7 @@ import { register as registerCompletion } from './local/completion.js';
 import { register as registerConfig } from './local/config.js';
 import { register as registerDatabase } from './local/database.js';
 import { register as registerServe } from './local/serve.js';
+import { register as registerStorage } from './local/storage.js';
 
 export type NounModule = { register(noun: Command, factory: () => Factory): void };
 
@@ -35,11 +36,13 @@ export const NOUNS: NounEntry[] = [
   { name: 'chat', description: 'ask the FAQ assistant: chat "question", an interactive session, show, escalate', load: () => import('./chat/index.js') },
   { name: 'faqs', description: 'the FAQ knowledge base: list, show, add, update, remove', load: () => import('./faqs/index.js') },
   { name: 'tickets', description: 'tickets: list, show, create, transitions, comments, history', load: () => import('./tickets/index.js') },
-  { name: 'reports', description: 'reports: ticket counts and response/resolution times', load: () => import('./reports/index.js') },
+  { name: 'reports', description: 'reports with charts: ticket volume, backlog, times, workload, chat analytics', load: () => import('./reports/index.js') },
   { name: 'jobs', description: 'background job queues: sizes, failures, retry', load: () => import('./jobs/index.js') },
   { name: 'workflow', description: 'pushes of tickets to the workflow system', load: () => import('./workflow/index.js') },
   { name: 'notifications', description: 'the email delivery log', load: () => import('./notifications/index.js') },
   { name: 'attachments', description: 'ticket attachments and media files (download)', load: () => import('./attachments/index.js') },
+  { name: 'events', description: 'the event log: list, tail (live)', load: () => import('./events/index.js') },
+  { name: 'webhooks', description: 'webhook subscriptions, their deliveries, and listen --forward-to for local development', load: () => import('./webhooks/index.js') },
 ];
 
 /** Global options that take a value (skipped when finding the noun to load). */
@@ -75,6 +78,7 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
   }
   registerServe(program);
   registerDatabase(program);
+  registerStorage(program);
   registerApi(program, factory);
   registerConfig(program, factory);
   registerCompletion(program, factory);

@@ -21,6 +21,9 @@ t.test('bad values fail fast and name the variable', async (t) => {
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be an absolute URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ NODE_ENV: 'production' }, /JWT_SECRET is required when NODE_ENV=production/],
+    // issue 13: unsigned workflow callbacks are not accepted in production
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }, /WORKFLOW_SIGNING_SECRET is required when NODE_ENV=production/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be at least 24 characters/],
     [{ JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
     [{ CORS_ORIGINS: 'example.com' }, /CORS_ORIGINS has an invalid origin/],
     [{ RUN_WORKER: 'maybe' }, /RUN_WORKER must be true or false/],
@@ -40,6 +43,7 @@ t.test('values are parsed', async (t) => {
     CORS_ORIGINS: 'https://a.example, http://localhost:3000',
     NODE_ENV: 'production',
     JWT_SECRET: 'x'.repeat(40),
+    WORKFLOW_SIGNING_SECRET: 'whsec_' + Buffer.from('s'.repeat(32)).toString('base64'),
     RUN_WORKER: 'false',
     MAX_UPLOAD_MB: '3',
     PUBLIC_URL: 'https://help.example.com/',

@@ -16,6 +16,18 @@ export interface Config {
   /** Unset: an embedded PostgreSQL is started in `<dataDir>/pg`. */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /**
+   * A session (non-pooled) connection for pg-boss, LISTEN/NOTIFY and migrations when DATABASE_URL
+   * points at a transaction pooler (PgBouncer). Unset: DATABASE_URL is used for everything.
+   */
+  databaseDirectUrl: string | undefined;
+  /** Named prepared statements for hot queries: on, off (unnamed only) or auto (off behind a pooler). */
+  databasePreparedStatements: 'auto' | 'on' | 'off';
+  /** Where uploaded files live (src/features/files/storage.ts). */
+  fileStorage: 'local' | 'postgres' | 's3';
+  s3: S3Config | undefined;
+  /** Per-process session liveness cache: longest a cached answer is trusted (LISTEN/NOTIFY invalidates sooner). */
+  sessionCacheTtlMs: number;
   dataDir: string;
   /** Unset outside production: generated once and kept in `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
@@ -46,6 +58,19 @@ export interface Config {
   workflowRetryMaxMs: number;
   workflowMaxAttempts: number;
   workflowRetryHours: number;
+  /** Events (docs/events.md): retention, live streams, webhook deliveries. */
+  eventRetentionDays: number;
+  eventStreamMaxPerCaller: number;
+  eventStreamHeartbeatMs: number;
+  /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
+  eventStreamBufferEvents: number;
+  webhookAllowPrivateTargets: boolean;
+  webhookTimeoutMs: number;
+  webhookDisableAfterHours: number;
+  webhookSecretOverlapHours: number;
+  /** deliveries in flight per process, and per destination (URL origin) */
+  deliveryConcurrency: number;
+  deliveryConcurrencyPerDestination: number;
   /**
    * pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried.
    * Unset: each queue's own policy (src/jobs/queues.ts); set: every queue (tests shorten it).
@@ -61,6 +86,24 @@ export interface Config {
   llmMaxTokens: number;
   /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
   chatRateLimitPerMinute: number;
+  /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
+  metricsToken: string | undefined;
+  /** Self-registrations per client address per hour (0 = off). */
+  registrationLimitPerHour: number;
+}
+
+export interface S3Config {
+  bucket: string;
+  /** key prefix inside the bucket, e.g. `smartsupport/` (may be empty) */
+  prefix: string;
+  region: string;
+  /** S3-compatible endpoint (MinIO, Garage, Ceph RGW); unset: AWS */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** multipart part size in bytes (S3's minimum is 5 MiB) */
+  partSizeBytes: number;
+  /** static credentials (S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, else AWS_*); unset: the AWS SDK's default chain (profile, instance role) */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +181,13 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError('CORS_ORIGINS', `has an invalid origin "${o}" (expected scheme://host[:port])`);
     }
   }
+  const workflowSigningSecret = str(env, 'WORKFLOW_SIGNING_SECRET');
+  // unsigned workflow callbacks could be forged by anyone holding the callback key
+  if (nodeEnv === 'production' && workflowSigningSecret === undefined) {
+    throw new ConfigError('WORKFLOW_SIGNING_SECRET', 'is required when NODE_ENV=production (inbound workflow callbacks must be signed)');
+  }
+  const metricsToken = str(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 24) throw new ConfigError('METRICS_TOKEN', 'must be at least 24 characters');
   const adminEmail = str(env, 'SMARTSUPPORT_ADMIN_EMAIL');
   const adminPassword = str(env, 'SMARTSUPPORT_ADMIN_PASSWORD');
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -146,6 +196,32 @@ export function loadConfig(env: Env = process.env): Config {
       'must be set together with ' + (adminEmail === undefined ? 'SMARTSUPPORT_ADMIN_PASSWORD' : 'SMARTSUPPORT_ADMIN_EMAIL'),
     );
   }
+  const fileStorage = oneOf(env, 'FILE_STORAGE', ['local', 'postgres', 's3'] as const, 'local');
+  let s3: S3Config | undefined;
+  const bucket = str(env, 'S3_BUCKET');
+  if (fileStorage === 's3' && !bucket) throw new ConfigError('S3_BUCKET', 'is required when FILE_STORAGE=s3');
+  if (bucket) {
+    const prefix = str(env, 'S3_PREFIX') ?? '';
+    if (prefix && !/^[A-Za-z0-9._/-]+\/$/.test(prefix)) throw new ConfigError('S3_PREFIX', 'must end with "/" and use only letters, digits, . _ - /');
+    s3 = {
+      bucket,
+      prefix,
+      region: str(env, 'S3_REGION') ?? str(env, 'AWS_REGION') ?? 'us-east-1',
+      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:']),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+      partSizeBytes: int(env, 'S3_PART_SIZE_MB', 8, 5, 512) * 1024 * 1024,
+      credentials: undefined,
+    };
+    const accessKeyId = str(env, 'S3_ACCESS_KEY_ID') ?? str(env, 'AWS_ACCESS_KEY_ID');
+    const secretAccessKey = str(env, 'S3_SECRET_ACCESS_KEY') ?? str(env, 'AWS_SECRET_ACCESS_KEY');
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      throw new ConfigError(accessKeyId === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY', 'must be set together with its pair');
+    }
+    if (accessKeyId && secretAccessKey) {
+      const sessionToken = str(env, 'AWS_SESSION_TOKEN');
+      s3.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    }
+  }
   return {
     nodeEnv,
     host,
@@ -153,6 +229,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 200),
+    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']),
+    databasePreparedStatements: oneOf(env, 'DATABASE_PREPARED_STATEMENTS', ['auto', 'on', 'off'] as const, 'auto'),
+    fileStorage,
+    s3,
+    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 5_000, 0, 60_000),
     dataDir: path.resolve(str(env, 'SMARTSUPPORT_DATA_DIR') ?? '.smartsupport'),
     jwtSecret,
     jwtIssuer: str(env, 'JWT_ISSUER') ?? 'smartsupport',
@@ -173,19 +254,31 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: str(env, 'MAIL_FROM') ?? 'SmartSupport <no-reply@smartsupport.local>',
     workflowApiUrl: url(env, 'WORKFLOW_API_URL', ['http:', 'https:']),
     workflowApiKey: str(env, 'WORKFLOW_API_KEY'),
-    workflowSigningSecret: str(env, 'WORKFLOW_SIGNING_SECRET'),
+    workflowSigningSecret,
     workflowTimeoutMs: int(env, 'WORKFLOW_TIMEOUT_MS', 10_000, 100, 120_000),
     workflowRetryBaseMs: int(env, 'WORKFLOW_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     workflowRetryMaxMs: int(env, 'WORKFLOW_RETRY_MAX_MS', 6 * 3_600_000, 10, 24 * 3_600_000),
     workflowMaxAttempts: int(env, 'WORKFLOW_MAX_ATTEMPTS', 25, 1, 1000),
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
+    eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
+    eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
+    eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
+    webhookSecretOverlapHours: int(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
+    deliveryConcurrencyPerDestination: int(env, 'DELIVERY_CONCURRENCY_PER_DESTINATION', 2, 1, 256),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
-    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
+    jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 20, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),
     llmApiUrl: url(env, 'LLM_API_URL', ['http:', 'https:']) ?? 'https://openrouter.ai/api/v1',
     llmModel: str(env, 'LLM_MODEL') ?? 'openai/gpt-4o-mini',
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
+    metricsToken,
+    registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
   };
 }

@@ -16,17 +16,57 @@ export interface KnexLogger {
 
 const quiet: KnexLogger = { warn: () => undefined, debug: () => undefined };
 
-export function createKnex(connectionString: string, poolMax = 10, logger: KnexLogger = quiet): Knex {
+export interface KnexOptions {
+  /**
+   * Named prepared statements for `queryPrepared` (default true). Off behind a transaction pooler
+   * older than PgBouncer 1.21, which cannot keep a statement prepared on one server connection
+   * for the next transaction that lands on another: every query is then an unnamed statement.
+   */
+  preparedStatements?: boolean;
+}
+
+export function createKnex(connectionString: string, poolMax = 10, logger: KnexLogger = quiet, opts: KnexOptions = {}): Knex {
   const toLog = (level: 'warn' | 'debug') => (message: unknown) => logger[level]({ detail: String((message as Error)?.message ?? message).slice(0, 200) }, 'knex');
   return knexFactory({
     // knex prints pool connection errors to the console by default; they belong in our log
     log: { warn: toLog('warn'), error: toLog('warn'), deprecate: toLog('debug'), debug: toLog('debug') },
     client: 'pg',
     connection: { connectionString, application_name: 'smartsupport' },
-    pool: { min: 0, max: poolMax, idleTimeoutMillis: 10_000 },
+    pool: {
+      min: 0,
+      max: poolMax,
+      idleTimeoutMillis: 10_000,
+      // PostgreSQL ≥ 14: a statement whose client is gone (the API process was killed) is cancelled
+      // within a second instead of running on and committing a write nobody will hear about
+      // (src/http/idempotency.ts relies on this for keys cut by a kill). Older servers: ignored.
+      afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+        conn.query(`SET client_connection_check_interval = '1s'`, () => done(null, conn));
+      },
+    },
     // Fail fast when the database is down instead of queueing requests for a minute.
     acquireConnectionTimeout: 5_000,
-  });
+    // read back by queryPrepared through `client.config` (a transaction shares its pool's config)
+    smartsupportPreparedStatements: opts.preparedStatements ?? true,
+  } as Knex.Config);
+}
+
+/** Whether `db` (a pool or a transaction) may use named prepared statements. */
+export function usesPreparedStatements(db: Db): boolean {
+  const config = (db as unknown as { client?: { config?: { smartsupportPreparedStatements?: boolean } } }).client?.config;
+  return config?.smartsupportPreparedStatements !== false;
+}
+
+/**
+ * DATABASE_PREPARED_STATEMENTS: `on`/`off` as said; `auto` is off when DATABASE_DIRECT_URL is set
+ * to a different server or port than DATABASE_URL (DATABASE_URL is then a pooler such as PgBouncer
+ * in transaction mode), on otherwise.
+ */
+export function preparedStatementsFor(mode: 'auto' | 'on' | 'off', databaseUrl: string, directUrl: string | undefined): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  if (!directUrl) return true;
+  const a = new URL(databaseUrl);
+  const b = new URL(directUrl);
+  return a.host === b.host;
 }
 
 const preparedNames = new Map<string, string>();
@@ -45,6 +85,7 @@ let preparedGeneration = 0;
  */
 export async function queryPrepared<T>(db: Db, prefix: string, qb: Knex.QueryBuilder | Knex.Raw): Promise<T[]> {
   const { sql, bindings } = qb.toSQL();
+  if (!usesPreparedStatements(db)) return (await db.raw(sql, bindings as readonly Knex.RawBinding[])).rows as T[];
   const run = async () => {
     const key = `${preparedGeneration}\n${sql}`;
     let name = preparedNames.get(key);
@@ -72,3 +113,24 @@ const isStalePlan = (err: unknown): boolean => {
   const e = err as { code?: string; message?: string };
   return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
 };
+
+/**
+ * For libraries that take a node-pg style client (`query({ name, text, values })`, e.g.
+ * rate-limiter-flexible): runs on the pool's connections and, when named prepared statements are off
+ * (behind a transaction pooler), drops the statement name so each query is an unnamed statement.
+ */
+export function pgQueryClient(db: Knex): { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }> } {
+  type Conn = { query(q: object): Promise<{ rows: unknown[]; rowCount: number | null }> };
+  const client = (db as unknown as { client: { acquireConnection(): Promise<Conn>; releaseConnection(c: Conn): Promise<void> } }).client;
+  const named = usesPreparedStatements(db);
+  return {
+    async query(q) {
+      const conn = await client.acquireConnection();
+      try {
+        return await conn.query(named ? q : { text: q.text, values: q.values });
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    },
+  };
+}

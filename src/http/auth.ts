@@ -16,7 +16,7 @@ export const ROLES = ['Employee', 'Ticket Coordinator', 'System Admin'] as const
 export type Role = (typeof ROLES)[number];
 export const STAFF_ROLES: readonly Role[] = ['Ticket Coordinator', 'System Admin'];
 
-export const SCOPES = ['tickets:read', 'tickets:write', 'employees:read', 'employees:write', 'media:read', 'workflow:callback', 'chat'] as const;
+export const SCOPES = ['tickets:read', 'tickets:write', 'employees:read', 'employees:write', 'media:read', 'workflow:callback', 'chat', 'jobs:read', 'jobs:write', 'reports:read', 'events:read', 'webhooks:write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type Principal =
@@ -107,13 +107,18 @@ export function resolveSignature(deps: Pick<AuthDeps, 'jwt'>, creds: Credentials
 /** Enforce what the spec declares for the operation. Throws 401/403. */
 export function authorizeOperation(op: Operation, principal: Principal | undefined, signed?: SignedResource): void {
   if (op.schemes.length === 0) return; // public
+  // (a scrape with the METRICS_TOKEN never gets here: the pipeline lets it through first)
   if (!principal && signed && op.schemes.includes('signedUrl')) return; // the handler matches the resource
   if (!principal) throw unauthorized();
   if (principal.kind === 'api_key') {
     if (!op.schemes.some((s) => s === 'apiKeyAuth' || s === 'apiKeyQuery')) {
       throw forbidden('API keys cannot call this operation; sign in as a person.', 'api_key_not_allowed');
     }
-    if (op.scope && !principal.scopes.includes(op.scope as Scope)) {
+    // default deny: an operation that declares no scope is refused to every key (checkApiKeyScopes
+    // stops start-up before that can happen for the served spec); `x-scope-in-handler: true` means
+    // the handler checks the scope itself (media downloads, so that the denial is logged)
+    if (!op.scope) throw new AppError(403, 'insufficient_scope', 'API keys cannot call this operation: it declares no scope.');
+    if (op.raw['x-scope-in-handler'] !== true && !principal.scopes.includes(op.scope as Scope)) {
       throw new AppError(403, 'insufficient_scope', `This API key lacks the "${op.scope}" scope.`, { required_scope: op.scope });
     }
   } else if (!op.schemes.some((s) => s === 'bearerAuth' || s === 'tokenQuery')) {
@@ -122,4 +127,18 @@ export function authorizeOperation(op: Operation, principal: Principal | undefin
   if (op.roles && !op.roles.includes(principal.role)) {
     throw forbidden(`This operation needs one of the roles: ${op.roles.join(', ')}.`, 'role_forbidden');
   }
+}
+
+/**
+ * Every operation that accepts an API key must name the scope the key needs (`x-scope`), and that
+ * scope must be one we know. Returns the problems (empty = fine); start-up fails on any.
+ */
+export function apiKeyScopeProblems(operations: readonly Operation[]): string[] {
+  const problems: string[] = [];
+  for (const op of operations) {
+    if (!op.schemes.some((s) => s === 'apiKeyAuth' || s === 'apiKeyQuery')) continue;
+    if (!op.scope) problems.push(`${op.operationId} accepts API keys but declares no x-scope`);
+    else if (!(SCOPES as readonly string[]).includes(op.scope)) problems.push(`${op.operationId} declares an unknown x-scope "${op.scope}"`);
+  }
+  return problems;
 }

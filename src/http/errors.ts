@@ -115,6 +115,9 @@ export function toAppError(err: unknown): AppError {
   }
   // a value PostgreSQL cannot hold (an id past bigint, a malformed date) came from the client
   if (PG_BAD_VALUE.has(e?.code ?? '')) return badRequest('invalid_value', 'A value in the request is out of range or malformed.');
+  // backstop: every other data exception (class 22: a NUL byte 22021, a string too long, …) is
+  // about a value we were sent, not a fault of ours; the SQL is never logged or echoed
+  if (typeof e?.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) return badRequest('validation_failed', 'A value in the request cannot be stored.');
   const status = e?.status ?? e?.statusCode;
   if (status === 413 || e?.type === 'entity.too.large') return tooLarge('The request body is too large.');
   if (status === 415) return unsupportedMediaType('The request content type is not supported.');

@@ -7,6 +7,7 @@ import type Koa from 'koa';
 import type { Knex } from 'knex';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../db/knex.js';
 import type { ApiContext } from '../app/feature.js';
 import { callerKey } from './auth.js';
 import type { Logger } from '../lib/log.js';
@@ -89,8 +90,9 @@ export interface RateLimiter {
  */
 export function createRateLimiter(db: Knex, opts: { points: number; durationSeconds: number; keyPrefix: string }): RateLimiter {
   const limiter = new RateLimiterPostgres({
-    storeClient: db,
-    storeType: 'knex',
+    // node-pg style, so statement names can be dropped behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+    storeClient: pgQueryClient(db),
+    storeType: 'pool',
     tableName: 'rate_limits',
     tableCreated: true,
     keyPrefix: opts.keyPrefix,

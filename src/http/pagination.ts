@@ -4,6 +4,7 @@
  * any depth costs the same (an index range scan), and inserts never shift pages.
  */
 import type { Knex } from 'knex';
+import { isBadString } from '../lib/strings.js';
 import { badRequest } from './errors.js';
 
 export interface Page<T> {
@@ -33,7 +34,9 @@ export function encodeCursor(values: unknown[]): string {
 export function decodeCursor(cursor: string, arity: number): unknown[] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === arity && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
+    // a string value must be one PostgreSQL can compare (no NUL, no lone surrogate)
+    const ok = (x: unknown) => typeof x === 'number' || (typeof x === 'string' && !isBadString(x));
+    if (Array.isArray(v) && v.length === arity && v.every(ok)) return v;
   } catch {
     /* fall through */
   }

@@ -12,7 +12,7 @@ export interface BossOptions {
   supervise?: boolean;
   schedule?: boolean;
   max?: number;
-  /** how often pg-boss fails/retries expired jobs and archives old ones (default 60 s) */
+  /** how often pg-boss fails/retries expired jobs and archives old ones (default 20 s) */
   maintenanceIntervalSeconds?: number;
 }
 
@@ -27,9 +27,9 @@ export function createBoss(connectionString: string, opts: BossOptions = {}): Pg
     application_name: 'smartsupport-jobs',
     max: opts.max ?? 5,
     supervise: opts.supervise ?? true,
-    schedule: opts.schedule ?? true,
+    schedule: opts.schedule ?? false,
     migrate: true,
-    maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 60,
+    maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 20,
     archiveCompletedAfterSeconds: 3600,
     archiveFailedAfterSeconds: 7 * 86400,
     deleteAfterDays: 14,
@@ -37,12 +37,12 @@ export function createBoss(connectionString: string, opts: BossOptions = {}): Pg
 }
 
 /** Create every queue (and its dead-letter queue) if missing; safe to run on every start. */
-export async function ensureQueues(boss: PgBoss, opts: { expireInSeconds?: number } = {}): Promise<void> {
+export async function ensureQueues(boss: PgBoss, opts: { expireInSeconds?: number; leases?: Partial<Record<QueueName, number>> } = {}): Promise<void> {
   for (const name of Object.values(QUEUES)) {
     const dead = deadLetterOf(name);
     if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, retentionDays: 30 } as PgBoss.Queue);
     const p = QUEUE_POLICIES[name];
-    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: opts.expireInSeconds ?? p.expireInSeconds, deadLetter: dead };
+    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: opts.expireInSeconds ?? opts.leases?.[name] ?? p.expireInSeconds, deadLetter: dead };
     if (await boss.getQueue(name)) await boss.updateQueue(name, options);
     else await boss.createQueue(name, options);
   }

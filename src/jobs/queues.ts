@@ -6,6 +6,10 @@ export const QUEUES = Object.freeze({
   email: 'email.send',
   workflowDelivery: 'workflow.deliver',
   maintenance: 'maintenance.run',
+  webhookDelivery: 'webhook.deliver',
+  /** a forgot-password request, done off the request path so both answers cost the same */
+  passwordForgot: 'auth.password_forgot',
+  weeklyDigest: 'reports.weekly-digest',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -13,8 +17,13 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export interface JobPayloads {
   [QUEUES.email]: { notificationId: number };
   /** `attempt`: the delivery's `attempts` count this job expects; a job whose attempt is stale is a no-op */
-  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number };
+  [QUEUES.workflowDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
+  /** same contract as the workflow's (src/features/events/delivery.ts) */
+  [QUEUES.webhookDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
   [QUEUES.maintenance]: { task?: string };
+  [QUEUES.passwordForgot]: { email: string };
+  /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
+  [QUEUES.weeklyDigest]: { week_start?: string };
 }
 
 export interface QueuePolicy {
@@ -27,13 +36,29 @@ export interface QueuePolicy {
 }
 
 /** Retry and expiry policy per queue; each gets a dead-letter queue named `<queue>.dead`. */
+/*
+ * expireInSeconds is the job's lease: a job whose worker died is retried once its lease has run out
+ * and pg-boss's maintenance (JOB_MAINTENANCE_SECONDS) has noticed. Leases fit the job: an email send
+ * is bounded by the SMTP timeouts (mailer.ts, 50 s at worst), a delivery by WORKFLOW_TIMEOUT_MS
+ * (workflowLeaseSeconds); docs/operations.md states the resulting recovery bound.
+ */
 export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // email: ~10 tries over about an hour
-  [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.email]: { retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 },
   // workflow: HTTP failures are rescheduled by the handler itself (backoff + jitter, ~3 days; see
   // docs/workflow.md); these pg-boss retries cover only crashes and database errors
-  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 120 },
+  [QUEUES.workflowDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
+  // webhooks: as the workflow (the engine reschedules HTTP failures itself; lease from WEBHOOK_TIMEOUT_MS)
+  [QUEUES.webhookDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // the digest claims its week in the database, so a retry or a second worker never mails twice
+  [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;
+
+/** The delivery lease: the outbound timeout plus 20 s for the database work around it (at least 30 s). */
+export function workflowLeaseSeconds(workflowTimeoutMs: number): number {
+  return Math.max(QUEUE_POLICIES[QUEUES.workflowDelivery].expireInSeconds, Math.ceil(workflowTimeoutMs / 1000) + 20);
+}

@@ -13,7 +13,10 @@ import t from 'tap';
 import type { Operation } from '../../src/http/openapi.js';
 import { signedIn, startTestApp } from '../helpers/harness.js';
 import { send, type Sent } from './lib/request.js';
-import { arbitraryFor, bodiesOf, invalidBodyArb, junkString, junkValue, paramsOf, problemSchema, spec, validates } from './lib/spec-tools.js';
+import { createApiKey } from '../helpers/harness.js';
+import { SCOPES } from '../../src/http/auth.js';
+import { fillPath as fillSample, multipartFrom } from './lib/request.js';
+import { arbitraryFor, bodiesOf, invalidBodyArb, junkString, junkValue, paramsOf, poisonStrings, problemSchema, resolve, sampleBody, spec, validates, type Json } from './lib/spec-tools.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const budget = Number(process.env.FUZZ_BUDGET ?? 900);
@@ -60,6 +63,13 @@ function requestArb(op: Operation): fc.Arbitrary<FuzzRequest> {
     ? fc.oneof(
         { weight: 3, arbitrary: arbitraryFor(bodies.find((b) => b.type === 'application/json')?.schema ?? bodies[0].schema).map((value) => ({ kind: 'json' as const, value })) },
         { weight: 3, arbitrary: invalidBodyArb(bodies[0].schema).map((value) => ({ kind: 'json' as const, value })) },
+        // NUL and lone surrogates in every string of an otherwise valid-ish body
+        {
+          weight: 2,
+          arbitrary: fc
+            .tuple(arbitraryFor(bodies.find((b) => b.type === 'application/json')?.schema ?? bodies[0].schema), fc.constantFrom('nul' as const, 'surrogate' as const))
+            .map(([value, how]) => ({ kind: 'json' as const, value: poisonStrings(value, how) })),
+        },
         {
           weight: 1,
           arbitrary: fc.record({
@@ -75,14 +85,29 @@ function requestArb(op: Operation): fc.Arbitrary<FuzzRequest> {
 }
 
 function fillPath(op: Operation, values: Record<string, string>): string {
-  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? '1'));
+  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    try {
+      return encodeURIComponent(values[name] ?? '1');
+    } catch {
+      // a lone surrogate has no UTF-8 form: send the bytes a careless client would (CESU-8 of U+D800)
+      return `x%ED%A0%80`;
+    }
+  });
 }
 
 /** Strings we sent (echoing the caller's own input back is not a leak). */
 function sentStrings(req: FuzzRequest): string[] {
   const out: string[] = [];
   const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v));
+    if (typeof v === 'string') {
+      out.push(v, JSON.stringify(v).slice(1, -1));
+      // a lone surrogate cannot be percent-encoded (URIError)
+      try {
+        out.push(encodeURIComponent(v));
+      } catch {
+        /* not sendable in a URL anyway */
+      }
+    }
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (walk(k), walk(x));
   };
   walk(req.path);
@@ -135,6 +160,64 @@ for (const [i, op] of ops.entries()) {
       t.pass(`${runsPerOp} generated requests: no 5xx, problem+json errors, no leaks`);
     } catch (err) {
       t.fail(`${firstProblem ?? (err as Error).message.split('\n')[0]} (replay: FUZZ_SEED=${seed})`, { response: last && last.r.text.slice(0, 400) });
+    }
+  });
+}
+
+/**
+ * Deterministic complement (issue 13): for every operation, each string it takes — every property
+ * of its body (JSON or multipart), every path and query parameter — is sent once with a NUL and
+ * (where it can be sent: JSON bodies) once with a lone surrogate, the rest of the request valid.
+ * The answer must be 400 `validation_failed` naming that field, never a 5xx — unless authorization
+ * answers first (the caller is a System Admin, or an API key holding every scope where people are
+ * refused).
+ */
+const allScopes = (await createApiKey(ta.db, { role: 'System Admin', scopes: [...SCOPES], name: 'fuzz all scopes' })).key;
+const stringish = (schema: Json | undefined): boolean => {
+  if (!schema) return false;
+  const s = resolve(schema);
+  const types: string[] = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  return types.includes('string') && s.format !== 'binary';
+};
+for (const op of ops) {
+  t.test(`NUL / lone surrogate in every string of ${op.operationId}`, async (t) => {
+    const people = op.schemes.includes('bearerAuth');
+    const creds = people ? { token: admin.token } : { apiKey: allScopes };
+    const body = sampleBody(op);
+    const cases: { field: string; request: Parameters<typeof send>[3]; path: string; how: string }[] = [];
+    const base = { ...creds } as Parameters<typeof send>[3] & object;
+    for (const p of paramsOf(op)) {
+      if (!stringish(p.schema) && p.in !== 'path') continue;
+      if (p.in === 'path') {
+        cases.push({ field: `path.${p.name}`, how: 'nul', path: fillSample(op, { [p.name]: 'x\u0000y' }), request: { ...base, body: body?.type === 'application/json' ? body.value : undefined } });
+      } else if (p.in === 'query') {
+        cases.push({ field: `query.${p.name}`, how: 'nul', path: fillSample(op), request: { ...base, query: { [p.name]: 'x\u0000y' }, body: body?.type === 'application/json' ? body.value : undefined } });
+      }
+    }
+    if (body) {
+      const schema = resolve(bodiesOf(op).find((b) => b.type === body.type)!.schema);
+      for (const [name, ps] of Object.entries<Json>(schema.properties ?? {})) {
+        if (!stringish(ps)) continue;
+        if (body.type === 'application/json') {
+          const valid = (body.value ?? {}) as Record<string, unknown>;
+          const v = typeof valid[name] === 'string' ? (valid[name] as string) : 'x';
+          for (const how of ['nul', 'surrogate'] as const) cases.push({ field: name, how, path: fillSample(op), request: { ...base, body: { ...valid, [name]: poisonStrings(v, how) } } });
+        } else if (body.type === 'multipart/form-data') {
+          cases.push({ field: name, how: 'nul', path: fillSample(op), request: { ...base, raw: multipartFrom(schema, { [name]: 'x\u0000y' }) } });
+        }
+      }
+    }
+    if (cases.length === 0) {
+      t.pass('takes no strings');
+      return;
+    }
+    for (const c of cases) {
+      const r = await send(ta.url, op.method.toUpperCase(), c.path, c.request);
+      t.ok(r.status < 500, `${c.field} (${c.how}): no 5xx (${r.status})`);
+      if (r.status === 401 || r.status === 403 || r.status === 404 && c.field.startsWith('path.') && op.path.startsWith('/media')) continue;
+      t.equal(r.status, 400, `${c.field} (${c.how}): 400, got ${r.status} ${r.json?.code ?? ''}`);
+      t.equal(r.json?.code, 'validation_failed', `${c.field} (${c.how}): validation_failed`);
+      t.ok((r.json?.errors ?? []).some((e: { field: string }) => e.field === c.field), `${c.field} (${c.how}): the error names the field (${JSON.stringify(r.json?.errors)})`);
     }
   });
 }

@@ -159,6 +159,7 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
     SMARTSUPPORT_DATA_DIR: dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     RATE_LIMIT_PER_MINUTE: '100000',
+    REGISTRATION_LIMIT_PER_HOUR: '100000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     HOST: '127.0.0.1',
@@ -168,10 +169,23 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
 }
 
 /** The real app on its own database, listening on 127.0.0.1:0; closed at teardown. */
+/**
+ * The app's database URLs: direct, or (under TEST_PGBOUNCER=1, see test/run.ts) DATABASE_URL
+ * through PgBouncer in transaction mode and DATABASE_DIRECT_URL for session work.
+ */
+export function databaseEnv(directUrl: string): Record<string, string> {
+  const pooler = process.env.SS_TEST_PGBOUNCER_URL;
+  if (!pooler) return { DATABASE_URL: directUrl };
+  const u = new URL(pooler);
+  u.pathname = new URL(directUrl).pathname;
+  return { DATABASE_URL: u.toString(), DATABASE_DIRECT_URL: directUrl };
+}
+
 export async function startTestApp(t: T, opts: TestAppOptions = {}): Promise<TestApp> {
-  const { url: databaseUrl } = await createTestDatabase(t);
+  const { url: directUrl } = await createTestDatabase(t);
+  const { DATABASE_URL: databaseUrl, ...direct } = databaseEnv(directUrl);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ss-test-data-'));
-  const config = testConfig(databaseUrl, dataDir, opts.env);
+  const config = testConfig(databaseUrl, dataDir, { ...direct, ...opts.env });
   const app = await createContext(config, { migrate: false, supervise: Boolean(opts.worker) });
   const features = opts.features ?? allFeatures;
   for (const f of features) await f.onStart?.(app);

@@ -5,7 +5,7 @@ import type { Factory } from '../factory.js';
 export async function forEachAccount(
   f: Factory,
   ids: string[],
-  action: { verb: 'approve' | 'reject'; pastTense: string; body?: { reason?: string | null } },
+  action: { verb: 'approve' | 'reject' | 'deactivate' | 'reactivate'; pastTense: string; body?: { reason?: string | null } },
   json: boolean | string | undefined,
 ): Promise<void> {
   const [{ print }, { EMPLOYEE_COLUMNS }] = await Promise.all([import('../output/print.js'), import('./columns.js')]);

@@ -1,8 +1,9 @@
-/** `smartsupport profile show|update|upload-image`: your own account. */
+/** `smartsupport profile show|update|upload-image|notifications`: your own account. */
 import type { Command } from 'commander';
 import { bodyFromFlags, CLEARABLE_NAME_FLAGS, defineVerb, NAME_FLAGS, withJson, withNameOptions } from '../command.js';
 import { usageError } from '../errors.js';
 import type { Factory } from '../factory.js';
+import { registerNotifications } from './notifications.js';
 import { registerUploadImage } from './upload-image.js';
 
 export function register(noun: Command, factory: () => Factory): void {
@@ -22,4 +23,5 @@ export function register(noun: Command, factory: () => Factory): void {
       await print(f, res.data, { json: opts.json, columns: EMPLOYEE_COLUMNS });
     });
   registerUploadImage(noun, factory);
+  registerNotifications(noun, factory);
 }

@@ -1,8 +1,13 @@
-/** `smartsupport reports tickets`. */
+/**
+ * `smartsupport reports tickets|volume|backlog|times|workload|chat`. Each analytics verb fetches
+ * the API's series and hands a ReportView to the shared renderer (src/cli/output/charts.ts):
+ * charts on a terminal, a plain table when piped, --csv, --json, --svg FILE.
+ */
 import type { Command } from 'commander';
 import { defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
 import { print } from '../output/print.js';
+import { registerAnalytics } from './analytics.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'tickets', 'getTicketReport', 'ticket counts by status and response/resolution percentiles')).action(async (o) => {
@@ -17,4 +22,5 @@ export function register(noun: Command, factory: () => Factory): void {
       columns: ['department', 'priority', 'tickets', 'response_time_p50', 'response_time_p90', 'resolution_time_p50', 'resolution_time_p90'].map((key) => ({ key, format: (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : String(v ?? '')) })),
     });
   });
+  registerAnalytics(noun, factory);
 }

@@ -10,6 +10,7 @@ import { register as replace } from './replace.js';
 import { register as show } from './show.js';
 import { registerTransitions } from './transitions.js';
 import { register as update } from './update.js';
+import { register as watch } from './watch.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   registerLists(noun, factory);
@@ -21,4 +22,5 @@ export function register(noun: Command, factory: () => Factory): void {
   registerTransitions(noun, factory);
   registerComments(noun, factory);
   registerAttach(noun, factory);
+  watch(noun, factory);
 }

@@ -2,6 +2,7 @@
  * API keys: `ssk_` + 32 random bytes (base64url). Shown once at creation; stored as sha256 (the
  * HTTP edge looks keys up by that hash) with a visible prefix to recognise them in lists.
  */
+import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import { notFound, unprocessable } from '../../http/errors.js';
 import { paginate, type Page } from '../../http/pagination.js';
@@ -22,21 +23,29 @@ export async function listKeys(db: Knex, f: { limit?: number; cursor?: string; i
   return { ...page, data: page.data.map(presentKey) };
 }
 
-export async function createKey(db: Knex, createdBy: number | null, input: { name: string; role: string; scopes?: string[]; expires_at?: string | null }): Promise<Record<string, unknown>> {
+export async function createKey(db: Knex, createdBy: number | null, input: { name: string; role: string; scopes?: string[]; expires_at?: string | null }, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<Record<string, unknown>> {
   if (input.expires_at && new Date(input.expires_at).getTime() <= Date.now()) {
     throw unprocessable('invalid_expiry', 'expires_at must be in the future.', [{ field: 'expires_at', message: 'must be in the future' }]);
   }
   const key = `ssk_${randomToken(32)}`;
-  const [row] = await db('api_keys')
-    .insert({ name: input.name.trim(), prefix: key.slice(0, 12), key_hash: sha256(key), role: input.role, scopes: [...new Set(input.scopes ?? [])], created_by: createdBy, expires_at: input.expires_at ?? null })
-    .returning(COLUMNS);
-  return { ...presentKey(row), key };
+  return db.transaction(async (trx) => {
+    const [row] = await trx('api_keys')
+      .insert({ name: input.name.trim(), prefix: key.slice(0, 12), key_hash: sha256(key), role: input.role, scopes: [...new Set(input.scopes ?? [])], created_by: createdBy, expires_at: input.expires_at ?? null })
+      .returning(COLUMNS);
+    // the snapshot never carries the key (shown once, to the creator only)
+    await recordEvent(trx, { type: 'api_key.created', actor, object: { type: 'api_key', id: String(row.id) }, admin_only: true, data: { object: presentKey(row) } });
+    return { ...presentKey(row), key };
+  });
 }
 
-export async function revokeKey(db: Knex, id: number): Promise<void> {
-  const n = await db('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
-  if (!n) {
-    const exists = await db('api_keys').where({ id }).first('id');
+export async function revokeKey(db: Knex, id: number, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<void> {
+  await db.transaction(async (trx) => {
+    const [row] = await trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now() }).returning(COLUMNS);
+    if (row) {
+      await recordEvent(trx, { type: 'api_key.revoked', actor, object: { type: 'api_key', id: String(row.id) }, admin_only: true, data: { object: presentKey(row) } });
+      return;
+    }
+    const exists = await trx('api_keys').where({ id }).first('id');
     if (!exists) throw notFound('API key');
-  }
+  });
 }

@@ -1,11 +1,13 @@
 import type { AppContext } from '../../app/context.js';
+import { actorOf } from '../events/events.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
 import { employeePresenter } from '../employees/employee-service.js';
 import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
-import { isSessionRevoked } from './auth-store.js';
+import { SessionLiveness } from './session-cache.js';
 import { ensureFirstAdmin } from './first-admin.js';
+import { QUEUES } from '../../jobs/queues.js';
 import { createLoginThrottle } from './login-throttle.js';
 
 const principal = (ctx: ApiContext) => {
@@ -53,13 +55,13 @@ function routes(app: AppContext): RouteTable {
       ctx.body = await keys.listKeys(app.db, ctx.state.input.query);
     },
     async createApiKey(ctx) {
-      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body);
+      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body, actorOf(ctx.state.principal));
       ctx.status = 201;
       ctx.set('Cache-Control', 'no-store');
       ctx.body = row;
     },
     async revokeApiKey(ctx) {
-      await keys.revokeKey(app.db, ctx.state.input.params.id);
+      await keys.revokeKey(app.db, ctx.state.input.params.id, actorOf(ctx.state.principal));
       ctx.status = 204;
     },
   };
@@ -68,7 +70,17 @@ function routes(app: AppContext): RouteTable {
 export const authFeature: Feature = {
   name: 'auth',
   routes,
-  isSessionRevoked: (app) => (sid) => isSessionRevoked(app.db, sid),
+  workers: (app) => {
+    const cap = auth.resetMailCap(app);
+    return [{ queue: QUEUES.passwordForgot, handler: async (data) => void (await auth.sendResetLink(app, cap, (data as { email: string }).email)) }];
+  },
+  isSessionRevoked: (app) => {
+    // one liveness cache per app, invalidated through LISTEN/NOTIFY (session-cache.ts)
+    const liveness = new SessionLiveness(app.db, app.config.sessionCacheTtlMs);
+    liveness.listen(app.directUrl, app.log);
+    app.onClose(() => liveness.stop());
+    return (sid) => liveness.isRevoked(sid);
+  },
   async onStart(app) {
     await ensureFirstAdmin(app.db, app.config, app.log);
   },

@@ -8,11 +8,14 @@
 import type { AppContext } from '../../app/context.js';
 import { STAFF_ROLES, type Principal, type Role } from '../../http/auth.js';
 import { AppError, forbidden, unauthorized, unprocessable } from '../../http/errors.js';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { QUEUES } from '../../jobs/queues.js';
 import { signAccessToken } from '../../lib/jwt.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import * as employees from '../employees/employee-store.js';
 import type { EmployeeRecord } from '../employees/employee-store.js';
 import * as store from './auth-store.js';
+import { flushAfterCommit } from './session-cache.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 
@@ -33,20 +36,24 @@ async function issuePair(app: AppContext, e: { id: number; role: string }, sessi
 }
 
 export async function login(app: AppContext, throttle: LoginThrottle, portal: Portal, email: string, password: string, ip: string): Promise<TokenPair & { user: EmployeeRecord }> {
-  await throttle.check(email, ip);
+  // the attempt is reserved (atomically) before the password is checked: concurrent guesses
+  // cannot all pass a limit that only counted failures afterwards
+  const attempt = await throttle.reserve(email, ip);
   const e = await employees.findByEmail(app.db, email);
   const ok = await verifyPassword(e?.password_hash, password);
   if (!e || !ok) {
-    await throttle.fail(email, ip);
     if (e) await app.db('employees').where({ id: e.id }).increment('failed_login_count', 1);
     throw badCredentials();
   }
+  // the password was right: give the attempt back whatever the account's state
+  await attempt.succeeded();
   if (e.status === 'Pending') throw forbidden('This account is waiting for an administrator to approve it.', 'account_pending');
   if (e.status === 'Rejected') throw forbidden('This account was not approved.', 'account_rejected');
+  if (e.status === 'Deactivated') throw forbidden('This account has been deactivated.', 'account_deactivated');
+  if (e.status !== 'Approved') throw badCredentials();
   const staff = STAFF_ROLES.includes(e.role as Role);
   if (portal === 'employee' && staff) throw forbidden('Staff sign in through /api/token/admin/.', 'wrong_portal');
   if (portal === 'admin' && !staff) throw forbidden('Employees sign in through /api/token/employee/.', 'wrong_portal');
-  await throttle.succeed(email);
   const { sessionId, refresh } = await app.db.transaction(async (trx) => {
     await trx('employees').where({ id: e.id }).update({ last_login_at: trx.fn.now(), failed_login_count: 0 });
     return store.createSession(trx, e.id, app.config.refreshTokenTtlSeconds);
@@ -81,7 +88,7 @@ export async function logout(app: AppContext, principal: Principal, refreshToken
   if (refreshToken) {
     const sid = await store.sessionIdForRefresh(app.db, refreshToken);
     // only the caller's own sessions
-    if (sid) await app.db('auth_sessions').where({ id: sid, employee_id: principal.employeeId ?? -1 }).whereNull('revoked_at').update({ revoked_at: app.db.fn.now(), revoked_reason: 'logout' });
+    if (sid && (await app.db('auth_sessions').where({ id: sid, employee_id: principal.employeeId ?? -1 }).whereNull('revoked_at').update({ revoked_at: app.db.fn.now(), revoked_reason: 'logout' })) > 0) flushAfterCommit(app.db);
   }
 }
 
@@ -104,10 +111,28 @@ export async function changePassword(app: AppContext, principal: Principal, curr
 
 export const FORGOT_RESPONSE = { detail: 'If an account exists for that email, a password reset link has been sent.' } as const;
 
+/** At most this many reset mails per account per hour (further requests are answered the same, silently). */
+export const RESET_MAILS_PER_HOUR = 3;
+
+/**
+ * The request only queues a job, whatever the address: the same work and the same answer whether
+ * or not an account exists (no timing difference). The job (`sendResetLink`) does the lookup.
+ */
 export async function forgotPassword(app: AppContext, email: string): Promise<void> {
+  await app.jobs.enqueue(app.db, QUEUES.passwordForgot, { email: email.trim() });
+}
+
+/** The `auth.password_forgot` job: a link for an Approved account, at most RESET_MAILS_PER_HOUR an hour. */
+export async function sendResetLink(app: AppContext, mailCap: RateLimiterPostgres, email: string): Promise<'sent' | 'no_account' | 'capped'> {
   const e = await employees.findByEmail(app.db, email);
-  // only accounts that can sign in get a link; everyone gets the same answer
-  if (!e || e.status !== 'Approved') return;
+  // only accounts that can sign in get a link
+  if (!e || e.status !== 'Approved') return 'no_account';
+  try {
+    await mailCap.consume(String(e.id), 1);
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return 'capped';
+    throw err;
+  }
   await app.db.transaction(async (trx) => {
     const token = await store.createResetToken(trx, e.id, 'reset');
     await queueEmail(trx, app.jobs, {
@@ -115,6 +140,20 @@ export async function forgotPassword(app: AppContext, email: string): Promise<vo
       to: e.email,
       data: { first_name: e.first_name, reset_url: store.resetPasswordUrl(app.config.publicUrl, token), expires_minutes: store.RESET_TOKEN_TTL_SECONDS / 60 },
     });
+  });
+  return 'sent';
+}
+
+export function resetMailCap(app: AppContext): RateLimiterPostgres {
+  return new RateLimiterPostgres({
+    storeClient: app.db,
+    storeType: 'knex',
+    tableName: 'rate_limits',
+    tableCreated: true,
+    keyPrefix: 'reset_mail',
+    points: RESET_MAILS_PER_HOUR,
+    duration: 3600,
+    clearExpiredByTimeout: false,
   });
 }
 
@@ -125,6 +164,9 @@ export async function resetPassword(app: AppContext, token: string, next: string
   await app.db.transaction(async (trx) => {
     const employeeId = await store.consumeResetToken(trx, token);
     if (!employeeId) throw new AppError(400, 'invalid_reset_token', 'This reset link is invalid, expired or already used; request a new one.');
+    // a link issued before the account was deactivated or erased does not bring it back
+    const owner = await trx('employees').where({ id: employeeId }).first('status');
+    if (!owner || owner.status === 'Deactivated' || owner.status === 'Erased') throw new AppError(400, 'invalid_reset_token', 'This reset link is invalid, expired or already used; request a new one.');
     await trx('employees').where({ id: employeeId }).update({ password_hash: hash, password_changed_at: trx.fn.now(), updated_at: trx.fn.now(), failed_login_count: 0 });
     await store.revokeEmployeeSessions(trx, employeeId, 'password_reset');
   });

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { randomToken, sha256 } from '../../lib/crypto.js';
-import { queryPrepared, type Db } from '../../db/knex.js';
+import type { Db } from '../../db/knex.js';
+import { flushAfterCommit } from './session-cache.js';
 
 
 export const RESET_TOKEN_TTL_SECONDS = 3600;
@@ -56,22 +57,17 @@ export async function rotateRefreshToken(trx: Knex.Transaction, presented: strin
 
 export async function revokeSession(db: Db, sessionId: string, reason: string): Promise<void> {
   if (!UUID.test(sessionId)) return;
-  await db('auth_sessions').where({ id: sessionId }).whereNull('revoked_at').update({ revoked_at: db.fn.now(), revoked_reason: reason });
+  const n = await db('auth_sessions').where({ id: sessionId }).whereNull('revoked_at').update({ revoked_at: db.fn.now(), revoked_reason: reason });
+  if (n > 0) flushAfterCommit(db);
 }
 
 /** Revoke every live session of an employee, optionally keeping one (the caller's). */
 export async function revokeEmployeeSessions(db: Db, employeeId: number, reason: string, keep?: string): Promise<number> {
   const q = db('auth_sessions').where({ employee_id: employeeId }).whereNull('revoked_at');
   if (keep && UUID.test(keep)) q.whereNot({ id: keep });
-  return q.update({ revoked_at: db.fn.now(), revoked_reason: reason });
-}
-
-/** The session an access token names is revoked or past its absolute lifetime (primary-key lookup). */
-export async function isSessionRevoked(db: Db, sessionId: string): Promise<boolean> {
-  if (!UUID.test(sessionId)) return true;
-  // runs for every request with a bearer token: prepared once per connection
-  const rows = await queryPrepared(db, 'session_live', db('auth_sessions').where({ id: sessionId }).whereNull('revoked_at').where('expires_at', '>', db.fn.now()).first('id'));
-  return rows.length === 0;
+  const n = await q.update({ revoked_at: db.fn.now(), revoked_reason: reason });
+  if (n > 0) flushAfterCommit(db);
+  return n;
 }
 
 export async function sessionIdForRefresh(db: Db, presented: string): Promise<string | undefined> {

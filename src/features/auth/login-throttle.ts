@@ -1,52 +1,93 @@
 /**
- * Failed-login throttling, stored in PostgreSQL (table rate_limits, through rate-limiter-flexible)
- * so it holds across API instances. Only failures count:
- *  - per account (lower-cased email, known or not — so it reveals nothing): 5 failures in 15 min
- *    lock that email out for 15 min;
- *  - per client IP: 30 failures in 15 min block that IP for 15 min.
- * While blocked every attempt (even with the right password) gets 429 with Retry-After.
- * A successful login clears the account's counter.
+ * Sign-in throttling, stored in PostgreSQL (table rate_limits, through rate-limiter-flexible) so it
+ * holds across API instances. Every attempt RESERVES one point in each counter below with an atomic
+ * upsert BEFORE the password is checked, so concurrent guesses cannot slip past a limit; a
+ * successful sign-in gives its points back (only failures stay counted).
+ *
+ *  - per (account, client address): 5 attempts in 15 min — the tight limit a single attacker hits;
+ *  - per client address (any accounts): 30 attempts in 15 min — password spraying;
+ *  - per account across all addresses: 50 attempts per hour — the ceiling on guesses against one
+ *    account from many addresses. An attacker from one address never reaches it (it is stopped at
+ *    5 per 15 min, i.e. 20 an hour), so the owner signing in from another address is not locked out
+ *    by one attacker; it takes ≥ 10 addresses to spend it.
+ *
+ * While a counter is spent, attempts get 429 with Retry-After, before any password check. The
+ * account key is the lower-cased email, known or not (so the answer reveals nothing).
  */
 import type { Knex } from 'knex';
-import { RateLimiterPostgres } from 'rate-limiter-flexible';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../../db/knex.js';
 import { tooManyRequests } from '../../http/errors.js';
 
-export const LOGIN_LIMITS = { perAccount: 5, perIp: 30, windowSeconds: 900 } as const;
+export const LOGIN_LIMITS = {
+  perAccountAddress: { points: 5, seconds: 900 },
+  perAddress: { points: 30, seconds: 900 },
+  perAccount: { points: 50, seconds: 3600 },
+} as const;
+
+/** A reserved attempt: `succeeded()` gives its points back. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+}
 
 export interface LoginThrottle {
-  check(email: string, ip: string): Promise<void>;
-  fail(email: string, ip: string): Promise<void>;
-  succeed(email: string): Promise<void>;
+  /** Reserve one attempt for (email, address) or throw 429. */
+  reserve(email: string, ip: string): Promise<LoginAttempt>;
 }
 
 export function createLoginThrottle(db: Knex): LoginThrottle {
-  const make = (keyPrefix: string, points: number) =>
+  const make = (keyPrefix: string, l: { points: number; seconds: number }) =>
     new RateLimiterPostgres({
-      storeClient: db,
-      storeType: 'knex',
+      // node-pg style, so statement names can be dropped behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+      storeClient: pgQueryClient(db),
+      storeType: 'pool',
       tableName: 'rate_limits',
       tableCreated: true,
       keyPrefix,
-      points,
-      duration: LOGIN_LIMITS.windowSeconds,
-      blockDuration: LOGIN_LIMITS.windowSeconds,
+      points: l.points,
+      duration: l.seconds,
       clearExpiredByTimeout: false,
     });
-  const account = make('login_fail_acct', LOGIN_LIMITS.perAccount);
-  const ip = make('login_fail_ip', LOGIN_LIMITS.perIp);
-  const key = (email: string) => email.trim().toLowerCase();
+  const pair = make('login_acct_addr', LOGIN_LIMITS.perAccountAddress);
+  const address = make('login_addr', LOGIN_LIMITS.perAddress);
+  const account = make('login_acct', LOGIN_LIMITS.perAccount);
+  const norm = (email: string) => email.trim().toLowerCase();
+
+  /** consume one point (atomic upsert); false when the counter was already spent */
+  const take = async (l: RateLimiterPostgres, key: string): Promise<RateLimiterRes | true> => {
+    try {
+      await l.consume(key, 1);
+      return true;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return err;
+      throw err;
+    }
+  };
+  const refuse = (r: RateLimiterRes, what: string) => tooManyRequests(r.msBeforeNext / 1000, `Too many sign-in attempts for ${what}; try again later.`);
+
   return {
-    async check(email, addr) {
-      const [a, i] = await Promise.all([account.get(key(email)), ip.get(addr)]);
-      for (const [r, max, what] of [[a, LOGIN_LIMITS.perAccount, 'this account'], [i, LOGIN_LIMITS.perIp, 'your address']] as const) {
-        if (r && r.consumedPoints >= max) throw tooManyRequests(r.msBeforeNext / 1000, `Too many failed sign-ins for ${what}; try again later.`);
+    async reserve(email, ip) {
+      const acct = norm(email);
+      const pairKey = `${acct}|${ip}`;
+      // in this order, so a blocked attacker's extra attempts never count against the account's
+      // shared ceiling (which would lock its owner out)
+      const p = await take(pair, pairKey);
+      if (p !== true) throw refuse(p, 'this account from your address');
+      const a = await take(address, ip);
+      if (a !== true) {
+        await pair.reward(pairKey, 1);
+        throw refuse(a, 'your address');
       }
-    },
-    async fail(email, addr) {
-      await Promise.all([account.penalty(key(email), 1), ip.penalty(addr, 1)]);
-    },
-    async succeed(email) {
-      await account.delete(key(email));
+      const c = await take(account, acct);
+      if (c !== true) {
+        await Promise.all([pair.reward(pairKey, 1), address.reward(ip, 1)]);
+        throw refuse(c, 'this account');
+      }
+      return {
+        async succeeded() {
+          await Promise.all([pair.delete(pairKey), address.reward(ip, 1), account.reward(acct, 1)]);
+        },
+      };
     },
   };
 }

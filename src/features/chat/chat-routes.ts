@@ -2,6 +2,7 @@
  * FAQ chatbot: the knowledge base (public read, System Admin write) and chat conversations.
  * Handlers are thin: the spec has already authenticated, checked roles/scopes and validated input.
  */
+import { actorOf } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { createRateLimiter, type RateLimiter } from '../../http/middleware.js';
@@ -28,16 +29,16 @@ function routes(app: AppContext): RouteTable {
     },
     async createFaq(ctx) {
       const b = input(ctx).body as { question: string; answer: string; tags?: string[] };
-      const faq = await createFaq(app.db, b);
+      const faq = await createFaq(app.db, b, actorOf(ctx.state.principal));
       ctx.status = 201;
       ctx.set('Location', `/api/faqs/${faq.id}/`);
       ctx.body = faq;
     },
     async updateFaq(ctx) {
-      ctx.body = await updateFaq(app.db, faqId(input(ctx).params.id), input(ctx).body as { question?: string; answer?: string; tags?: string[] });
+      ctx.body = await updateFaq(app.db, faqId(input(ctx).params.id), input(ctx).body as { question?: string; answer?: string; tags?: string[] }, actorOf(ctx.state.principal));
     },
     async deleteFaq(ctx) {
-      await deleteFaq(app.db, faqId(input(ctx).params.id));
+      await deleteFaq(app.db, faqId(input(ctx).params.id), actorOf(ctx.state.principal));
       ctx.status = 204;
     },
 

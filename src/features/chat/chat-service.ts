@@ -7,6 +7,7 @@
  * using that key, and are not visible to the key's creator through their own token). Anyone else
  * gets 404.
  */
+import { actorOf, recordEvent } from '../events/events.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
@@ -123,6 +124,8 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
   let provider: Provider = 'faq';
   let answer: string | undefined;
   let sources: Faq[] = [];
+  /** the model is configured but failed: FAQ search answers instead (counted by the chat report) */
+  let modelFailed = false;
 
   const { llmApiKey } = app.config;
   if (llmApiKey) {
@@ -145,6 +148,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
       answer = r.content;
       sources = grounding;
     } else {
+      modelFailed = true;
       app.log.warn({ reason: r.reason, status: r.status, model: app.config.llmModel }, 'chat model failed; answering from FAQ search');
     }
   }
@@ -162,7 +166,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
     const sourceIds = sources.map((s) => Number(s.id));
     await trx('chat_messages').insert({ conversation_id: conversation.id, role: 'user', content: message });
     const [assistant] = await trx('chat_messages')
-      .insert({ conversation_id: conversation.id, role: 'assistant', content: text, provider, sources: sourceIds, latency_ms: latency })
+      .insert({ conversation_id: conversation.id, role: 'assistant', content: text, provider, sources: sourceIds, latency_ms: latency, model_failed: modelFailed })
       .returning('id');
     await trx('chat_conversations').where({ id: conversation.id }).update({ updated_at: trx.fn.now() });
     return {
@@ -204,8 +208,16 @@ export async function escalateConversation(app: AppContext, p: Principal, id: nu
       trx,
       { employee_id: p.employeeId, subject, category: 'General', sub_category: 'Chatbot escalation', description: transcript(c.id, messages) },
       actorRef(p),
+      actorOf(p),
     );
     await trx('chat_conversations').where({ id: c.id }).update({ ticket_id: row.id, escalated_at: trx.fn.now(), updated_at: trx.fn.now() });
+    await recordEvent(trx, {
+      type: 'chat.escalated',
+      actor: actorOf(p),
+      object: { type: 'chat_conversation', id: String(c.id) },
+      ticket_id: row.id,
+      data: { object: { id: c.id, ticket_number: row.ticket_number }, ticket_number: row.ticket_number },
+    });
     return { row, body: await tickets.detail(p, row, trx), created: true };
   });
 }

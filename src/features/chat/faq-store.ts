@@ -7,6 +7,7 @@
  * answer C; normalised to 0..1) and anything under MIN_RANK is not a match — a lone word found only
  * in an answer ("manila") is not enough, a word in a question or tag is.
  */
+import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import { notFound } from '../../http/errors.js';
 import { paginate, type Page } from '../../http/pagination.js';
@@ -78,27 +79,39 @@ export async function getFaq(db: Knex | Knex.Transaction, id: number): Promise<F
 
 const cleanTags = (tags: string[]) => [...new Set(tags.map((t) => t.trim().toLowerCase()).filter(Boolean))];
 
-export async function createFaq(db: Knex, input: { question: string; answer: string; tags?: string[] }): Promise<Faq> {
-  const [row] = await db('faqs')
-    .insert({ question: input.question.trim(), answer: input.answer.trim(), tags: cleanTags(input.tags ?? []) })
-    .returning([...COLUMNS]);
-  return row as Faq;
+const faqEvent = (trx: Knex, type: string, row: Faq, actor: EventInput['actor']) =>
+  recordEvent(trx, { type, actor, object: { type: 'faq', id: String(row.id) }, data: { object: row } });
+
+export async function createFaq(db: Knex, input: { question: string; answer: string; tags?: string[] }, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<Faq> {
+  return db.transaction(async (trx) => {
+    const [row] = await trx('faqs')
+      .insert({ question: input.question.trim(), answer: input.answer.trim(), tags: cleanTags(input.tags ?? []) })
+      .returning([...COLUMNS]);
+    await faqEvent(trx, 'faq.created', row as Faq, actor);
+    return row as Faq;
+  });
 }
 
-export async function updateFaq(db: Knex, id: number, patch: { question?: string; answer?: string; tags?: string[] }): Promise<Faq> {
+export async function updateFaq(db: Knex, id: number, patch: { question?: string; answer?: string; tags?: string[] }, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<Faq> {
   const changes: Record<string, unknown> = {};
   if (patch.question !== undefined) changes.question = patch.question.trim();
   if (patch.answer !== undefined) changes.answer = patch.answer.trim();
   if (patch.tags !== undefined) changes.tags = cleanTags(patch.tags);
   if (!Object.keys(changes).length) return getFaq(db, id);
-  const [row] = await db('faqs').where({ id }).update({ ...changes, updated_at: db.fn.now() }).returning([...COLUMNS]);
-  if (!row) throw notFound('FAQ');
-  return row as Faq;
+  return db.transaction(async (trx) => {
+    const [row] = await trx('faqs').where({ id }).update({ ...changes, updated_at: trx.fn.now() }).returning([...COLUMNS]);
+    if (!row) throw notFound('FAQ');
+    await faqEvent(trx, 'faq.updated', row as Faq, actor);
+    return row as Faq;
+  });
 }
 
-export async function deleteFaq(db: Knex, id: number): Promise<void> {
-  const n = await db('faqs').where({ id }).delete();
-  if (!n) throw notFound('FAQ');
+export async function deleteFaq(db: Knex, id: number, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<void> {
+  await db.transaction(async (trx) => {
+    const [row] = await trx('faqs').where({ id }).delete().returning([...COLUMNS]);
+    if (!row) throw notFound('FAQ');
+    await faqEvent(trx, 'faq.deleted', row as Faq, actor);
+  });
 }
 
 /** Path id → number (FAQs have only numeric ids); anything else is a 404. */

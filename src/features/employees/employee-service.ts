@@ -2,9 +2,12 @@
  * Account rules: self-registration (Pending), admin creation (Approved at once), approval and
  * rejection (with the audit row and the email in the same transaction), profile edits.
  */
+import type { Knex } from 'knex';
+import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
-import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { conflict, notFound, tooManyRequests, unprocessable, type FieldError } from '../../http/errors.js';
 import { parseIdRef } from '../../lib/ids.js';
 import { profileImageUrl } from '../files/media-access.js';
 import type { UploadedFile } from '../files/attachments-service.js';
@@ -14,6 +17,7 @@ import { queueEmail } from '../notifications/notification-outbox.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 import { createResetToken, resetPasswordUrl, revokeEmployeeSessions, SETUP_TOKEN_TTL_SECONDS } from '../auth/auth-store.js';
 import * as store from './employee-store.js';
+import { assertNotLastAdmin } from './lifecycle.js';
 import type { EmployeeRecord } from './employee-store.js';
 
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
@@ -46,14 +50,36 @@ interface NewEmployeeNames {
   email: string;
 }
 
+/** Counts one registration for a client address; throws 429 when over REGISTRATION_LIMIT_PER_HOUR. */
+export type RegistrationLimit = (ip: string) => Promise<void>;
+
+export function registrationLimit(app: AppContext): RegistrationLimit | undefined {
+  const points = app.config.registrationLimitPerHour;
+  if (points <= 0) return undefined;
+  const limiter = new RateLimiterPostgres({ storeClient: app.db, storeType: 'knex', tableName: 'rate_limits', tableCreated: true, keyPrefix: 'register_addr', points, duration: 3600, clearExpiredByTimeout: false });
+  return async (ip) => {
+    try {
+      await limiter.consume(ip, 1);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw tooManyRequests(err.msBeforeNext / 1000, `Too many registrations from your address; at most ${points} an hour.`);
+      throw err;
+    }
+  };
+}
+
 export interface RegistrationInput extends NewEmployeeNames {
   password: string;
   confirm_password: string;
   [k: string]: unknown;
 }
 
-/** `image`: the body parser's temporary file (removed with the request's temp dir; the image store keeps its own copy). */
-export async function register(app: AppContext, input: RegistrationInput, image?: UploadedFile): Promise<EmployeeRecord> {
+/**
+ * `image`: the body parser's temporary file (removed with the request's temp dir; the image store
+ * keeps its own copy). Cheap checks come first — fields, password rules, email taken, the
+ * per-address registration limit — and only then the expensive work (image decoding in the bounded
+ * image pool, password hashing), so an anonymous caller cannot make us do that work for nothing.
+ */
+export async function register(app: AppContext, input: RegistrationInput, image: UploadedFile | undefined, limit?: RegistrationLimit, ip = ''): Promise<EmployeeRecord> {
   const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
   if (injected.length) {
     throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
@@ -61,15 +87,37 @@ export async function register(app: AppContext, input: RegistrationInput, image?
   const errors: FieldError[] = passwordProblems(input.password, 'password', [input.email, input.email.split('@')[0], input.first_name, input.last_name]);
   if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
   if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
-  const passwordHash = await hashPassword(input.password);
-  // decode, resize and store the image first (413/415 before anything is written); drop it if the account is not created
+  if (await store.emailTaken(app.db, input.email.trim())) throw conflict('email_taken', 'An account with this email already exists.');
+  await limit?.(ip);
+  // decode, resize and store the image (413/415 before anything is written); drop it if the account is not created
   const imageKey = image ? await processProfileImage(app, image) : null;
+  let passwordHash: string;
+  try {
+    passwordHash = await hashPassword(input.password);
+  } catch (err) {
+    if (imageKey) await fileStore(app).delete(imageKey).catch(() => undefined);
+    throw err;
+  }
   try {
     return await createPending(app, input, passwordHash, imageKey);
   } catch (err) {
     if (imageKey) await fileStore(app).delete(imageKey).catch(() => undefined);
     throw err;
   }
+}
+
+/** The employee as an event carries it: the account fields, never the image key or secrets. */
+export function employeeSnapshot(e: EmployeeRecord): Record<string, unknown> {
+  const iso = (v: Date | null) => (v ? new Date(v).toISOString() : null);
+  return {
+    id: e.id, company_id: e.company_id, first_name: e.first_name, last_name: e.last_name, middle_name: e.middle_name, suffix: e.suffix,
+    department: e.department, email: e.email, role: e.role, status: e.status, date_created: iso(e.date_created), updated_at: iso(e.updated_at),
+  };
+}
+
+/** An employee event: the person it is about may see it (their own account). */
+export function employeeEvent(trx: Knex | Knex.Transaction, type: string, e: EmployeeRecord, actor: EventInput['actor'], extra: Record<string, unknown> = {}): Promise<string> {
+  return recordEvent(trx, { type, actor, object: { type: 'employee', id: e.company_id }, subject_employee_id: e.id, data: { object: employeeSnapshot(e), ...extra } });
 }
 
 async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null): Promise<EmployeeRecord> {
@@ -82,6 +130,7 @@ async function createPending(app: AppContext, input: RegistrationInput, password
       image: imageKey,
     });
     await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
+    await employeeEvent(trx, 'employee.registered', e, { kind: 'employee', id: e.id, display: null });
     return e;
   });
 }
@@ -113,7 +162,7 @@ export interface AdminCreateInput extends NewEmployeeNames {
   password?: string;
 }
 
-export async function adminCreate(app: AppContext, input: AdminCreateInput): Promise<EmployeeRecord> {
+export async function adminCreate(app: AppContext, input: AdminCreateInput, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
   if (input.password !== undefined) {
     const errors = passwordProblems(input.password, 'password', [input.email, input.first_name, input.last_name]);
     if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
@@ -133,6 +182,7 @@ export async function adminCreate(app: AppContext, input: AdminCreateInput): Pro
       url = resetPasswordUrl(app.config.publicUrl, token);
     }
     await queueEmail(trx, app.jobs, { template: 'account_created', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, role: e.role, set_password_url: url } });
+    await employeeEvent(trx, 'employee.created', e, actor);
     return e;
   });
 }
@@ -143,26 +193,27 @@ export async function getEmployee(app: AppContext, rawId: string): Promise<Emplo
   return e;
 }
 
-export async function patchEmployee(app: AppContext, rawId: string, patch: Record<string, unknown>): Promise<EmployeeRecord> {
+export async function patchEmployee(app: AppContext, rawId: string, patch: Record<string, unknown>, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await store.findEmployee(trx, employeeRef(rawId), { forUpdate: true });
     if (!e) throw notFound('employee');
+    if (e.status === 'Erased') throw conflict('already_erased', 'This account has been erased and cannot be changed.', { current_status: e.status });
     const changes: Record<string, unknown> = {};
     for (const k of ['first_name', 'last_name', 'department', 'role'] as const) if (patch[k] !== undefined) changes[k] = typeof patch[k] === 'string' ? (patch[k] as string).trim() : patch[k];
     for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
-    if (changes.role !== undefined && changes.role !== e.role && e.role === 'System Admin' && e.status === 'Approved') {
-      // keep at least one admin who can sign in; lock the admins to serialize concurrent demotions
-      await trx('employees').where({ role: 'System Admin', status: 'Approved' }).forUpdate().select('id');
-      if ((await store.countActiveAdmins(trx)) <= 1) throw conflict('last_admin', 'This is the only System Admin; promote someone else first.');
-    }
+    // keep at least one admin who can sign in (serialised with deactivation and erasure)
+    if (changes.role !== undefined && changes.role !== e.role) await assertNotLastAdmin(trx as Knex.Transaction, e, 'demoted');
     if (Object.keys(changes).length === 0) return e;
     // access tokens carry the role: a role change signs the person out everywhere
     if (changes.role !== undefined && changes.role !== e.role) await revokeEmployeeSessions(trx, e.id, 'role_changed');
-    return (await store.updateEmployee(trx, e.id, changes))!;
+    const updated = (await store.updateEmployee(trx, e.id, changes))!;
+    const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (e as unknown as Record<string, unknown>)[k] ?? null]));
+    await employeeEvent(trx, 'employee.updated', updated, actor, { previous });
+    return updated;
   });
 }
 
-async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
+async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', actor: EventInput['actor'], after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const ref = employeeRef(rawId);
     const current = await store.findEmployee(trx, ref, { forUpdate: true });
@@ -172,18 +223,19 @@ async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Reje
     }
     const e = (await store.updateEmployee(trx, current.id, { status: to, notified: true }, { status: 'Pending' }))!;
     await after(trx, e);
+    await employeeEvent(trx, to === 'Approved' ? 'employee.approved' : 'employee.rejected', e, actor);
     return e;
   });
 }
 
-export function approve(app: AppContext, rawId: string): Promise<EmployeeRecord> {
-  return transition(app, rawId, 'Approved', async (trx, e) => {
+export function approve(app: AppContext, rawId: string, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
+  return transition(app, rawId, 'Approved', actor, async (trx, e) => {
     await queueEmail(trx as never, app.jobs, { template: 'account_approved', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: loginUrl(app) } });
   });
 }
 
 export function reject(app: AppContext, actor: Principal, rawId: string, reason: string | null): Promise<EmployeeRecord> {
-  return transition(app, rawId, 'Rejected', async (trx, e) => {
+  return transition(app, rawId, 'Rejected', actorOf(actor), async (trx, e) => {
     let actorName: string | null = null;
     if (actor.employeeId) {
       const a = await trx('employees').where({ id: actor.employeeId }).first('first_name', 'last_name', 'company_id');
@@ -211,7 +263,12 @@ export async function updateProfile(app: AppContext, employeeId: number, patch: 
   for (const k of ['first_name', 'last_name'] as const) if (patch[k] !== undefined) changes[k] = (patch[k] as string).trim();
   for (const k of ['middle_name', 'suffix'] as const) if (patch[k] !== undefined) changes[k] = trimOrNull(patch[k]);
   if (Object.keys(changes).length === 0) return getEmployee(app, String(employeeId));
-  const e = await store.updateEmployee(app.db, employeeId, changes);
-  if (!e) throw notFound('employee');
-  return e;
+  return app.db.transaction(async (trx) => {
+    const before = await store.findEmployee(trx, { by: 'id', value: employeeId }, { forUpdate: true });
+    const e = await store.updateEmployee(trx, employeeId, changes);
+    if (!e || !before) throw notFound('employee');
+    const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (before as unknown as Record<string, unknown>)[k] ?? null]));
+    await employeeEvent(trx, 'employee.updated', e, { kind: 'employee', id: employeeId, display: null }, { previous });
+    return e;
+  });
 }

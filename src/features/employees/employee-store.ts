@@ -106,7 +106,7 @@ export async function listEmployees(db: Db, f: EmployeeFilters): Promise<Page<Em
 
 export async function countByStatus(db: Db): Promise<Record<string, number>> {
   const rows = await db('employees').select('status').count<{ status: string; count: string }[]>('* as count').groupBy('status');
-  const out: Record<string, number> = { Pending: 0, Approved: 0, Rejected: 0 };
+  const out: Record<string, number> = { Pending: 0, Approved: 0, Rejected: 0, Deactivated: 0, Erased: 0 };
   for (const r of rows) out[r.status] = Number(r.count);
   return out;
 }

@@ -7,11 +7,15 @@
  * store and recorded in the caller's transaction. If that transaction rolls back, the stored files
  * are removed again; formidable's temp files are removed by the server after every request.
  */
+import { recordEvent, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { tooLarge, unsupportedMediaType } from '../../http/errors.js';
 import { detectType, sanitizeFileName, type DetectedType } from './detect.js';
+import { loadSharp, withImageSlot } from './image-pool.js';
 import { fileStore, newKey } from './storage.js';
+
+const REENCODED = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
 /** The part of a formidable file we use. */
 export interface UploadedFile {
@@ -61,6 +65,32 @@ export async function validateUploads(files: UploadedFile[], limits: { maxBytes:
   return types;
 }
 
+/** Largest image attachment we decode (e.g. 8000×5000); bigger is refused from its header (413). */
+export const ATTACHMENT_IMAGE_MAX_PIXELS = 40_000_000;
+
+/**
+ * Re-encode an image attachment in its own format (JPEG, PNG, GIF incl. animation, WebP): only the
+ * decoded pixels survive, so trailing data and embedded chunks of a polyglot (GIF/JS, PNG/HTML),
+ * and metadata (EXIF/GPS), are dropped. Writes `<file>.clean` next to the upload (in the request's
+ * temp dir) and returns it with its size. 413 past the pixel limit, 415 when it does not decode.
+ */
+export async function reencodeImage(file: UploadedFile, type: DetectedType): Promise<UploadedFile> {
+  return withImageSlot(async () => {
+    const { default: sharp } = await loadSharp();
+    const animated = type.mime === 'image/gif' || type.mime === 'image/webp';
+    const img = sharp(file.filepath, { limitInputPixels: ATTACHMENT_IMAGE_MAX_PIXELS, failOn: 'error', animated });
+    const out = `${file.filepath}.clean`;
+    try {
+      const pipeline = type.mime === 'image/jpeg' ? img.rotate().jpeg({ quality: 90 }) : type.mime === 'image/png' ? img.png() : type.mime === 'image/gif' ? img.gif() : img.webp({ quality: 90 });
+      const info = await pipeline.toFile(out);
+      return { filepath: out, originalFilename: file.originalFilename, size: info.size };
+    } catch (err) {
+      if (/pixel limit/i.test((err as Error).message)) throw tooLarge(`The image is too large: at most ${ATTACHMENT_IMAGE_MAX_PIXELS / 1_000_000} megapixels.`);
+      throw unsupportedMediaType('The image could not be decoded.');
+    }
+  });
+}
+
 /** Remove stored objects once the transaction turns out to have rolled back. */
 function removeOnRollback(app: AppContext, trx: Knex.Transaction, keys: string[]): void {
   const store = fileStore(app);
@@ -81,9 +111,12 @@ export async function storeTicketAttachments(
   files: UploadedFile[],
   uploaderId: number | null,
   actor: { apiKeyId?: number } = {},
+  eventActor: EventInput['actor'] = null,
 ): Promise<AttachmentRow[]> {
   if (files.length === 0) return [];
   const types = await validateUploads(files, { maxBytes: app.config.maxUploadBytes });
+  // images are kept only as we re-encoded them (see reencodeImage)
+  files = await Promise.all(files.map((f, i) => (REENCODED.has(types[i].mime) ? reencodeImage(f, types[i]) : f)));
   const store = fileStore(app);
   const stored: string[] = [];
   const rows: AttachmentRow[] = [];
@@ -111,6 +144,16 @@ export async function storeTicketAttachments(
         event: 'attachment_added',
         field: 'attachments',
         to_value: row.file_name,
+      });
+      await recordEvent(trx, {
+        type: 'attachment.added',
+        actor: eventActor,
+        object: { type: 'attachment', id: String(row.id) },
+        ticket_id: ticketId,
+        data: {
+          object: { id: Number(row.id), file_name: row.file_name, file_type: row.file_type, file_size: Number(row.file_size), upload_date: new Date(row.upload_date).toISOString() },
+          ticket_number: (await trx('tickets').where({ id: ticketId }).first('ticket_number'))?.ticket_number ?? null,
+        },
       });
     }
   } catch (err) {

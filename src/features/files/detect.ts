@@ -1,7 +1,11 @@
 /**
  * What a file really is, from its bytes (never from its name or the client's Content-Type), checked
- * against an allow-list. Text and CSV have no magic bytes: they must be valid UTF-8 without NULs and
- * must not be markup (so an SVG/HTML document with script is refused rather than stored as "text").
+ * against an allow-list: a type is accepted only when its content says so. Text and CSV have no
+ * magic bytes: they must be valid UTF-8 without NULs or control characters and contain NO markup
+ * anywhere (`<` followed by a letter, `/`, `!` or `?`), so an HTML/SVG fragment such as
+ * `<img onerror=…>` is refused wherever it sits in the file, not only at byte 0. Images are
+ * re-encoded before they are stored (attachments-service.ts), which drops any trailing or embedded
+ * payload of a polyglot (GIF/JS, PNG/HTML).
  */
 import { open, readFile } from 'node:fs/promises';
 
@@ -28,6 +32,8 @@ export const ALLOWED: Record<string, { ext: string; aliases?: string[] }> = {
 export const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
 const TEXT_SNIFF_LIMIT = 64 * 1024 * 1024;
+/** the start of a tag, comment, doctype or processing instruction */
+const MARKUP = /<[A-Za-z!?/]/;
 
 async function looksLikeText(file: string): Promise<boolean> {
   const fh = await open(file, 'r');
@@ -46,12 +52,10 @@ async function looksLikeText(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-  // markup (HTML, SVG, XML) is not "plain text": it can carry script
-  const head = text.replace(/^\uFEFF/, '').trimStart().slice(0, 512).toLowerCase();
-  if (head.startsWith('<')) return false;
-  if (/<(script|svg|html|iframe|object|embed)[\s>/]/i.test(text.slice(0, 1_000_000))) return false;
+  // markup (HTML, SVG, XML, a tag anywhere) is not "plain text": it can carry script
+  if (MARKUP.test(text)) return false;
   // other control characters besides tab/newline/CR/form feed suggest binary
-  return !/[\x01-\x08\x0B\x0E-\x1F\x7F]/.test(text.slice(0, 1_000_000));
+  return !/[\x01-\x08\x0B\x0E-\x1F\x7F]/.test(text);
 }
 
 /**

@@ -2,6 +2,7 @@
  * Files: ticket attachments (upload, download), profile images (upload) and /media/ serving.
  * See docs/files.md for limits, types, storage layout, permissions and signed URLs.
  */
+import { actorOf } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Feature } from '../../app/feature.js';
 import { badRequest, notFound } from '../../http/errors.js';
@@ -40,7 +41,7 @@ export const filesFeature: Feature = {
         // the owner or staff (404 otherwise, before anything else is said), locked while files are added
         const ticket = await new TicketService(app).visible(trx, p, ctx.state.input.params.id, true);
         if (files.length === 0) throw badRequest('validation_failed', 'Attach at least one file in the `files[]` field.', [{ field: 'files', message: 'is required' }]);
-        const stored = await storeTicketAttachments(app, trx, ticket.id, files, p.kind === 'user' ? p.employeeId : null, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
+        const stored = await storeTicketAttachments(app, trx, ticket.id, files, p.kind === 'user' ? p.employeeId : null, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
         await trx('tickets').where({ id: ticket.id }).update({ update_date: trx.fn.now() });
         return stored;
       });

@@ -1,18 +1,20 @@
 /**
- * Profile images: JPEG/PNG/WebP by content, at most 5 MB, decoded by sharp with a pixel limit
- * (pixel floods / decompression bombs fail before decoding), auto-rotated, cropped to 1024×1024
- * (fit cover) and re-encoded as WebP without any metadata (EXIF, GPS, ICC, XMP are dropped).
+ * Profile images: JPEG/PNG/WebP by content, at most 5 MB and 25 megapixels (checked from the header
+ * before decoding: pixel floods / decompression bombs are refused), auto-rotated, cropped to
+ * 1024×1024 (fit cover) and re-encoded as WebP without any metadata (EXIF, GPS, ICC, XMP are
+ * dropped). Decoding runs in the per-process image pool (image-pool.ts): one at a time.
  */
 import type { AppContext } from '../../app/context.js';
 import { notFound, tooLarge, unsupportedMediaType } from '../../http/errors.js';
 import { IMAGE_TYPES } from './detect.js';
 import { validateUploads, type UploadedFile } from './attachments-service.js';
+import { loadSharp, withImageSlot } from './image-pool.js';
 import { fileStore, newKey } from './storage.js';
 
 export const PROFILE_IMAGE_MAX_BYTES = 5 * 1024 * 1024;
 export const PROFILE_IMAGE_SIZE = 1024;
-/** Largest input we decode (e.g. 8000×6000); anything bigger is refused from its header. */
-export const PROFILE_IMAGE_MAX_INPUT_PIXELS = 50_000_000;
+/** Largest input we decode (e.g. 6000×4000); anything bigger is refused from its header. */
+export const PROFILE_IMAGE_MAX_INPUT_PIXELS = 25_000_000;
 /** Served to everyone who has no image of their own. */
 export const DEFAULT_PROFILE_IMAGE_KEY = 'employee_images/default-profile.png';
 
@@ -25,7 +27,15 @@ export async function processProfileImage(app: AppContext, file: UploadedFile): 
     if (err.status === 415) throw unsupportedMediaType('Profile images must be JPEG, PNG or WebP.');
     throw err;
   });
-  const { default: sharp } = await import('sharp');
+  const out = await withImageSlot(() => decodeAndResize(file));
+  const key = newKey('employee_images', 'webp');
+  const { Readable } = await import('node:stream');
+  await fileStore(app).put(key, { stream: Readable.from([out]) });
+  return key;
+}
+
+async function decodeAndResize(file: UploadedFile): Promise<Buffer> {
+  const { default: sharp } = await loadSharp();
   const opts = { limitInputPixels: PROFILE_IMAGE_MAX_INPUT_PIXELS, failOn: 'error' as const, sequentialRead: true };
   let meta;
   try {
@@ -37,9 +47,8 @@ export async function processProfileImage(app: AppContext, file: UploadedFile): 
   if (!meta.width || !meta.height || meta.width * meta.height > PROFILE_IMAGE_MAX_INPUT_PIXELS || (meta.pages ?? 1) > 1) {
     throw tooLarge(`The image is too large: at most ${PROFILE_IMAGE_MAX_INPUT_PIXELS / 1_000_000} megapixels and a single frame.`);
   }
-  let out: Buffer;
   try {
-    out = await sharp(file.filepath, opts)
+    return await sharp(file.filepath, opts)
       .rotate()
       .resize(PROFILE_IMAGE_SIZE, PROFILE_IMAGE_SIZE, { fit: 'cover' })
       .webp({ quality: 85 })
@@ -48,10 +57,6 @@ export async function processProfileImage(app: AppContext, file: UploadedFile): 
     if (/pixel limit/i.test((err as Error).message)) throw tooLarge('The image is too large.');
     throw unsupportedMediaType('The image could not be decoded.');
   }
-  const key = newKey('employee_images', 'webp');
-  const { Readable } = await import('node:stream');
-  await fileStore(app).put(key, { stream: Readable.from([out]) });
-  return key;
 }
 
 /**

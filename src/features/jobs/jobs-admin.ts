@@ -90,6 +90,12 @@ async function revive(trx: Knex.Transaction, queue: QueueName, data: Record<stri
     if (['dead', 'failed'].includes(row.status)) await trx('workflow_deliveries').where({ id: data.deliveryId }).update({ status: 'pending', next_attempt_at: null });
     return { deliveryId: data.deliveryId, attempt: row.attempts };
   }
+  if (queue === QUEUES.webhookDelivery && typeof data.deliveryId === 'number') {
+    const row = await trx('webhook_deliveries').where({ id: data.deliveryId }).forUpdate().first('attempts', 'status');
+    if (!row) throw conflict('record_gone', 'The delivery of this job no longer exists.');
+    if (['dead', 'failed'].includes(row.status)) await trx('webhook_deliveries').where({ id: data.deliveryId }).update({ status: 'pending', next_attempt_at: null, lease_until: null });
+    return { deliveryId: data.deliveryId, attempt: row.attempts };
+  }
   return data;
 }
 

@@ -21,6 +21,6 @@ export const jobsFeature: Feature = {
   name: 'jobs',
   routes,
   workers: (app) => [{ queue: QUEUES.maintenance, handler: async (data) => void (await runMaintenance(app, (data as { task?: string }).task)) }],
-  // every 15 minutes (UTC)
-  schedules: [{ queue: QUEUES.maintenance, cron: '*/15 * * * *' }],
+  // every 15 minutes (at :00, :15, :30, :45 UTC, or at a worker's start if that slot has not run)
+  schedules: [{ queue: QUEUES.maintenance, everySeconds: 900 }],
 };

@@ -49,6 +49,11 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
     name: 'workflow-callbacks',
     run: (app) => app.db('workflow_callbacks').where('created_at', '<', app.db.raw(`now() - make_interval(days => ?)`, [WORKFLOW_CALLBACK_DAYS])).delete(),
   },
+  // the event log beyond EVENT_RETENTION_DAYS (docs/events.md)
+  {
+    name: 'events',
+    run: (app) => app.db('events').where('created_at', '<', app.db.raw(`now() - make_interval(days => ?)`, [app.config.eventRetentionDays])).delete(),
+  },
   {
     // the log row stays (recipient, subject, status); the template data (names, comments) goes
     name: 'notification-data',

@@ -38,6 +38,15 @@ export function emailHandler(app: AppContext, mailer: Mailer) {
       await app.db('notifications').where({ id: row.id }).update({ ...bump, status: 'failed', last_error: `unknown template "${clip(row.template, 60)}"` });
       return;
     }
+    // a deactivated (or erased) person is not emailed, except the mail that tells them so; checked
+    // at send time so mail queued before the deactivation is stopped too
+    if (row.template !== 'account_deactivated') {
+      const inactive = await app.db('employees').whereRaw('lower(email) = lower(?)', [row.recipient]).whereIn('status', ['Deactivated', 'Erased']).first('id');
+      if (inactive) {
+        await app.db('notifications').where({ id: row.id }).update({ ...bump, status: 'failed', last_error: 'not sent: the recipient\'s account is deactivated' });
+        return;
+      }
+    }
     let rendered;
     try {
       rendered = renderEmail(row.template as EmailTemplate, row.data, { publicUrl: app.config.publicUrl });

@@ -33,9 +33,14 @@ export interface Mailer {
 
 export const outboxDir = (dataDir: string) => path.join(dataDir, 'outbox');
 
+/** connect 10 s + greeting 10 s + idle socket 30 s: under the email job lease (60 s) */
+export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir'>): Mailer {
   if (config.smtpUrl) {
-    const transport = nodemailer.createTransport(config.smtpUrl, { from: config.mailFrom });
+    // bounded SMTP waits (nodemailer's defaults are minutes): one send fits well inside the email
+    // queue's 60 s job lease (src/jobs/queues.ts), so a hung server cannot outlive the lease
+    const transport = nodemailer.createTransport({ url: config.smtpUrl, ...SMTP_TIMEOUTS } as never, { from: config.mailFrom });
     return {
       kind: 'smtp',
       async send(mail) {

@@ -11,9 +11,13 @@ export const EMAIL_TEMPLATES = [
   'account_approved',
   'account_rejected',
   'account_created',
+  'account_deactivated',
+  'account_reactivated',
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'weekly_digest',
+  'webhook_disabled',
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
@@ -27,10 +31,29 @@ export interface EmailData {
   account_rejected: { first_name: string; last_name: string; reason: string | null };
   /** an admin created the account; set_password_url is a one-time link (null when a password was given) */
   account_created: { first_name: string; last_name: string; company_id: string; role: string; set_password_url: string | null };
+  /** the last mail a deactivated person gets (sent although the account is deactivated) */
+  account_deactivated: { first_name: string; last_name: string; company_id: string; reason: string | null };
+  account_reactivated: { first_name: string; last_name: string; company_id: string; login_url: string };
   password_reset: { first_name: string; reset_url: string; expires_minutes: number };
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** the weekly report (docs/reports.md); durations already formatted ("3h 20m"), rates as "12.5%" or null */
+  weekly_digest: {
+    first_name: string;
+    week_start: string;
+    week_end: string;
+    created: number;
+    resolved: number;
+    backlog_start: number;
+    backlog_end: number;
+    first_response_p50: string;
+    resolution_p50: string;
+    reopen_rate: string | null;
+    top_questions: { question: string; count: number }[];
+  };
+  /** to every System Admin when an endpoint is disabled (continuous failure, or 410 Gone) */
+  webhook_disabled: { first_name: string; endpoint_id: number; url: string; reason: string };
 }
 
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {

@@ -81,6 +81,20 @@ ${d.reason ? raw(html`<p>Reason: ${paragraphs(d.reason)}</p>`) : raw('')}
 <p>If you think this is a mistake, contact your IT department.</p>`),
     text: `Hello ${d.first_name} ${d.last_name},\n\nWe are sorry: your account request was not approved.\n${d.reason ? `\nReason: ${d.reason}\n` : ''}\nIf you think this is a mistake, contact your IT department.${textFooter}`,
   }),
+  account_deactivated: (d) => ({
+    subject: 'Your SmartSupport account has been deactivated',
+    html: layout('Account deactivated', html`<p>Hello ${d.first_name} ${d.last_name},</p>
+<p>Your SmartSupport account <strong>${d.company_id}</strong> has been deactivated by an administrator: you can no longer sign in, and you have been signed out everywhere. Your tickets are kept.</p>
+${d.reason ? raw(html`<p>Reason: ${paragraphs(d.reason)}</p>`) : raw('')}
+<p>If you think this is a mistake, contact your IT department.</p>`),
+    text: `Hello ${d.first_name} ${d.last_name},\n\nYour SmartSupport account ${d.company_id} has been deactivated by an administrator: you can no longer sign in, and you have been signed out everywhere. Your tickets are kept.\n${d.reason ? `\nReason: ${d.reason}\n` : ''}\nIf you think this is a mistake, contact your IT department.${textFooter}`,
+  }),
+  account_reactivated: (d) => ({
+    subject: 'Your SmartSupport account is active again',
+    html: layout('Account reactivated', html`<p>Hello ${d.first_name} ${d.last_name},</p>
+<p>Your SmartSupport account <strong>${d.company_id}</strong> is active again. You can sign in:</p>${button(d.login_url, 'Sign in')}`),
+    text: `Hello ${d.first_name} ${d.last_name},\n\nYour SmartSupport account ${d.company_id} is active again. You can sign in:\n${d.login_url}${textFooter}`,
+  }),
   account_created: (d) => ({
     subject: 'A SmartSupport account has been created for you',
     html: layout('Account created', html`<p>Hello ${d.first_name} ${d.last_name},</p>
@@ -109,6 +123,23 @@ ${button(url, 'View the ticket')}
       text: `Hello ${d.first_name},\n\nThe status of your ticket ${d.ticket_number} — "${d.subject}" — changed from ${d.from_status} to ${d.to_status}.\n${d.comment ? `\n${d.comment}\n` : ''}\nView the ticket: ${url}${textFooter}`,
     };
   },
+  weekly_digest: (d) => ({
+    subject: `SmartSupport weekly digest: ${d.week_start} – ${d.week_end}`,
+    html: layout('Weekly digest', html`<p>Hello ${d.first_name},</p>
+<p>Last week (${d.week_start} – ${d.week_end}, UTC) at the helpdesk:</p>
+<table style="border-collapse:collapse">
+<tr><td style="padding:2px 12px 2px 0">Tickets created</td><td><strong>${d.created}</strong></td></tr>
+<tr><td style="padding:2px 12px 2px 0">Tickets resolved</td><td><strong>${d.resolved}</strong></td></tr>
+<tr><td style="padding:2px 12px 2px 0">Backlog (open tickets)</td><td><strong>${d.backlog_start} → ${d.backlog_end}</strong></td></tr>
+<tr><td style="padding:2px 12px 2px 0">First response p50</td><td><strong>${d.first_response_p50}</strong></td></tr>
+<tr><td style="padding:2px 12px 2px 0">Resolution p50</td><td><strong>${d.resolution_p50}</strong></td></tr>
+<tr><td style="padding:2px 12px 2px 0">Reopen rate</td><td><strong>${d.reopen_rate ?? '–'}</strong></td></tr>
+</table>
+<p>Top questions the FAQ did not answer:</p>
+${d.top_questions.length ? raw(`<ol>${d.top_questions.map((x) => html`<li>${x.question} (${x.count}×)</li>`).join('')}</ol>`) : raw('<p>(none)</p>')}
+<p style="color:#656d76">Turn an unanswered question into an FAQ with <code>smartsupport reports chat</code>; stop this mail with <code>smartsupport profile notifications set weekly_digest=off</code>.</p>`),
+    text: `Hello ${d.first_name},\n\nLast week (${d.week_start} – ${d.week_end}, UTC) at the helpdesk:\n\n${digestText(d)}\n\nTurn an unanswered question into an FAQ with \`smartsupport reports chat\`; stop this mail with \`smartsupport profile notifications set weekly_digest=off\`.${textFooter}`,
+  }),
   ticket_commented: (d, ctx) => {
     const url = ticketUrl(ctx, d.ticket_number);
     return {
@@ -121,7 +152,29 @@ ${button(url, 'View the ticket')}
       text: `Hello ${d.first_name},\n\n${d.commenter_name} commented on your ticket ${d.ticket_number} — "${d.subject}":\n\n${d.comment}\n\nView the ticket: ${url}${textFooter}`,
     };
   },
+  webhook_disabled: (d) => ({
+    subject: oneLine(`Webhook endpoint #${d.endpoint_id} was disabled`),
+    html: layout('Webhook disabled', html`<p>Hello ${d.first_name},</p>
+<p>The webhook endpoint <strong>#${d.endpoint_id}</strong> (${d.url}) was disabled: ${d.reason}.</p>
+<p>Events are kept in the event log: after fixing the receiver, enable the endpoint again and fetch what it missed from <code>GET /api/events/?after=…</code> or redeliver from its delivery log.</p>`),
+    text: `Hello ${d.first_name},\n\nThe webhook endpoint #${d.endpoint_id} (${d.url}) was disabled: ${d.reason}.\n\nEvents are kept in the event log: after fixing the receiver, enable the endpoint again (smartsupport webhooks update ${d.endpoint_id} --enabled) and fetch what it missed with \`smartsupport events list --after <id>\` or redeliver from its delivery log.${textFooter}`,
+  }),
 };
+
+function digestText(d: EmailData['weekly_digest']): string {
+  const q = d.top_questions.length ? d.top_questions.map((x, i) => `${i + 1}. ${x.question} (${x.count}×)`).join('\n') : '(none)';
+  return [
+    `Tickets created: ${d.created}`,
+    `Tickets resolved: ${d.resolved}`,
+    `Backlog (open tickets): ${d.backlog_start} → ${d.backlog_end}`,
+    `First response p50: ${d.first_response_p50}`,
+    `Resolution p50: ${d.resolution_p50}`,
+    `Reopen rate: ${d.reopen_rate ?? '–'}`,
+    '',
+    'Top questions the FAQ did not answer:',
+    q,
+  ].join('\n');
+}
 
 export function renderEmail<K extends EmailTemplate>(template: K, data: EmailData[K], ctx: RenderContext): RenderedEmail {
   const r = RENDERERS[template] as Renderer<K> | undefined;

@@ -6,11 +6,14 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
+import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { wantsEmail } from '../notifications/preferences.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
+import { actorOf, recordEvent, type EventInput } from '../events/events.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
 import * as store from './ticket-store.js';
 import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
@@ -22,6 +25,30 @@ export function ticketRef(raw: string): IdRef {
 }
 
 export const canSee = (p: Principal, t: TicketRow): boolean => isStaff(p) || (p.employeeId !== null && t.owner_id === p.employeeId);
+
+/** A ticket event: object = the ticket, data.object = the ticket as the API shows it (plus `extra`). */
+export function ticketEvent(trx: Knex | Knex.Transaction, type: string, row: TicketRow, actor: EventInput['actor'], extra: Record<string, unknown> = {}, opts: { staff_only?: boolean } = {}): Promise<string> {
+  return recordEvent(trx, { type, actor, object: { type: 'ticket', id: row.ticket_number }, ticket_id: row.id, staff_only: opts.staff_only, data: { object: presentTicket(row), ...extra } });
+}
+
+/** The event actor of a history actor (the workflow system calls through its API key). */
+function eventActor(a: ActorRef): EventInput['actor'] {
+  if (a.actor_kind === 'user') return { kind: 'employee', id: a.actor_id, display: null };
+  if (a.actor_kind === 'api_key' || a.actor_kind === 'workflow') return { kind: 'api_key', id: a.actor_api_key_id, display: a.actor_kind === 'workflow' ? 'workflow system' : null };
+  return { kind: 'system', id: null, display: null };
+}
+
+/** A comment event (`comment.created`); internal notes are staff-only. */
+export function commentEvent(trx: Knex | Knex.Transaction, row: TicketRow, c: { id: number; is_internal: boolean } & Record<string, unknown>, actor: EventInput['actor']): Promise<string> {
+  return recordEvent(trx, {
+    type: 'comment.created',
+    actor,
+    object: { type: 'comment', id: String(c.id) },
+    ticket_id: row.id,
+    staff_only: c.is_internal,
+    data: { object: c, ticket_number: row.ticket_number },
+  });
+}
 
 export function actorRef(p: Principal): ActorRef {
   return p.kind === 'user' ? { actor_kind: 'user', actor_id: p.employeeId, actor_api_key_id: null } : { actor_kind: 'api_key', actor_id: null, actor_api_key_id: p.id };
@@ -91,12 +118,12 @@ export class TicketService {
     for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
     if (!files.length) {
       // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
-      const row = await store.insertTicketWithHistory(this.db, values, actorRef(p));
+      const row = await store.insertTicketWithHistory(this.db, values, actorRef(p), actorOf(p));
       return { row, body: { ...presentTicket(row), attachments: [], comments: [] } };
     }
     return this.db.transaction(async (trx) => {
-      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p));
-      await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {});
+      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p), actorOf(p));
+      await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
       const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
       return { row, body: await this.detail(p, row, trx) };
     });
@@ -129,6 +156,10 @@ export class TicketService {
         await store.addHistory(trx, row.id, actorRef(p), history);
       }
       const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      if (history.length) {
+        const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (row as unknown as Record<string, unknown>)[k] ?? null]));
+        await ticketEvent(trx, 'ticket.updated', fresh, actorOf(p), { previous });
+      }
       return { row: fresh, body: await this.detail(p, fresh, trx) };
     });
   }
@@ -144,6 +175,7 @@ export class TicketService {
       }
       // the files go once the delete has committed (kept if it rolls back)
       await deleteTicketFiles(this.app, trx, row.id);
+      await ticketEvent(trx, 'ticket.deleted', row, actorOf(p));
       await store.deleteTicket(trx, row.id);
     });
   }
@@ -174,16 +206,21 @@ export class TicketService {
     if (plan.effects.assign) history.push({ event: 'assigned', field: 'assigned_to', from_value: null, to_value: String(extra.assignee) });
     await store.addHistory(trx, row.id, actor, history);
     const comment = extra.comment?.trim() ? extra.comment.trim() : null;
+    const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+    const who = eventActor(actor);
+    await ticketEvent(trx, 'ticket.status_changed', fresh, who, { from: plan.from, to: plan.to, action });
+    if (plan.effects.assign) await ticketEvent(trx, 'ticket.assigned', fresh, who, { assignee_id: extra.assignee ?? null });
     if (comment && action !== 'reject') {
-      await store.insertComment(trx, { ticket_id: row.id, user_id: extra.commentAuthor ?? null, comment, is_internal: false });
+      const c = await store.insertComment(trx, { ticket_id: row.id, user_id: extra.commentAuthor ?? null, comment, is_internal: false });
       await store.addHistory(trx, row.id, actor, [{ event: 'commented' }]);
+      await commentEvent(trx, fresh, c as never, who);
     }
-    await queueEmail(trx, this.app.jobs, {
+    if (await wantsEmail(trx, row.owner_id, 'ticket_updates')) await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
       data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
     });
-    return (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+    return fresh;
   }
 
   private refuse(plan: Extract<ReturnType<typeof planTransition>, { ok: false }>, row: TicketRow, action: TicketAction): never {
@@ -235,7 +272,8 @@ export class TicketService {
       const row = await store.findTicket(trx, ref, { lock: true });
       if (!row) throw notFound('ticket');
       if (eventKey) {
-        const c = await store.claimCallbackEvent(trx, eventKey, row.id);
+        const c = await store.claimCallbackEvent(trx, eventKey, row.id, sha256(JSON.stringify(body)));
+        if ('mismatch' in c) throw unprocessable('idempotency_key_reused', 'This webhook-id (or event_id) was already used for a different request; send a new id for a new event.');
         if (!c.claimed && c.result) return { replayed: true, result: c.result };
       }
       const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
@@ -260,7 +298,8 @@ export class TicketService {
       const c = await store.insertComment(trx, { ticket_id: row.id, user_id: p.employeeId, comment: body.comment, is_internal: internal });
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
       await store.updateTicket(trx, row.id, {});
-      if (!internal && p.employeeId !== row.owner_id) {
+      await commentEvent(trx, row, c as never, actorOf(p));
+      if (!internal && p.employeeId !== row.owner_id && (await wantsEmail(trx, row.owner_id, 'ticket_comments'))) {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,

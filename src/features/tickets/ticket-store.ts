@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { queryPrepared } from '../../db/knex.js';
 import { paginate, type Page } from '../../http/pagination.js';
 import type { IdRef } from '../../lib/ids.js';
+import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
 import type { ActorRef, AttachmentRow, CommentRow, HistoryInput, TicketRow } from './ticket-model.js';
 import { TICKET_STATUSES, type TicketStatus } from './ticket-states.js';
 
@@ -89,12 +90,26 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }
 
+const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const personJson = (alias: string) =>
+  `jsonb_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
+
+/** The ticket as presentTicket shows it, as SQL over `ins` (the inserted row) and its people `e`/`a`. */
+const TICKET_SNAPSHOT_SQL = `jsonb_build_object(
+  'id', ins.id, 'ticket_number', ins.ticket_number, 'subject', ins.subject, 'category', ins.category, 'sub_category', ins.sub_category,
+  'description', ins.description, 'priority', ins.priority, 'department', ins.department, 'status', ins.status,
+  'submit_date', ${isoSql('ins.submit_date')}, 'update_date', ${isoSql('ins.update_date')}, 'approved_at', ${isoSql('ins.approved_at')},
+  'response_time', ins.response_time, 'resolved_at', ${isoSql('ins.resolved_at')}, 'resolution_time', ins.resolution_time,
+  'time_closed', ${isoSql('ins.time_closed')}, 'rejection_reason', ins.rejection_reason, 'version', ins.version,
+  'scheduled_date', to_char(ins.scheduled_date, 'YYYY-MM-DD'),
+  'employee', ${personJson('e')}, 'assigned_to', CASE WHEN a.id IS NULL THEN NULL ELSE ${personJson('a')} END)`;
+
 /**
- * Insert a ticket and its `created` history entry and read it back with its people, in ONE
- * statement (data-modifying CTEs are atomic on their own, so the common create needs no explicit
- * transaction): the hottest write is a single round trip.
+ * Insert a ticket, its `created` history entry and its `ticket.created` event, and read it back with
+ * its people, in ONE statement (data-modifying CTEs are atomic on their own, so the common create
+ * needs no explicit transaction): the hottest write is a single round trip.
  */
-export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef): Promise<TicketRow> {
+export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventActor: EventInput['actor'] = null): Promise<TicketRow> {
   const ins = db('tickets').insert(values).returning('*').toSQL(); // `?` placeholders
   const query = ticketQuery(db, db.raw('ins AS t'))
     .with('ins', db.raw(ins.sql, ins.bindings as Knex.RawBinding[]))
@@ -105,6 +120,15 @@ export async function insertTicketWithHistory(db: Knex | Knex.Transaction, value
         actor.actor_id,
         actor.actor_api_key_id,
       ]),
+    )
+    .with(
+      'ev',
+      db.raw(
+        `INSERT INTO events (${EVENT_INSERT_COLUMNS})
+         SELECT 'ticket.created', ?::text, ?::bigint, ?::text, 'ticket', ins.ticket_number, ins.id, NULL, ins.employee_id, 'all', 'tickets:read', jsonb_build_object('object', ${TICKET_SNAPSHOT_SQL})
+         FROM ins JOIN employees e ON e.id = ins.employee_id LEFT JOIN employees a ON a.id = ins.assigned_to`,
+        [eventActor?.kind ?? null, eventActor?.id ?? null, eventActor?.display ?? null],
+      ),
     );
   // the hottest write: prepared, as planning this statement cost more than running it
   const [row] = await queryPrepared<TicketRow>(db, 'ticket_create', query);
@@ -197,10 +221,17 @@ export async function ticketReport(db: Knex) {
 }
 
 /** Workflow callbacks: claim an event key in the transaction (blocks on a concurrent duplicate). */
-export async function claimCallbackEvent(trx: Knex.Transaction, eventKey: string, ticketId: number): Promise<{ claimed: true } | { claimed: false; result: unknown }> {
-  const ins = await trx.raw(`INSERT INTO workflow_callbacks (event_key, ticket_id) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING event_key`, [eventKey, ticketId]);
+/**
+ * Claim an inbound event id. A repeat gets the first result only when it is the same request
+ * (`requestHash`, a sha256 of the body); the same id with a different body is `mismatch`.
+ */
+export async function claimCallbackEvent(trx: Knex.Transaction, eventKey: string, ticketId: number, requestHash: string): Promise<{ claimed: true } | { claimed: false; result: unknown } | { claimed: false; mismatch: true }> {
+  const ins = await trx.raw(`INSERT INTO workflow_callbacks (event_key, ticket_id, request_hash) VALUES (?, ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING event_key`, [eventKey, ticketId, requestHash]);
   if (ins.rows.length) return { claimed: true };
-  const row = await trx('workflow_callbacks').where({ event_key: eventKey }).first('result');
+  const row = await trx('workflow_callbacks').where({ event_key: eventKey }).first('result', 'request_hash', 'ticket_id');
+  // rows from before request hashes were kept: at least the ticket must be the same
+  const same = row && (row.request_hash ? row.request_hash === requestHash : Number(row.ticket_id) === ticketId);
+  if (!same) return { claimed: false, mismatch: true };
   return { claimed: false, result: row?.result };
 }
 

@@ -53,5 +53,5 @@ function routes(app: AppContext): RouteTable {
 export const workflowFeature: Feature = {
   name: 'workflow',
   routes,
-  workers: (app) => [{ queue: QUEUES.workflowDelivery, handler: deliveryHandler(app) as never }],
+  workers: (app) => [{ queue: QUEUES.workflowDelivery, handler: deliveryHandler(app) as never, concurrency: app.config.deliveryConcurrency }],
 };

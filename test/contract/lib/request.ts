@@ -3,7 +3,7 @@
  * these tests make their own, more specific, checks and sometimes send deliberately broken input).
  */
 import type { Operation } from '../../../src/http/openapi.js';
-import { PNG_1X1 } from './fixtures.js';
+import { PNG_IMAGE } from './fixtures.js';
 import { paramsOf, resolve, sample, type Json } from './spec-tools.js';
 
 export interface Sent {
@@ -39,8 +39,11 @@ export async function send(base: string, method: string, pathname: string, opts:
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = opts.contentType ?? 'application/json';
   const res = await fetch(u, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
+  // a live stream never ends: its status and headers are the answer; hang up
+  const streaming = type.startsWith('text/event-stream');
+  if (streaming) await res.body?.cancel();
+  const text = streaming ? '' : await res.text();
   let json: unknown;
   if (/json/.test(type) && text) {
     try {
@@ -80,7 +83,7 @@ export function multipartFrom(schema: Json, values: Record<string, unknown> = {}
     const items = p.type === 'array' ? resolve(p.items ?? {}) : undefined;
     const binary = p.format === 'binary' || p.contentMediaType || items?.format === 'binary' || items?.contentMediaType;
     if (binary) {
-      form.append(name, new Blob([new Uint8Array(PNG_1X1)], { type: 'image/png' }), 'pixel.png');
+      form.append(name, new Blob([new Uint8Array(PNG_IMAGE)], { type: 'image/png' }), 'image.png');
     } else if (name in values) {
       form.append(name, String(values[name]));
     } else if (required.has(name)) {

@@ -245,6 +245,14 @@ export function arbitraryFor(schema: Schema | undefined, depth = 0): fc.Arbitrar
   );
 }
 
+/** Every string inside `v` with a NUL (`nul`) or a lone surrogate appended. */
+export function poisonStrings(v: unknown, how: 'nul' | 'surrogate'): unknown {
+  if (typeof v === 'string') return how === 'nul' ? `${v}\u0000` : `${v}\ud800`;
+  if (Array.isArray(v)) return v.map((x) => poisonStrings(x, how));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poisonStrings(x, how)]));
+  return v;
+}
+
 /** Hostile values for any field or parameter. */
 export const junkString = fc.oneof(
   fc.constantFrom(
@@ -263,6 +271,9 @@ export const junkString = fc.oneof(
     '..%2F..%2Fetc%2Fpasswd',
     '%00',
     '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udc00y',
     '<script>alert(1)</script>',
     '{{7*7}}',
     '${jndi:ldap://x}',

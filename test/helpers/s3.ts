@@ -1,0 +1,50 @@
+/**
+ * A real S3-protocol server for tests: s3rver (from test/tools, installed by `npm ci --prefix
+ * test/tools`; .ci/run does it), on 127.0.0.1:0 over a temporary directory, with one bucket.
+ * Returns the environment that points SmartSupport at it (FILE_STORAGE=s3, path-style).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { T } from './harness.js';
+
+export interface TestS3 {
+  endpoint: string;
+  bucket: string;
+  env: Record<string, string>;
+}
+
+export async function startS3(t: T, opts: { bucket?: string; prefix?: string } = {}): Promise<TestS3> {
+  const require = createRequire(new URL('../tools/package.json', import.meta.url));
+  let S3rver: new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+  try {
+    S3rver = require('s3rver');
+  } catch {
+    throw new Error('s3rver is not installed: run `npm ci --prefix test/tools` (the S3 tests need a real S3-protocol server)');
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ss-s3-'));
+  const bucket = opts.bucket ?? 'smartsupport-test';
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+  const { port } = await server.run();
+  t.teardown(async () => {
+    await server.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    bucket,
+    env: {
+      FILE_STORAGE: 's3',
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_REGION: 'us-east-1',
+      ...(opts.prefix ? { S3_PREFIX: opts.prefix } : {}),
+      // s3rver's fixed credentials
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+    },
+  };
+}
