@@ -10,10 +10,11 @@ import { jobs } from './jobs.js';
 import { reports } from './reports.js';
 import { ticketCreate } from './ticket-create.js';
 import { ticketList } from './ticket-list.js';
+import { slaAtRisk, slaReport } from './sla.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, jobs, cliStart, reports];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart, reports];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

@@ -119,7 +119,8 @@ t.test('token refresh rotates the stored session', async (t) => {
   const none = await cli(['token', 'refresh'], env);
   t.equal(none.code, 3, 'no session → exit 3');
   t.match(none.stderr, /^error: .*smartsupport login/m);
-  t.equal((await cli(['login', '--email', user.email, '--password-stdin'], env, PW + '\n')).code, 0);
+  const login = await cli(['login', '--email', user.email, '--password-stdin'], env, PW + '\n');
+  t.equal(login.code, 0, login.stderr);
   const file = path.join(xdg, 'smartsupport', 'config.json');
   const before = JSON.parse(await readFile(file, 'utf8'));
   const r = await cli(['token', 'refresh', '--json'], env);

@@ -10,6 +10,7 @@ import { filesFeature } from '../features/files/files-routes.js';
 import { jobsFeature } from '../features/jobs/jobs-routes.js';
 import { notificationsFeature } from '../features/notifications/notifications-routes.js';
 import { opsFeature } from '../features/ops/ops-routes.js';
+import { slaFeature } from '../features/sla/sla-routes.js';
 import { reportsFeature } from '../features/reports/reports-routes.js';
 import { ticketsFeature } from '../features/tickets/ticket-routes.js';
 import { workflowFeature } from '../features/workflow/workflow-routes.js';
@@ -25,6 +26,7 @@ export const features: Feature[] = [
   workflowFeature,
   jobsFeature,
   chatFeature,
+  slaFeature,
   reportsFeature,
   eventsFeature,
 ];

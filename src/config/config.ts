@@ -86,6 +86,8 @@ export interface Config {
   llmMaxTokens: number;
   /** Chat messages per minute per caller (person or API key), on top of the general limit; 0 = off. */
   chatRateLimitPerMinute: number;
+  /** SLA: a target's warning fires when this percentage of its time has passed (SLA_WARNING_PERCENT). */
+  slaWarningPercent: number;
   /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
   metricsToken: string | undefined;
   /** Self-registrations per client address per hour (0 = off). */
@@ -278,6 +280,7 @@ export function loadConfig(env: Env = process.env): Config {
     llmTimeoutMs: int(env, 'LLM_TIMEOUT_MS', 10_000, 100, 120_000),
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
+    slaWarningPercent: int(env, 'SLA_WARNING_PERCENT', 80, 1, 99),
     metricsToken,
     registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
   };

@@ -6,6 +6,8 @@ export const QUEUES = Object.freeze({
   email: 'email.send',
   workflowDelivery: 'workflow.deliver',
   maintenance: 'maintenance.run',
+  slaTimer: 'sla.timer',
+  slaRecompute: 'sla.recompute',
   webhookDelivery: 'webhook.deliver',
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
@@ -21,6 +23,10 @@ export interface JobPayloads {
   /** same contract as the workflow's (src/features/events/delivery.ts) */
   [QUEUES.webhookDelivery]: { deliveryId: number; attempt?: number; trigger?: 'auto' | 'manual' };
   [QUEUES.maintenance]: { task?: string };
+  /** fires at `due` (ISO): a warning or a breach of one target; stale when the target's due time moved */
+  [QUEUES.slaTimer]: { ticketId: number; target: 'first_response' | 'next_response' | 'resolution'; kind: 'warning' | 'breach'; due: string };
+  /** a policy or calendar changed: re-copy it onto the open tickets that use it and recompute their due times */
+  [QUEUES.slaRecompute]: { policyId?: number; calendarId?: number };
   [QUEUES.passwordForgot]: { email: string };
   /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
   [QUEUES.weeklyDigest]: { week_start?: string };
@@ -51,6 +57,9 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // webhooks: as the workflow (the engine reschedules HTTP failures itself; lease from WEBHOOK_TIMEOUT_MS)
   [QUEUES.webhookDelivery]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 30 },
   [QUEUES.maintenance]: { retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+  // a timer that fails (database down) is retried soon: the alert is late, never lost or doubled
+  [QUEUES.slaTimer]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
+  [QUEUES.slaRecompute]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
   [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice
   [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },

@@ -1,5 +1,5 @@
 /**
- * `smartsupport reports tickets|volume|backlog|times|workload|chat`. Each analytics verb fetches
+ * `smartsupport reports tickets|volume|backlog|times|workload|chat|sla`. Each analytics verb fetches
  * the API's series and hands a ReportView to the shared renderer (src/cli/output/charts.ts):
  * charts on a terminal, a plain table when piped, --csv, --json, --svg FILE.
  */
@@ -8,6 +8,7 @@ import { defineVerb, withJson } from '../command.js';
 import type { Factory } from '../factory.js';
 import { print } from '../output/print.js';
 import { registerAnalytics } from './analytics.js';
+import { registerSlaReport } from './sla.js';
 
 export function register(noun: Command, factory: () => Factory): void {
   withJson(defineVerb(noun, 'tickets', 'getTicketReport', 'ticket counts by status and response/resolution percentiles')).action(async (o) => {
@@ -23,4 +24,5 @@ export function register(noun: Command, factory: () => Factory): void {
     });
   });
   registerAnalytics(noun, factory);
+  registerSlaReport(noun, factory);
 }

@@ -37,7 +37,16 @@ export const DETAIL_COLUMNS: Column[] = [
   { key: 'resolution_time' },
   { key: 'time_closed' },
   { key: 'rejection_reason' },
+  { key: 'sla', format: (v) => slaText(v) },
 ];
+
+/** One line for the `sla` block: policy, state and the next due time. */
+function slaText(v: unknown): string {
+  if (!v || typeof v !== 'object') return '';
+  const s = v as { policy: { name: string }; state: string; at_risk: boolean; first_response_due_at: string | null; next_response_due_at: string | null; resolution_due_at: string | null };
+  const due = [['first response', s.first_response_due_at], ['next response', s.next_response_due_at], ['resolution', s.resolution_due_at]].filter(([, d]) => d).map(([k, d]) => `${k} due ${d}`);
+  return [`${s.policy.name}: ${s.state}${s.at_risk ? ' (at risk)' : ''}`, ...due].join('; ');
+}
 
 /** Ticket field flags → API fields, for `bodyFromFlags`. */
 export const TICKET_FIELD_FLAGS = {
@@ -66,7 +75,8 @@ export function withFilters(c: Command): Command {
     .option('--submitted-after <iso>', 'submitted at or after (ISO 8601)')
     .option('--submitted-before <iso>', 'submitted before (ISO 8601)')
     .option('-q, --query <text>', 'full-text search (or an exact ticket number)')
-    .option('--order <order>', '-submit_date (newest first) or submit_date');
+    .option('--sla <state>', 'staff: breached or at_risk (ordered by SLA due time)')
+    .option('--order <order>', '-submit_date (newest first), submit_date or sla_due');
 }
 
 export function filterQuery(o: Record<string, string | string[] | undefined>) {
@@ -81,5 +91,6 @@ export function filterQuery(o: Record<string, string | string[] | undefined>) {
     submitted_before: o.submittedBefore as string | undefined,
     q: o.query as string | undefined,
     order: o.order as string | undefined,
+    sla_state: o.sla as string | undefined,
   };
 }

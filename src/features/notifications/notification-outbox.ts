@@ -16,6 +16,7 @@ export const EMAIL_TEMPLATES = [
   'password_reset',
   'ticket_status_changed',
   'ticket_commented',
+  'sla_alert',
   'weekly_digest',
   'webhook_disabled',
 ] as const;
@@ -38,6 +39,8 @@ export interface EmailData {
   ticket_status_changed: { first_name: string; ticket_number: string; subject: string; from_status: string; to_status: string; comment: string | null };
   /** only for comments that are not internal */
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
+  /** an SLA warning or breach; `due` is already written in the calendar's time zone */
+  sla_alert: { first_name: string; ticket_number: string; subject: string; kind: 'warning' | 'breach'; target: string; due: string; policy: string };
   /** the weekly report (docs/reports.md); durations already formatted ("3h 20m"), rates as "12.5%" or null */
   weekly_digest: {
     first_name: string;

@@ -50,6 +50,7 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   ticket_status_changed: 'ticket_updates',
   ticket_commented: 'ticket_comments',
   weekly_digest: 'weekly_digest',
+  sla_alert: 'sla_warnings',
   // an operational alert to every System Admin: like a security notice, it cannot be turned off
   webhook_disabled: 'account_security',
 };

@@ -152,6 +152,19 @@ ${button(url, 'View the ticket')}
       text: `Hello ${d.first_name},\n\n${d.commenter_name} commented on your ticket ${d.ticket_number} — "${d.subject}":\n\n${d.comment}\n\nView the ticket: ${url}${textFooter}`,
     };
   },
+  sla_alert: (d, ctx) => {
+    const url = ticketUrl(ctx, d.ticket_number);
+    const what = d.target.replace(/_/g, ' ');
+    const line = d.kind === 'breach' ? `The ${what} target of ticket ${d.ticket_number} was due at ${d.due} and has been breached.` : `The ${what} target of ticket ${d.ticket_number} is due at ${d.due}.`;
+    return {
+      subject: oneLine(`[${d.ticket_number}] SLA ${d.kind === 'breach' ? 'breached' : 'warning'}: ${what} — ${d.subject}`),
+      html: layout(`Ticket ${d.ticket_number}`, html`<p>Hello ${d.first_name},</p>
+<p>${line} (policy “${d.policy}”)</p>
+${button(url, 'View the ticket')}
+<p><a href="${url}">${url}</a></p>`),
+      text: `Hello ${d.first_name},\n\n${line} (policy "${d.policy}")\n\nView the ticket: ${url}${textFooter}`,
+    };
+  },
   webhook_disabled: (d) => ({
     subject: oneLine(`Webhook endpoint #${d.endpoint_id} was disabled`),
     html: layout('Webhook disabled', html`<p>Hello ${d.first_name},</p>

@@ -2,6 +2,7 @@
  * Ticket shapes as the API returns them (snake_case end to end) and the presenters that turn
  * store rows into them. Rows carry `owner_id` / `assignee_id` for permission checks; presenters drop them.
  */
+import { presentSla, type SlaJson } from '../sla/sla-present.js';
 import type { TicketStatus } from './ticket-states.js';
 
 export interface TicketPerson {
@@ -37,6 +38,10 @@ export interface TicketRow {
   version: number;
   owner_id: number;
   assignee_id: number | null;
+  /** the joined ticket_sla row (null: no policy matched) */
+  sla_row?: SlaJson | null;
+  /** sort key of the by-due-time lists */
+  sla_breach_at?: Date | null;
 }
 
 export interface CommentRow {
@@ -56,7 +61,7 @@ export interface AttachmentRow {
   upload_date: Date;
 }
 
-export type HistoryEvent = 'created' | 'updated' | 'status_changed' | 'assigned' | 'commented' | 'attachment_added';
+export type HistoryEvent = 'created' | 'updated' | 'status_changed' | 'assigned' | 'commented' | 'attachment_added' | 'sla';
 
 export interface HistoryInput {
   event: HistoryEvent;
@@ -77,9 +82,13 @@ export interface ActorRef {
 export const CONTENT_FIELDS = ['subject', 'category', 'sub_category', 'description', 'scheduled_date'] as const;
 export const STAFF_FIELDS = ['priority', 'department'] as const;
 
-export function presentTicket(row: TicketRow) {
-  const { owner_id: _o, assignee_id: _a, ...rest } = row;
-  return rest;
+/** SLA warnings fire at this fraction of a target (set from SLA_WARNING_PERCENT at start-up). */
+export const slaSettings = { warningFraction: 0.8 };
+
+/** `staff`: the `sla` block is for staff (and API keys) only; employees do not get it. */
+export function presentTicket(row: TicketRow, staff = true) {
+  const { owner_id: _o, assignee_id: _a, sla_row, sla_breach_at: _b, ...rest } = row;
+  return staff ? { ...rest, sla: presentSla(sla_row, slaSettings.warningFraction) } : rest;
 }
 
 export const etagOf = (row: { version: number }): string => `"v${row.version}"`;

@@ -11,6 +11,7 @@ import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { SlaEngine, type SlaTicket } from '../sla/sla-engine.js';
 import { wantsEmail } from '../notifications/preferences.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
 import { actorOf, recordEvent, type EventInput } from '../events/events.js';
@@ -28,7 +29,7 @@ export const canSee = (p: Principal, t: TicketRow): boolean => isStaff(p) || (p.
 
 /** A ticket event: object = the ticket, data.object = the ticket as the API shows it (plus `extra`). */
 export function ticketEvent(trx: Knex | Knex.Transaction, type: string, row: TicketRow, actor: EventInput['actor'], extra: Record<string, unknown> = {}, opts: { staff_only?: boolean } = {}): Promise<string> {
-  return recordEvent(trx, { type, actor, object: { type: 'ticket', id: row.ticket_number }, ticket_id: row.id, staff_only: opts.staff_only, data: { object: presentTicket(row), ...extra } });
+  return recordEvent(trx, { type, actor, object: { type: 'ticket', id: row.ticket_number }, ticket_id: row.id, staff_only: opts.staff_only, data: { object: presentTicket(row, false), ...extra } });
 }
 
 /** The event actor of a history actor (the workflow system calls through its API key). */
@@ -58,8 +59,16 @@ function personActor(p: Principal, t: TicketRow): Actor {
   return { kind: 'person', staff: isStaff(p), admin: isAdmin(p), owner: p.employeeId !== null && t.owner_id === p.employeeId };
 }
 
+/** The fields the SLA engine reads, from a ticket row. */
+const slaTicket = (r: TicketRow): SlaTicket => ({ id: r.id, ticket_number: r.ticket_number, subject: r.subject, priority: r.priority, category: r.category, department: r.department, status: r.status, assigned_to: r.assignee_id, submit_date: r.submit_date });
+const SLA_FIELDS = ['priority', 'category', 'department'];
+
 export class TicketService {
-  constructor(private readonly app: AppContext) {}
+  private readonly sla: SlaEngine;
+
+  constructor(private readonly app: AppContext) {
+    this.sla = new SlaEngine(app);
+  }
 
   private get db(): Knex {
     return this.app.db;
@@ -75,7 +84,7 @@ export class TicketService {
   async detail(p: Principal, row: TicketRow, db: Knex | Knex.Transaction = this.db) {
     const [attachments, comments] = await Promise.all([store.listAttachments(db, row.id), store.listAllComments(db, row.id, isStaff(p))]);
     return {
-      ...presentTicket(row),
+      ...presentTicket(row, isStaff(p)),
       attachments: attachments.map((a) => ({ ...a, file_size: Number(a.file_size), url: signedAttachmentUrl(this.app.config.publicUrl, this.app.jwt.secret, a.id) })),
       comments,
     };
@@ -95,12 +104,18 @@ export class TicketService {
       const a = String(query.assigned_to);
       f.assignee = a === 'me' ? { id: p.employeeId ?? -1 } : /^\d+$/.test(a) ? { id: Number(a) } : { company_id: a };
     }
+    if (query.sla_state) {
+      if (!isStaff(p)) throw forbidden('Only staff can filter by SLA state.', 'sla_staff_only');
+      f.sla_state = query.sla_state;
+    }
+    if (query.order === 'sla_due' && !isStaff(p)) throw forbidden('Only staff can sort by SLA due time.', 'sla_staff_only');
     if (query.employee) {
       const e = String(query.employee);
       f.employee = /^\d+$/.test(e) ? { id: Number(e) } : { company_id: e };
     }
     const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order });
-    return { data: page.data.map(presentTicket), next_cursor: page.next_cursor };
+    const staff = isStaff(p);
+    return { data: page.data.map((r) => presentTicket(r, staff)), next_cursor: page.next_cursor };
   }
 
   async create(p: Principal, body: Record<string, any>, files: UploadedFile[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -116,14 +131,18 @@ export class TicketService {
     }
     const values: Record<string, unknown> = { employee_id: ownerId };
     for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
-    if (!files.length) {
+    // the SLA policy it gets (read first: most tickets of a desk without policies need no transaction)
+    const sla = await this.sla.planFor(this.db, { priority: (values.priority as string | undefined) ?? null, category: values.category as string, department: (values.department as string | undefined) ?? null });
+    if (!files.length && !sla) {
       // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
       const row = await store.insertTicketWithHistory(this.db, values, actorRef(p), actorOf(p));
-      return { row, body: { ...presentTicket(row), attachments: [], comments: [] } };
+      return { row, body: { ...presentTicket(row, staff), attachments: [], comments: [] } };
     }
     return this.db.transaction(async (trx) => {
-      const { id } = await store.insertTicketWithHistory(trx, values, actorRef(p), actorOf(p));
-      await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
+      const created = await store.insertTicketWithHistory(trx, values, actorRef(p), actorOf(p));
+      const id = created.id;
+      if (sla) await this.sla.attach(trx, slaTicket(created), sla, actorRef(p));
+      if (files.length) await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
       const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
       return { row, body: await this.detail(p, row, trx) };
     });
@@ -155,7 +174,11 @@ export class TicketService {
         await store.updateTicket(trx, row.id, changes);
         await store.addHistory(trx, row.id, actorRef(p), history);
       }
-      const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      let fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      if (SLA_FIELDS.some((k) => k in changes)) {
+        await this.sla.reevaluate(trx, slaTicket(fresh), actorRef(p));
+        fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
+      }
       if (history.length) {
         const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, (row as unknown as Record<string, unknown>)[k] ?? null]));
         await ticketEvent(trx, 'ticket.updated', fresh, actorOf(p), { previous });
@@ -206,6 +229,13 @@ export class TicketService {
     if (plan.effects.assign) history.push({ event: 'assigned', field: 'assigned_to', from_value: null, to_value: String(extra.assignee) });
     await store.addHistory(trx, row.id, actor, history);
     const comment = extra.comment?.trim() ? extra.comment.trim() : null;
+    // SLA before the ticket is read back (its sla block): approval may set the priority/department
+    // (another policy), then the status move itself, then a staff comment that came with it
+    const v = values as { priority?: string | null; department?: string | null; assigned_to?: number | null };
+    const moved4sla: SlaTicket = { ...slaTicket(row), status: plan.to, priority: v.priority ?? row.priority, department: v.department ?? row.department, assigned_to: v.assigned_to ?? row.assignee_id };
+    if (SLA_FIELDS.some((k) => values[k] !== undefined && values[k] !== (row as unknown as Record<string, unknown>)[k])) await this.sla.reevaluate(trx, moved4sla, actor);
+    await this.sla.onStatus(trx, moved4sla, plan.from, plan.to, actor);
+    if (comment && (action === 'approve' || action === 'claim' || action === 'update_status' || action === 'workflow')) await this.sla.onComment(trx, moved4sla, { staff: true, owner: false, internal: false }, actor);
     const fresh = (await store.findTicket(trx, { by: 'id', value: row.id }))!;
     const who = eventActor(actor);
     await ticketEvent(trx, 'ticket.status_changed', fresh, who, { from: plan.from, to: plan.to, action });
@@ -298,6 +328,7 @@ export class TicketService {
       const c = await store.insertComment(trx, { ticket_id: row.id, user_id: p.employeeId, comment: body.comment, is_internal: internal });
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'commented', is_internal: internal }]);
       await store.updateTicket(trx, row.id, {});
+      await this.sla.onComment(trx, slaTicket(row), { staff: isStaff(p), owner: p.employeeId !== null && p.employeeId === row.owner_id, internal }, actorRef(p));
       await commentEvent(trx, row, c as never, actorOf(p));
       if (!internal && p.employeeId !== row.owner_id && (await wantsEmail(trx, row.owner_id, 'ticket_comments'))) {
         await queueEmail(trx, this.app.jobs, {

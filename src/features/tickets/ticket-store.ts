@@ -25,6 +25,7 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
     .from(source as unknown as string)
     .join({ e: 'employees' }, 'e.id', 't.employee_id')
     .leftJoin({ a: 'employees' }, 'a.id', 't.assigned_to')
+    .leftJoin({ s: 'ticket_sla' }, 's.ticket_id', 't.id')
     .select(TICKET_COLUMNS)
     .select(
       db.raw(`to_char(t.scheduled_date, 'YYYY-MM-DD') AS scheduled_date`),
@@ -32,6 +33,8 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
       db.raw(`CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a')} END AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
+      db.raw(`CASE WHEN s.ticket_id IS NULL THEN NULL ELSE to_jsonb(s) - 'timers' END AS sla_row`),
+      db.raw('s.breach_at AS sla_breach_at'),
     );
 }
 
@@ -61,6 +64,8 @@ export interface TicketFilters {
   q?: string;
   /** assigned_to = this person and not finished */
   mine?: number;
+  /** breached: a target is overdue or was met late; at_risk: the earliest running target passed its warning */
+  sla_state?: 'breached' | 'at_risk';
 }
 
 export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }): Promise<Page<TicketRow>> {
@@ -87,6 +92,13 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
+  if (f.sla_state === 'breached') qb.where('s.breach_at', '<=', db.fn.now());
+  if (f.sla_state === 'at_risk') qb.where('s.warn_at', '<=', db.fn.now()).where('s.breach_at', '>', db.fn.now());
+  if (f.sla_state || page.order === 'sla_due') {
+    // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
+    qb.whereNotNull('s.breach_at');
+    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 's.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
+  }
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }
 

@@ -217,6 +217,19 @@ export const ACCESS: Record<string, Rule> = {
   'GET /api/reports/tickets/times/': { who: 'staff', scope: 'reports:read' },
   'GET /api/reports/tickets/workload/': { who: 'staff', scope: 'reports:read' },
   'GET /api/reports/chat/': { who: 'admin', scope: 'reports:read' },
+
+  // ─── Service levels (issue 16: CRUD for System Admins; staff read) ──────────
+  'GET /api/sla/calendars/': { who: 'staff', scope: 'tickets:read' },
+  'POST /api/sla/calendars/': { who: 'admin', scope: null, body: () => ({ name: `desk ${Math.random().toString(36).slice(2)}`, time_zone: 'Europe/London', hours: { monday: [{ from: '09:00', to: '17:00' }] } }) },
+  'GET /api/sla/calendars/{id}/': { who: 'staff', scope: 'tickets:read', object: 'slaCalendar' },
+  'PATCH /api/sla/calendars/{id}/': { who: 'admin', scope: null, object: 'slaCalendar', body: () => ({ holidays: [{ date: '2026-12-25', recurring: true }] }) },
+  'DELETE /api/sla/calendars/{id}/': { who: 'admin', scope: null, object: 'slaCalendar' },
+  'GET /api/sla/policies/': { who: 'staff', scope: 'tickets:read' },
+  'POST /api/sla/policies/': { who: 'admin', scope: null, body: () => ({ name: `policy ${Math.random().toString(36).slice(2)}`, targets: { first_response_minutes: 60 }, calendar_id: null }) },
+  'GET /api/sla/policies/{id}/': { who: 'staff', scope: 'tickets:read', object: 'slaPolicy' },
+  'PATCH /api/sla/policies/{id}/': { who: 'admin', scope: null, object: 'slaPolicy', body: () => ({ targets: { resolution_minutes: 480 } }) },
+  'DELETE /api/sla/policies/{id}/': { who: 'admin', scope: null, object: 'slaPolicy' },
+  'GET /api/reports/sla/': { who: 'staff', scope: 'reports:read' },
 };
 
 export type Expectation = 'allow' | 401 | 403 | 404 | 409;

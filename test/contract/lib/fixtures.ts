@@ -1,8 +1,8 @@
 /**
  * Fixture factories for the contract tests: one per kind of object an operation needs (its path
  * parameter, or what its body refers to). Each returns the value to put in the path and the values
- * a row's `body(vars)` may use, creating real objects — rows with knex in api.md's terms, or real
- * calls to the API (a session, a reset token), or a real failed pg-boss job.
+ * a row's `body(vars)` may use, creating real objects — rows with knex in api.md's terms, real
+ * calls to the API (a session), a reset token from the auth feature, or a real failed pg-boss job.
  *
  * A factory that cannot create its object throws, and the matrix cell FAILS: there is no "pending"
  * or skip — a renamed table or a fixture that went stale must be noticed.
@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { createResetToken } from '../../../src/features/auth/auth-store.js';
 import { createApiKey, createEmployee, type EmployeeRow, type TestApp } from '../../helpers/harness.js';
 
 /** The password of every person the matrix creates (its argon2 hash is computed once). */
@@ -40,14 +41,17 @@ export type FixtureKind =
   | 'staffLogin'
   /** a real session (signed in through the API): vars refresh */
   | 'session'
-  /** a real reset token (asked for through the API; read from the queued email): vars token */
+  /** a real reset token (as a reset email carries it): vars token */
   | 'resetToken'
   /** a real failed job in a work queue: param `<queue>/<id>` */
   | 'failedJob'
   /** a webhook endpoint owned by the fixture's admin: param its id */
   | 'webhook'
   /** a failed delivery of a webhook endpoint: param `<endpoint>/<delivery>` */
-  | 'webhookDelivery';
+  | 'webhookDelivery'
+  /** a business-hours calendar / an SLA policy (issue 16) */
+  | 'slaCalendar'
+  | 'slaPolicy';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -129,6 +133,16 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
       const [row] = await ta.db('faqs').insert({ question: 'How do I reset my password?', answer: 'Use "forgot password" on the sign-in page.' }).returning('id');
       return { param: String(row.id), vars: { faq_id: row.id } };
     }
+    case 'slaCalendar': {
+      const [row] = await ta.db('sla_calendars')
+        .insert({ name: `fixture ${randomBytes(4).toString('hex')}`, time_zone: 'Asia/Manila', hours: JSON.stringify({ monday: [{ from: '08:00', to: '17:00' }] }) })
+        .returning('id');
+      return { param: String(row.id), vars: { calendar_id: row.id } };
+    }
+    case 'slaPolicy': {
+      const [row] = await ta.db('sla_policies').insert({ name: `fixture ${randomBytes(4).toString('hex')}`, position: 1000, first_response_minutes: 60 }).returning('id');
+      return { param: String(row.id), vars: { policy_id: row.id } };
+    }
     case 'webhook':
     case 'webhookDelivery': {
       const { sealSecret, newSecret } = await import('../../../src/features/events/webhooks.js');
@@ -158,13 +172,10 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
       return { param: '', vars: { refresh: String(r.refresh) } };
     }
     case 'resetToken': {
+      // the token a reset email carries, made by the auth feature's own function (the forgot-password
+      // endpoint hands the work to a job, and the matrix runs no workers)
       const e = await createEmployee(ta.db, { role: 'Employee', password: PASSWORD });
-      await post(ta, '/api/employee/forgot-password/', { email: e.email });
-      // the link is in the queued email (workers are off in the matrix, so it has not been sent and scrubbed)
-      const n = await ta.db('notifications').where({ recipient: e.email, template: 'password_reset' }).first('data');
-      const url = (typeof n?.data === 'string' ? JSON.parse(n.data) : n?.data)?.reset_url as string | undefined;
-      const token = url && new URL(url).searchParams.get('token');
-      if (!token) throw new Error(`no password_reset email with a reset_url was queued for ${e.email}`);
+      const token = await createResetToken(ta.db, e.id, 'reset');
       return { param: '', vars: { token } };
     }
     case 'failedJob': {
