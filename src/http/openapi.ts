@@ -78,8 +78,8 @@ export function loadSpec(file = path.join(packageRoot, 'openapi.yaml')): Spec {
   return spec;
 }
 
-/** Resolve a local `$ref` (e.g. `#/components/parameters/Limit`). */
-function deref(doc: Json, node: Json): Json {
+/** Resolve a local `$ref` chain (e.g. `#/components/parameters/Limit`); the contract tests use it too. */
+export function deref(doc: Json, node: Json): Json {
   let cur = node;
   for (let i = 0; cur && typeof cur.$ref === 'string' && i < 10; i++) {
     const parts = (cur.$ref as string).replace(/^#\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -89,7 +89,7 @@ function deref(doc: Json, node: Json): Json {
 }
 
 /** Point local `$ref`s of a schema lifted out of the document at the document registered as `openapi.json`. */
-function rebaseRefs(node: unknown): unknown {
+export function rebaseRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebaseRefs);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
@@ -99,7 +99,8 @@ function rebaseRefs(node: unknown): unknown {
   return node;
 }
 
-function makeAjv(doc: Json, coerce: boolean) {
+/** The Ajv set-up every validation of the spec uses (requests, responses, the contract tests). */
+export function makeAjv(doc: Json, coerce: boolean) {
   const ajv = new Ajv2020({
     strict: false,
     allErrors: true,
