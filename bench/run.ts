@@ -5,8 +5,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cliStart } from './cli-start.js';
+import { eventSubscriptions, sseStreams } from './events.js';
+import { emailIntake } from './email-intake.js';
 import { health } from './health.js';
 import { jobs } from './jobs.js';
+import { soak } from './soak.js';
 import { reports } from './reports.js';
 import { ticketCreate } from './ticket-create.js';
 import { ticketList } from './ticket-list.js';
@@ -14,7 +17,7 @@ import { slaAtRisk, slaReport } from './sla.js';
 import { deepPage, search } from './ticket-volume.js';
 import { startBenchEnv, type Benchmark, type BenchResult } from './lib.js';
 
-const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart, reports];
+const ALL: Benchmark[] = [health, ticketCreate, ticketList, deepPage, search, slaAtRisk, slaReport, jobs, cliStart, reports, emailIntake, eventSubscriptions, sseStreams, soak];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? ALL.filter((b) => wanted.includes(b.name)) : ALL;

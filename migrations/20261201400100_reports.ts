@@ -16,19 +16,13 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX tickets_resolved_at_idx ON tickets (resolved_at) WHERE resolved_at IS NOT NULL;
     -- backlog now and per-assignee workload: only the open tickets
     CREATE INDEX tickets_open_assigned_idx ON tickets (assigned_to) WHERE status IN ${OPEN};
-    -- backlog over time: status changes in the period
+    -- backlog over time and reopen rate: status changes in the period
     CREATE INDEX ticket_history_status_changed_idx ON ticket_history (created_at) WHERE event = 'status_changed';
-    -- reopen rate: only the reopenings (a percent or two of the changes); the report's WHERE repeats this predicate
-    CREATE INDEX ticket_history_reopened_idx ON ticket_history (created_at)
-      WHERE event = 'status_changed' AND from_value IN ('Resolved', 'Closed') AND to_value IN ${OPEN};
     -- chat analytics by period
     CREATE INDEX chat_conversations_created_at_idx ON chat_conversations (created_at);
     CREATE INDEX chat_messages_created_at_idx ON chat_messages (created_at);
     -- the model was configured but failed, so FAQ search answered (a fast default: no table rewrite)
     ALTER TABLE chat_messages ADD COLUMN model_failed boolean NOT NULL DEFAULT false;
-    -- a question's lexemes, computed once when it is written (grouping similar unanswered questions)
-    ALTER TABLE chat_messages ADD COLUMN question_tsv tsvector
-      GENERATED ALWAYS AS (CASE WHEN role = 'user' THEN to_tsvector('english', content) END) STORED;
   `);
   // one weekly digest per week, however many workers run the schedule or retry the job
   await knex.schema.createTable('report_digests', (t) => {
@@ -41,11 +35,9 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('report_digests');
   await knex.raw(`
-    ALTER TABLE chat_messages DROP COLUMN question_tsv;
     ALTER TABLE chat_messages DROP COLUMN model_failed;
     DROP INDEX chat_messages_created_at_idx;
     DROP INDEX chat_conversations_created_at_idx;
-    DROP INDEX ticket_history_reopened_idx;
     DROP INDEX ticket_history_status_changed_idx;
     DROP INDEX tickets_open_assigned_idx;
     DROP INDEX tickets_resolved_at_idx;

@@ -43,6 +43,10 @@ t.test('deactivate: sessions revoked at once, no sign-in, no reset, no mail; rea
   const audit = await ta.db('employee_audit').where({ employee_id: emp.id });
   t.match(audit, [{ action: 'deactivated', actor_kind: 'user', actor_id: String(admin.user.id), reason: 'Left the company' }]);
   t.equal((await api.post(`/api/employees/${emp.id}/deactivate/`, {}, as)).status, 409, 'only Approved accounts');
+  const ev = await ta.db('events').where({ type: 'employee.deactivated', object_id: emp.company_id });
+  t.equal(ev.length, 1, 'employee.deactivated recorded once (in the same transaction)');
+  t.match(ev[0], { actor_kind: 'employee', actor_id: String(admin.user.id), subject_employee_id: String(emp.id) });
+  t.equal(ev[0].data.reason, 'Left the company');
 
   // the worker: the reset link (queued before) is not mailed; the deactivation notice is
   await ta.startWorkers();
@@ -64,6 +68,7 @@ t.test('deactivate: sessions revoked at once, no sign-in, no reset, no mail; rea
   t.equal(back.body.status, 'Approved');
   t.equal((await api.post('/api/token/employee/', { email: emp.email, password: PW })).status, 200, 'signs in again');
   t.same((await ta.db('employee_audit').where({ employee_id: emp.id }).orderBy('id')).map((a: { action: string }) => a.action), ['deactivated', 'reactivated']);
+  t.equal((await ta.db('events').where({ type: 'employee.reactivated', object_id: emp.company_id })).length, 1, 'employee.reactivated recorded');
   t.ok(await ta.db('notifications').where({ recipient: emp.email, template: 'account_reactivated' }).first(), 'reactivation mail queued');
   t.equal((await api.post(`/api/employees/${emp.id}/reactivate/`, undefined, as)).status, 409, 'only Deactivated accounts');
 });
@@ -132,6 +137,11 @@ t.test('erase: anonymised everywhere, image removed, tickets kept, irreversible 
   t.match(JSON.stringify(comments.body.data[0]), /Former/);
   t.notMatch(JSON.stringify(comments.body.data[0]), /Grace|Hopper/);
   t.match(await ta.db('employee_audit').where({ employee_id: emp.id }), [{ action: 'erased' }]);
+  t.equal((await ta.db('events').where({ type: 'employee.erased', object_id: emp.company_id })).length, 1, 'employee.erased recorded');
+  const events = await ta.db('events').where({ subject_employee_id: emp.id }).orWhere({ audience_employee_id: emp.id });
+  t.ok(events.length >= 3, `the person's earlier events are still there (${events.length})`);
+  const text = JSON.stringify(events);
+  t.notOk(/Grace|Hopper|Brewster/.test(text) || text.includes(emp.email), 'but no longer carry their name or email');
   const twice = await api.post(`/api/employees/${emp.id}/erase/`, { confirm: emp.company_id }, as);
   t.equal(twice.status, 409);
   t.equal(twice.body.code, 'already_erased');

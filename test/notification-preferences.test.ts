@@ -73,6 +73,12 @@ t.test('wantsEmail / wantsEmailMany / recipientsFor answer from defaults, choice
   t.equal(await wantsEmail(ta.db, b.user.id, 'account_security'), true, 'locked');
   t.equal(await wantsEmail(ta.db, a.user.id, 'sla_warnings'), false, 'not for employees');
   t.equal(await wantsEmail(ta.db, 987654321, 'ticket_updates'), false, 'unknown person');
+  const gone = await signedIn(ta, { role: 'System Admin' });
+  await ta.api.put(P, { weekly_digest: true }, { token: gone.token });
+  await ta.db('employees').where({ id: gone.user.id }).update({ deactivated_at: new Date() });
+  t.equal(await wantsEmail(ta.db, gone.user.id, 'ticket_updates'), false, 'deactivated: no event mail');
+  t.equal(await wantsEmail(ta.db, gone.user.id, 'account_security'), true, 'deactivated: security mail still');
+  t.notOk((await recipientsFor(ta.db, 'weekly_digest')).some((r) => r.id === gone.user.id), 'deactivated: no digest');
 
   const ids = [a.user.id, b.user.id, s1.user.id, s2.user.id, s3.user.id];
   t.same([...(await wantsEmailMany(ta.db, ids, 'ticket_comments'))].sort(), [a.user.id, s1.user.id, s2.user.id, s3.user.id].sort());

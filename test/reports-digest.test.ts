@@ -40,17 +40,20 @@ const [c] = await ta.db('chat_conversations').insert({ employee_id: emp.user.id,
 await ta.db('chat_messages').insert({ conversation_id: c.id, role: 'user', content: 'How do I book a meeting room?', created_at: at('07T10:00:00') });
 await ta.db('chat_messages').insert({ conversation_id: c.id, role: 'assistant', content: 'no match', provider: 'faq', sources: [], created_at: at('07T10:00:00') });
 
+const WEEK = (m: { raw: string }) => decodeHeader(readMime(m.raw).headers.subject ?? '');
+
 t.test('the digest job mails opted-in staff once per week', async (t) => {
   await ta.startWorkers();
-  const schedules = await ta.db.raw(`SELECT name, cron FROM pgboss.schedule WHERE name = ?`, [QUEUES.weeklyDigest]);
-  t.same(schedules.rows, [{ name: 'reports.weekly-digest', cron: '0 7 * * 1' }], 'one cluster-wide schedule: Mondays 07:00 UTC');
+  // the periodic job: one per hourly slot for the whole cluster, sent as soon as a worker starts
+  await waitFor(async () => (await ta.db.raw(`SELECT 1 FROM pgboss.job WHERE name = ? AND singleton_key = ?`, [QUEUES.weeklyDigest, `schedule:${QUEUES.weeklyDigest}`])).rows.length > 0, 'periodic digest job sent');
 
   await ta.app.jobs.enqueue(ta.db, QUEUES.weeklyDigest, { week_start: '2026-10-05' });
-  await waitFor(async () => smtp.mails.length >= 2, 'two digests sent');
+  const ours = () => smtp.mails.filter((m) => WEEK(m).includes('2026-10-05'));
+  await waitFor(async () => ours().length >= 2, 'two digests sent');
   await waitFor(async () => (await ta.db('report_digests').where({ week_start: '2026-10-05' }).first())?.recipients === 2, 'week claimed');
-  t.same(smtp.mails.map((m) => m.to[0]).sort(), [optedIn.user.email, coordIn.user.email].sort(), 'only the staff who opted in');
+  t.same(ours().map((m) => m.to[0]).sort(), [optedIn.user.email, coordIn.user.email].sort(), 'only the staff who opted in');
 
-  const mime = readMime(smtp.mails.find((m) => m.to[0] === optedIn.user.email)!.raw);
+  const mime = readMime(ours().find((m) => m.to[0] === optedIn.user.email)!.raw);
   t.equal(decodeHeader(mime.headers.subject ?? ''), 'SmartSupport weekly digest: 2026-10-05 – 2026-10-11');
   const text = mime.text!;
   for (const line of ['Hello Olga,', 'Tickets created: 3', 'Tickets resolved: 1', 'Backlog (open tickets): 1 → 3', 'First response p50: 30m', 'Resolution p50: 2h', 'Reopen rate: 0%', '1. How do I book a meeting room? (1×)']) {
@@ -63,7 +66,16 @@ t.test('the digest job mails opted-in staff once per week', async (t) => {
   const jobId = await ta.app.jobs.enqueue(ta.db, QUEUES.weeklyDigest, { week_start: '2026-10-05' });
   await waitFor(async () => (await ta.db.raw(`SELECT state FROM pgboss.job WHERE id = ?`, [jobId])).rows[0]?.state === 'completed', 'second job done');
   t.same(await ta.db('notifications').where({ template: 'weekly_digest' }).count({ n: '*' }), before, 'no second digest for the week');
-  t.notOk(smtp.mails.some((m) => [notOpted.user.email, optedOut.user.email, emp.user.email].includes(m.to[0]!)), 'nobody else');
+  t.notOk(smtp.mails.some((m) => [notOpted.user.email, optedOut.user.email, emp.user.email].includes(m.to[0]!)), 'nobody else, any week');
+});
+
+t.test('the periodic run sends last week from Monday 07:00 UTC on, once', async (t) => {
+  const { sendWeeklyDigest } = await import('../src/features/reports/digest.js');
+  await ta.db('report_digests').where({ week_start: '2026-10-12' }).delete();
+  t.equal(await sendWeeklyDigest(ta.app, undefined, new Date('2026-10-19T06:59:00Z')), null, 'Monday 06:59: not yet');
+  t.equal(await sendWeeklyDigest(ta.app, undefined, new Date('2026-10-19T07:00:00Z')), 2, 'Monday 07:00: week of 10-12 to the two who opted in');
+  t.equal(await sendWeeklyDigest(ta.app, undefined, new Date('2026-10-20T12:00:00Z')), null, 'later runs that week: already sent');
+  await t.rejects(sendWeeklyDigest(ta.app, '2026-10-14'), /not a Monday/);
 });
 
 t.test('a failing model is counted as a failover in the chat report', async (t) => {

@@ -77,6 +77,9 @@ t.test('multipart create: fields plus files[] stored as attachments in the same 
   t.equal(del.status, 204);
   const { existsSync } = await import('node:fs');
   const pathMod = await import('node:path');
+  // files are removed once the delete has committed, alongside the response: wait for it
+  const gone = async () => keys.every((k) => !existsSync(pathMod.join(ta.dataDir, 'media', k)));
+  for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
   for (const k of keys) t.notOk(existsSync(pathMod.join(ta.dataDir, 'media', k)), `${k} removed`);
 });
 

@@ -31,6 +31,12 @@ export interface WorkerDefinition<Q extends QueueName = QueueName> {
   concurrency?: number;
 }
 
+export interface Schedule {
+  queue: QueueName;
+  everySeconds: number;
+  data?: object;
+}
+
 /** A capability plugs into the app through this shape (see src/app/features.ts). */
 export interface Feature {
   name: string;
@@ -38,9 +44,14 @@ export interface Feature {
   workers?: (app: AppContext) => WorkerDefinition[];
   /**
    * Periodic jobs: one job per `everySeconds` slot (slots aligned to the epoch, UTC), whatever the
-   * number of workers (src/app/worker.ts).
+   * number of workers (src/app/worker.ts). A function decides them from the config.
    */
-  schedules?: { queue: QueueName; everySeconds: number; data?: object }[];
+  schedules?: Schedule[] | ((app: AppContext) => Schedule[]);
+  /**
+   * Long-running listeners started by `serve` next to the HTTP server (e.g. the inbound SMTP
+   * receiver); each returns its close function, called on shutdown before the pool closes.
+   */
+  services?: (app: AppContext) => Promise<{ close(): Promise<void> }[]>;
   /**
    * Long-running work of a worker process (e.g. the webhook dispatcher), started with the workers;
    * returns its stop function (run by app.close() before pg-boss stops).

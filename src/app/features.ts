@@ -4,6 +4,8 @@
  */
 import { authFeature } from '../features/auth/auth-routes.js';
 import { chatFeature } from '../features/chat/chat-routes.js';
+import { announcementsFeature } from '../features/announcements/announcements-routes.js';
+import { emailFeature } from '../features/email/email-routes.js';
 import { employeesFeature } from '../features/employees/employee-routes.js';
 import { eventsFeature } from '../features/events/events-routes.js';
 import { filesFeature } from '../features/files/files-routes.js';
@@ -27,6 +29,8 @@ export const features: Feature[] = [
   jobsFeature,
   chatFeature,
   slaFeature,
+  emailFeature,
+  announcementsFeature,
   reportsFeature,
   eventsFeature,
 ];

@@ -19,9 +19,11 @@ export interface Running {
 export async function startService(config: Config, opts: { http: boolean; worker: boolean }): Promise<Running> {
   const app = await createContext(config, { migrate: true, supervise: true });
   let http: RunningServer | undefined;
+  const services: { close(): Promise<void> }[] = [];
   try {
     for (const f of features) await f.onStart?.(app);
     if (opts.worker) await startWorkers(app, features);
+    if (opts.http) for (const f of features) services.push(...((await f.services?.(app)) ?? []));
     if (opts.http) {
       http = await listen(createApp(app, features), config.port, config.host);
       app.log.info({ url: http.url, worker: opts.worker }, 'SmartSupport is listening');
@@ -31,6 +33,7 @@ export async function startService(config: Config, opts: { http: boolean; worker
       app.log.info('SmartSupport worker is running');
     }
   } catch (err) {
+    for (const s of services) await s.close().catch(() => undefined);
     await app.close();
     throw err;
   }
@@ -43,6 +46,7 @@ export async function startService(config: Config, opts: { http: boolean; worker
         // live event streams never finish by themselves: end them (clients resume with Last-Event-ID)
         await stopEventStreams(app);
         await http?.close(config.shutdownTimeoutMs);
+        for (const s of services) await s.close().catch(() => undefined);
         await app.close();
       })();
       return stopping;

@@ -31,7 +31,7 @@ export async function startWorkers(app: AppContext, features: Feature[]): Promis
         loops.push(startWorkLoop(app.boss, { queue: w.queue, batchSize: w.batchSize ?? 1, pollingIntervalMs: 500, handler: w.handler as never, log: app.log }));
       }
     }
-    for (const s of f.schedules ?? []) {
+    for (const s of typeof f.schedules === 'function' ? f.schedules(app) : (f.schedules ?? [])) {
       const send = () =>
         app.boss
           .send(s.queue, s.data ?? {}, { singletonKey: `schedule:${s.queue}`, singletonSeconds: s.everySeconds })

@@ -64,6 +64,8 @@ export interface Config {
   eventStreamHeartbeatMs: number;
   /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
   eventStreamBufferEvents: number;
+  /** a stream whose reader makes no progress this long is cut (resumable) */
+  eventStreamStallMs: number;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   webhookDisableAfterHours: number;
@@ -92,6 +94,39 @@ export interface Config {
   metricsToken: string | undefined;
   /** Self-registrations per client address per hour (0 = off). */
   registrationLimitPerHour: number;
+  /** Email channel (docs/email.md). All optional: with none set, nothing listens or polls. */
+  inbound: InboundConfig;
+}
+
+export interface InboundConfig {
+  /** INBOUND_SMTP_PORT: unset = the SMTP/LMTP receiver is off */
+  smtpPort: number | undefined;
+  smtpHost: string;
+  /** speak LMTP instead of SMTP (per-recipient replies) */
+  lmtp: boolean;
+  /** the helpdesk address (Reply-To, signed reply addresses); unset = no inbound address */
+  address: string | undefined;
+  /** accepted recipient domains, lower-case */
+  domains: string[];
+  maxBytes: number;
+  /** STARTTLS key/certificate files (both or neither) */
+  tlsKeyFile: string | undefined;
+  tlsCertFile: string | undefined;
+  /** AUTH PLAIN/LOGIN credentials the relaying MTA must present (both or neither) */
+  smtpUser: string | undefined;
+  smtpPassword: string | undefined;
+  imapUrl: string | undefined;
+  imapFolder: string;
+  /** move processed mail here; unset = flag it (\Seen + $SmartSupport) and leave it */
+  imapMoveTo: string | undefined;
+  /** how long one poll job keeps an IDLE session open before the next scheduled one takes over */
+  imapIdleSeconds: number;
+  defaultCategory: string;
+  defaultSubCategory: string;
+  reopenDays: number;
+  internalMarker: string;
+  senderHourlyCap: number;
+  bounce: boolean;
 }
 
 export interface S3Config {
@@ -266,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
     eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
     eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
+    eventStreamStallMs: int(env, 'EVENT_STREAM_STALL_MS', 30_000, 100, 600_000),
     webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30),
@@ -283,5 +319,56 @@ export function loadConfig(env: Env = process.env): Config {
     slaWarningPercent: int(env, 'SLA_WARNING_PERCENT', 80, 1, 99),
     metricsToken,
     registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
+    inbound: loadInbound(env),
+  };
+}
+
+function pair(env: Env, a: string, b: string): [string | undefined, string | undefined] {
+  const x = str(env, a);
+  const y = str(env, b);
+  if ((x === undefined) !== (y === undefined)) throw new ConfigError(x === undefined ? a : b, `must be set together with ${x === undefined ? b : a}`);
+  return [x, y];
+}
+
+const ADDRESS_RE = /^[^\s@<>"]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)$/;
+
+function loadInbound(env: Env): InboundConfig {
+  const address = str(env, 'INBOUND_ADDRESS');
+  const m = address === undefined ? null : ADDRESS_RE.exec(address);
+  if (address !== undefined && !m) throw new ConfigError('INBOUND_ADDRESS', `must be a plain address like helpdesk@example.com, got "${address}"`);
+  if (address !== undefined && address.split('@')[0]!.includes('+')) throw new ConfigError('INBOUND_ADDRESS', 'must not contain "+" (it separates the signed reply tag)');
+  const domains = (str(env, 'INBOUND_DOMAINS') ?? m?.[1] ?? '')
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter(Boolean);
+  for (const d of domains) if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(d)) throw new ConfigError('INBOUND_DOMAINS', `has an invalid domain "${d}"`);
+  const smtpPort = str(env, 'INBOUND_SMTP_PORT') === undefined ? undefined : int(env, 'INBOUND_SMTP_PORT', 0, 0, 65535);
+  const imapUrl = url(env, 'INBOUND_IMAP_URL', ['imap:', 'imaps:']);
+  if ((smtpPort !== undefined || imapUrl !== undefined) && address === undefined) {
+    throw new ConfigError('INBOUND_ADDRESS', 'is required when INBOUND_SMTP_PORT or INBOUND_IMAP_URL is set');
+  }
+  const [tlsKeyFile, tlsCertFile] = pair(env, 'INBOUND_SMTP_TLS_KEY', 'INBOUND_SMTP_TLS_CERT');
+  const [smtpUser, smtpPassword] = pair(env, 'INBOUND_SMTP_USER', 'INBOUND_SMTP_PASSWORD');
+  return {
+    smtpPort,
+    smtpHost: str(env, 'INBOUND_SMTP_HOST') ?? '127.0.0.1',
+    lmtp: bool(env, 'INBOUND_LMTP', false),
+    address: address?.toLowerCase(),
+    domains,
+    maxBytes: int(env, 'INBOUND_MAX_MB', 25, 1, 1024) * 1024 * 1024,
+    tlsKeyFile,
+    tlsCertFile,
+    smtpUser,
+    smtpPassword,
+    imapUrl,
+    imapFolder: str(env, 'INBOUND_IMAP_FOLDER') ?? 'INBOX',
+    imapMoveTo: str(env, 'INBOUND_IMAP_MOVE_TO'),
+    imapIdleSeconds: int(env, 'INBOUND_IMAP_IDLE_SECONDS', 50, 0, 3600),
+    defaultCategory: str(env, 'INBOUND_DEFAULT_CATEGORY') ?? 'General',
+    defaultSubCategory: str(env, 'INBOUND_DEFAULT_SUB_CATEGORY') ?? 'Email',
+    reopenDays: int(env, 'INBOUND_REOPEN_DAYS', 7, 0, 3650),
+    internalMarker: str(env, 'INBOUND_INTERNAL_MARKER') ?? '#internal',
+    senderHourlyCap: int(env, 'INBOUND_SENDER_HOURLY_CAP', 20, 0, 100_000),
+    bounce: bool(env, 'INBOUND_BOUNCE', false),
   };
 }

@@ -14,7 +14,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +76,57 @@ async function runAsIds(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
+/** Where root keeps what the `postgres` user must reach when the project sits in a private directory. */
+export const ROOT_RUNTIME_DIR = process.env.SMARTSUPPORT_ROOT_RUNTIME_DIR ?? '/var/lib/smartsupport';
+
+/** Can `uid`/`gid` walk down to `target` (search permission on every directory on the way)? */
+export async function reachableBy(target: string, uid: number, gid: number): Promise<boolean> {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  let p: string = path.sep;
+  for (let i = 0; i <= parts.length; i++) {
+    const st = await stat(p).catch(() => undefined);
+    if (!st) return true; // not created yet: we create it (and chown it) ourselves
+    if (st.isDirectory()) {
+      const bit = st.uid === uid ? 0o100 : st.gid === gid ? 0o010 : 0o001;
+      if (!(st.mode & bit)) return false;
+    }
+    if (i < parts.length) p = path.join(p, parts[i]!);
+  }
+  return true;
+}
+
+/**
+ * As root the server runs as `postgres`, which cannot enter a private directory (a 0700 parent such
+ * as /root): a copy of the binaries goes to ROOT_RUNTIME_DIR (0755, once per version), and a
+ * cluster directory that `postgres` could not reach goes there too (named after the data dir).
+ */
+async function placeForPostgresUser(bins: Binaries, dir: string, ids: { uid: number; gid: number }, log: (msg: string) => void): Promise<{ bins: Binaries; dir: string }> {
+  let out = { bins, dir };
+  const nativeDir = path.dirname(path.dirname(bins.postgres));
+  if (!(await reachableBy(bins.postgres, ids.uid, ids.gid))) {
+    const version = createHash('sha256').update(nativeDir).update(String((await stat(bins.postgres)).mtimeMs)).digest('hex').slice(0, 12);
+    const copy = path.join(ROOT_RUNTIME_DIR, `pg-runtime-${version}`);
+    if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+      log(`the postgres user cannot reach ${nativeDir}; copying the PostgreSQL binaries to ${copy}`);
+      await mkdir(ROOT_RUNTIME_DIR, { recursive: true, mode: 0o755 });
+      await chmod(ROOT_RUNTIME_DIR, 0o755);
+      const tmp = `${copy}.tmp-${process.pid}`;
+      await cp(nativeDir, tmp, { recursive: true, verbatimSymlinks: true });
+      await rm(copy, { recursive: true, force: true });
+      await (await import('node:fs/promises')).rename(tmp, copy);
+    }
+    out = { ...out, bins: { initdb: path.join(copy, 'bin', 'initdb'), postgres: path.join(copy, 'bin', 'postgres') } };
+  }
+  if (!(await reachableBy(dir, ids.uid, ids.gid))) {
+    const moved = path.join(ROOT_RUNTIME_DIR, `pg-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`);
+    log(`the postgres user cannot reach ${dir}; the cluster lives in ${moved}`);
+    await mkdir(ROOT_RUNTIME_DIR, { recursive: true, mode: 0o755 });
+    await chmod(ROOT_RUNTIME_DIR, 0o755);
+    out = { ...out, dir: moved };
+  }
+  return out;
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -109,17 +161,24 @@ async function waitReady(url: string, child: { exited: boolean; code?: number | 
 
 export interface EmbeddedOptions {
   dir: string;
+  /** where notes about relocations go (default: stderr) */
+  log?: (msg: string) => void;
   database?: string;
   port?: number;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  const dir = path.resolve(opts.dir);
+  const requested = path.resolve(opts.dir);
   const database = opts.database ?? 'smartsupport';
-  const passwordFile = `${dir}.password`;
-  const logFile = `${dir}.log`;
-  const bins = await binaries();
+  const passwordFile = `${requested}.password`;
+  const logFile = `${requested}.log`;
+  let bins = await binaries();
   const ids = await runAsIds();
+  let dir = requested;
+  if (ids.uid !== undefined) {
+    ({ bins, dir } = await placeForPostgresUser(bins, requested, { uid: ids.uid, gid: ids.gid! }, opts.log ?? ((m) => process.stderr.write(`${m}\n`))));
+  }
+  await mkdir(path.dirname(requested), { recursive: true });
   await mkdir(path.dirname(dir), { recursive: true });
 
   if (!existsSync(path.join(dir, 'PG_VERSION'))) {

@@ -36,6 +36,8 @@ const migrationConfig = (): Knex.MigratorConfig => ({ migrationSource: new DirMi
 
 export async function migrateLatest(db: Knex): Promise<string[]> {
   const [, names] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+  // fresh statistics for whatever the migrations created or rewrote (autovacuum may be off)
+  if (names.length) await analyzeStale(db);
   return names;
 }
 
@@ -54,4 +56,21 @@ export async function pendingMigrations(db: Knex): Promise<string[]> {
   const hasTable = await db.schema.hasTable('knex_migrations');
   const done = new Set(hasTable ? (await db('knex_migrations').select('name')).map((r: { name: string }) => r.name) : []);
   return onDisk.filter((name) => !done.has(name));
+}
+
+/**
+ * ANALYZE every table of ours that was never analysed, or changed by more than a tenth (at least
+ * 500 rows) since its last analysis. Runs after migrations and from the maintenance job, so plans
+ * never wait on autovacuum (which CI machines and some hosts turn off). Returns the tables analysed.
+ */
+export async function analyzeStale(db: Knex): Promise<string[]> {
+  const { rows } = await db.raw(
+    `SELECT relname FROM pg_stat_user_tables
+      WHERE schemaname = 'public'
+        AND (COALESCE(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > GREATEST(500, n_live_tup / 10))
+      ORDER BY relname`,
+  );
+  const names = (rows as { relname: string }[]).map((r) => r.relname);
+  for (const name of names) await db.raw('ANALYZE ??', [name]);
+  return names;
 }

@@ -57,7 +57,13 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
     qb.whereRaw(`(${cols.map(() => '??').join(', ')}) ${direction === 'desc' ? '<' : '>'} (${cols.map(() => '?').join(', ')})`, [...cols, ...values] as Knex.RawBinding[]);
   }
   for (const k of keys) qb.orderBy(k.column, direction);
-  const rows = (await qb.limit(limit + 1)) as T[];
+  // LIMIT as an expression the planner cannot fold at plan time: it then plans for a small part of
+  // the matching rows and takes the ordered index scan (no sort), whatever the statistics say — a
+  // constant LIMIT close to an estimate made without statistics got a bitmap scan of every match
+  // and a sort instead (test/query-plans.test.ts)
+  const { sql, bindings } = qb.toSQL();
+  const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
+  const rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];

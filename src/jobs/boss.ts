@@ -42,7 +42,7 @@ export async function ensureQueues(boss: PgBoss, opts: { expireInSeconds?: numbe
     const dead = deadLetterOf(name);
     if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, retentionDays: 30 } as PgBoss.Queue);
     const p = QUEUE_POLICIES[name];
-    const options = { name, retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: opts.expireInSeconds ?? opts.leases?.[name] ?? p.expireInSeconds, deadLetter: dead };
+    const options = { name, ...(p.policy ? { policy: p.policy } : {}), retryLimit: p.retryLimit, retryDelay: p.retryDelay, retryBackoff: p.retryBackoff, expireInSeconds: opts.expireInSeconds ?? opts.leases?.[name] ?? p.expireInSeconds, deadLetter: dead };
     if (await boss.getQueue(name)) await boss.updateQueue(name, options);
     else await boss.createQueue(name, options);
   }

@@ -8,6 +8,12 @@ export const QUEUES = Object.freeze({
   maintenance: 'maintenance.run',
   slaTimer: 'sla.timer',
   slaRecompute: 'sla.recompute',
+  /** process one stored inbound email (src/features/email) */
+  emailInbound: 'email.inbound',
+  /** one IMAP polling session for the whole cluster (scheduled; singleton queue) */
+  imapPoll: 'email.imap_poll',
+  /** email an announcement to its audience */
+  announcement: 'announcement.send',
   webhookDelivery: 'webhook.deliver',
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
@@ -27,6 +33,9 @@ export interface JobPayloads {
   [QUEUES.slaTimer]: { ticketId: number; target: 'first_response' | 'next_response' | 'resolution'; kind: 'warning' | 'breach'; due: string };
   /** a policy or calendar changed: re-copy it onto the open tickets that use it and recompute their due times */
   [QUEUES.slaRecompute]: { policyId?: number; calendarId?: number };
+  [QUEUES.emailInbound]: { inboundId: number };
+  [QUEUES.imapPoll]: Record<string, never>;
+  [QUEUES.announcement]: { announcementId: number };
   [QUEUES.passwordForgot]: { email: string };
   /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
   [QUEUES.weeklyDigest]: { week_start?: string };
@@ -39,6 +48,8 @@ export interface QueuePolicy {
   expireInSeconds: number;
   /** seconds to keep completed/failed jobs */
   retentionSeconds?: number;
+  /** pg-boss queue policy; `stately` = at most one queued and one active job cluster-wide */
+  policy?: 'standard' | 'singleton' | 'stately' | 'short';
 }
 
 /** Retry and expiry policy per queue; each gets a dead-letter queue named `<queue>.dead`. */
@@ -60,7 +71,13 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // a timer that fails (database down) is retried soon: the alert is late, never lost or doubled
   [QUEUES.slaTimer]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
   [QUEUES.slaRecompute]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
-  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  // inbound mail: the raw message is stored, so retrying is always safe; after the last try the row is `failed` (replayable)
+  [QUEUES.emailInbound]: { retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 },
+  // one IMAP session at a time for the cluster; a lost one is replaced by the next scheduled poll
+  [QUEUES.imapPoll]: { retryLimit: 0, retryDelay: 0, retryBackoff: false, expireInSeconds: 600, policy: 'stately' },
+  [QUEUES.announcement]: { retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 600 },
+  // a lookup and a token insert: a short lease
+  [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 30 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice
   [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
 };

@@ -9,7 +9,7 @@ export interface Received {
   status?: number;
 }
 
-export type Behaviour = (r: Received, n: number) => number | 'hold' | { status: number; headers: Record<string, string> };
+export type Behaviour = (r: Received, n: number) => number | 'hold' | { status: number; headers?: Record<string, string>; delayMs?: number };
 
 export interface Receiver {
   url: string;
@@ -40,9 +40,14 @@ export async function startReceiver(t: { teardown(fn: () => unknown): void }, be
         holding.add(res);
         return;
       }
-      const { status, headers } = typeof what === 'number' ? { status: what, headers: {} } : what;
-      r.status = status;
-      res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(`answer ${status}`);
+      const { status, headers, delayMs } = typeof what === 'number' ? { status: what, headers: {}, delayMs: 0 } : what;
+      const answer = () => {
+        if (res.destroyed) return;
+        r.status = status;
+        res.writeHead(status, { 'Content-Type': 'text/plain', ...(headers ?? {}) }).end(`answer ${status}`);
+      };
+      if (delayMs) setTimeout(answer, delayMs);
+      else answer();
     });
   };
   let server: Server = createServer(handler);

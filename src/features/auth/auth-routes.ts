@@ -6,6 +6,7 @@ import { employeePresenter } from '../employees/employee-service.js';
 import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
 import { SessionLiveness } from './session-cache.js';
+import { listenerOf } from '../../db/listener.js';
 import { ensureFirstAdmin } from './first-admin.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { createLoginThrottle } from './login-throttle.js';
@@ -77,8 +78,8 @@ export const authFeature: Feature = {
   isSessionRevoked: (app) => {
     // one liveness cache per app, invalidated through LISTEN/NOTIFY (session-cache.ts)
     const liveness = new SessionLiveness(app.db, app.config.sessionCacheTtlMs);
-    liveness.listen(app.directUrl, app.log);
-    app.onClose(() => liveness.stop());
+    liveness.listen(listenerOf(app));
+    app.onClose(async () => liveness.stop());
     return (sid) => liveness.isRevoked(sid);
   },
   async onStart(app) {

@@ -18,7 +18,7 @@
  */
 import type { Knex } from 'knex';
 import { queryPrepared } from '../../db/knex.js';
-import { startListener, type PgListener } from '../../db/listener.js';
+import type { SharedListener } from '../../db/listener.js';
 
 export const SESSIONS_CHANNEL = 'smartsupport_sessions';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -45,7 +45,8 @@ export class SessionLiveness {
   private readonly cache = new Map<string, { revoked: boolean; until: number }>();
   /** bumped by every invalidation: a lookup that saw another epoch does not cache its answer */
   private epoch = 0;
-  private listener: PgListener | undefined;
+  private listener: SharedListener | undefined;
+  private unsubscribe: (() => void) | undefined;
   /** counters for tests and metrics */
   readonly stats = { hits: 0, misses: 0, invalidations: 0, flushes: 0 };
 
@@ -54,25 +55,21 @@ export class SessionLiveness {
     private readonly ttlMs: number,
   ) {}
 
-  /** Start listening for revocations (no-op when the cache is off). */
-  listen(directUrl: string, log?: { warn(o: object, m: string): void }): void {
+  /** Start listening for revocations on the process's shared listener (no-op when the cache is off). */
+  listen(listener: SharedListener): void {
     if (this.ttlMs <= 0 || this.listener) return;
     instances.add(this);
-    this.listener = startListener(
-      directUrl,
-      [SESSIONS_CHANNEL],
-      {
-        onNotify: (_channel, payload) => this.invalidate(payload),
-        onUp: () => this.flush(),
-        onDown: () => this.flush(),
-      },
-      log,
-    );
+    this.listener = listener;
+    this.unsubscribe = listener.subscribe(SESSIONS_CHANNEL, {
+      onNotify: (payload) => this.invalidate(payload),
+      onUp: () => this.flush(),
+      onDown: () => this.flush(),
+    });
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     instances.delete(this);
-    await this.listener?.stop();
+    this.unsubscribe?.();
     this.flush();
   }
 
@@ -89,7 +86,7 @@ export class SessionLiveness {
   }
 
   private get trusted(): boolean {
-    return this.ttlMs > 0 && this.listener?.up === true;
+    return this.ttlMs > 0 && this.listener?.isUp(SESSIONS_CHANNEL) === true;
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {

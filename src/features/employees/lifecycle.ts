@@ -23,7 +23,8 @@ import { revokeEmployeeSessions } from '../auth/auth-store.js';
 import { DEFAULT_PROFILE_IMAGE_KEY } from '../files/profile-images.js';
 import { fileStore } from '../files/storage.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
-import { employeeRef } from './employee-service.js';
+import { actorOf } from '../events/events.js';
+import { employeeEvent, employeeRef } from './employee-service.js';
 import * as store from './employee-store.js';
 import type { EmployeeRecord } from './employee-store.js';
 
@@ -54,15 +55,31 @@ async function audit(trx: Knex.Transaction, actor: Principal, e: EmployeeRecord,
   await trx('employee_audit').insert({ employee_id: e.id, company_id: e.company_id, action, actor_kind: actor.kind === 'api_key' ? 'api_key' : 'user', actor_id: actor.id, reason });
 }
 
+/** `employee.deactivated` / `employee.reactivated` / `employee.erased`, in the caller's transaction. */
+async function emitLifecycleEvent(trx: Knex.Transaction, actor: Principal, e: EmployeeRecord, action: Action, extra: Record<string, unknown>): Promise<void> {
+  await employeeEvent(trx, `employee.${action}`, e, actorOf(actor), extra);
+}
+
 /**
- * EVENT CALL SITE (employee.deactivated / employee.reactivated / employee.erased): the one place
- * lifecycle events are emitted, in the caller's transaction. Until `recordEvent` from
- * src/features/events/events.ts is on this branch, this is a no-op; with it:
- *   await recordEvent(trx, { type: `employee.${action}`, actor: actorOf(actor),
- *     object: { type: 'employee', id: e.company_id }, subject_employee_id: e.id, staff_only: false, data });
+ * The event log keeps snapshots: the events about this person (their account, their tickets) and
+ * the ones they acted in lose the name, email and image they carried. Index-backed: by subject or
+ * audience (events_audience_idx) and by object (events_object_idx).
  */
-async function emitLifecycleEvent(_trx: Knex.Transaction, _actor: Principal, _e: EmployeeRecord, _action: Action, _data: Record<string, unknown>): Promise<void> {
-  // intentionally empty until the events branch lands (see above)
+async function scrubEvents(trx: Knex.Transaction, e: EmployeeRecord, placeholder: string): Promise<void> {
+  const names = [e.email, `${e.first_name} ${e.last_name}`, e.first_name, e.last_name, e.middle_name].filter((s): s is string => !!s && s.length >= 2);
+  // longest first, so "Grace Hopper" goes before "Grace"; JSON-escaped as the values sit in the text
+  const pairs = names.sort((a, b) => b.length - a.length).map((s) => [JSON.stringify(s).slice(1, -1), s === e.email ? placeholder : s === e.first_name ? ERASED_FIRST_NAME : s === e.last_name ? ERASED_LAST_NAME : `${ERASED_FIRST_NAME} ${ERASED_LAST_NAME}`]);
+  let expr = 'data::text';
+  const bindings: string[] = [];
+  for (const [from, to] of pairs) {
+    expr = `replace(${expr}, ?, ?)`;
+    bindings.push(from!, to!);
+  }
+  await trx.raw(
+    `UPDATE events SET data = (${expr})::jsonb, actor_display = CASE WHEN actor_kind = 'employee' AND actor_id = ? THEN NULL ELSE actor_display END
+      WHERE audience_employee_id = ? OR subject_employee_id = ? OR (object_type = 'employee' AND object_id = ?) OR (actor_kind = 'employee' AND actor_id = ?)`,
+    [...bindings, e.id, e.id, e.id, e.company_id, e.id],
+  );
 }
 
 async function locked(trx: Knex.Transaction, rawId: string): Promise<EmployeeRecord> {
@@ -85,7 +102,7 @@ export async function deactivate(app: AppContext, actor: Principal, rawId: strin
     await trx('password_reset_tokens').where({ employee_id: e.id }).whereNull('used_at').update({ used_at: trx.fn.now() });
     await audit(trx, actor, e, 'deactivated', reason);
     await queueEmail(trx, app.jobs, { template: 'account_deactivated', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, reason } });
-    await emitLifecycleEvent(trx, actor, updated, 'deactivated', { company_id: e.company_id, status: 'Deactivated', reason });
+    await emitLifecycleEvent(trx, actor, updated, 'deactivated', { reason });
     return updated;
   });
 }
@@ -97,7 +114,7 @@ export async function reactivate(app: AppContext, actor: Principal, rawId: strin
     const updated = (await store.updateEmployee(trx, e.id, { status: 'Approved', deactivated_at: null }))!;
     await audit(trx, actor, e, 'reactivated', null);
     await queueEmail(trx, app.jobs, { template: 'account_reactivated', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: `${app.config.publicUrl}/login` } });
-    await emitLifecycleEvent(trx, actor, updated, 'reactivated', { company_id: e.company_id, status: 'Approved' });
+    await emitLifecycleEvent(trx, actor, updated, 'reactivated', {});
     return updated;
   });
 }
@@ -140,7 +157,8 @@ export async function erase(app: AppContext, actor: Principal, rawId: string, co
     // stored replays (24 h) of responses that showed this person
     await trx('idempotency_keys').where({ caller: `user:${e.id}` }).orWhereRaw('response_body::text ILIKE ?', [`%${e.email.replace(/[\\%_]/g, (c) => '\\' + c)}%`]).delete();
     await audit(trx, actor, e, 'erased', null);
-    await emitLifecycleEvent(trx, actor, updated, 'erased', { company_id: e.company_id, status: 'Erased' });
+    if (await trx.schema.hasTable('events')) await scrubEvents(trx, e, placeholder);
+    await emitLifecycleEvent(trx, actor, updated, 'erased', {});
     return updated;
   });
   // the image goes through the storage API once the erasure has committed

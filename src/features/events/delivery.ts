@@ -170,7 +170,7 @@ export function deliveryHandler(app: AppContext, d: Destination) {
     }
     try {
       // the lease: only one copy of this attempt may send
-      const leaseMs = d.timeoutMs(app) + 15_000;
+      const leaseMs = d.timeoutMs(app) + 5_000;
       const claimed = await cas()
         .where({ status: 'pending' })
         .where((w) => w.whereNull('lease_until').orWhere('lease_until', '<', app.db.fn.now()))

@@ -82,12 +82,24 @@ export interface FeedFilter {
   since?: string;
 }
 
+/**
+ * The commit horizon, as SQL evaluated with the statement's own snapshot: the oldest transaction
+ * that was still running when the snapshot was taken (its events, and any later ones, may still
+ * appear), or the snapshot's xmax when none was. Transactions that pg_stat_activity shows to be in
+ * ANOTHER database of the cluster are left out (they cannot write our events), so a long writer
+ * elsewhere does not hold our feed back; anything not positively known to be elsewhere counts.
+ */
+export const HORIZON_SQL = `(SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+   FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE (x::text::bigint % 4294967296) NOT IN (
+    SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))`;
+
 /** Events after `filter.from`, below the commit horizon, in log order. */
 export async function readEvents(db: Knex, v: Viewer | null, filter: FeedFilter, limit: number): Promise<EventRow[]> {
   const qb = db('events').select('*');
   const from = filter.from ?? START;
   qb.whereRaw('(txid, seq) > (?, ?)', [from.txid, from.seq]);
-  qb.whereRaw('txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint');
+  qb.whereRaw(`txid < ${HORIZON_SQL}`);
   if (filter.types?.length && !filter.types.includes('*')) {
     qb.where((w) => {
       for (const l of typeLikes(filter.types!)) w.orWhere('type', 'like', l);
@@ -107,7 +119,7 @@ export async function readEvents(db: Knex, v: Viewer | null, filter: FeedFilter,
 
 /** The current commit horizon's position: every event below it is final. */
 export async function horizon(db: Knex): Promise<number> {
-  const r = await db.raw('SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x');
+  const r = await db.raw(`SELECT ${HORIZON_SQL} AS x`);
   return Number(r.rows[0].x);
 }
 

@@ -1,14 +1,14 @@
 /**
  * One per process: follows the event log and hands each new event to the live streams of this
- * process. Fed across instances by PostgreSQL LISTEN/NOTIFY on ONE direct connection (the events
+ * process. Fed across instances by PostgreSQL LISTEN/NOTIFY on the process's one shared LISTEN connection (src/db/listener.ts; the events
  * trigger notifies with an empty payload); the rows themselves are read from the table, below the
  * commit horizon, so a missed or coalesced notification loses nothing. A LISTEN connection can die
  * silently, so the hub also polls (cheap: one indexed query per process, not per stream) and, after
  * it reconnects, reads everything since its position (backfill).
  */
-import pg from 'pg';
+import { listenerOf } from '../../db/listener.js';
 import type { AppContext } from '../../app/context.js';
-import { after, positionOf, readEvents, START, type EventRow, type Position } from './feed.js';
+import { after, HORIZON_SQL, positionOf, readEvents, START, type EventRow, type Position } from './feed.js';
 
 export interface HubSubscriber {
   /** called in log order for every event past the hub's position; must not throw or block */
@@ -23,9 +23,8 @@ const BATCH = 500;
 export class EventHub {
   private readonly subs = new Set<HubSubscriber>();
   private position: Position = START;
-  private client: pg.Client | undefined;
+  private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -47,7 +46,7 @@ export class EventHub {
   start(): Promise<void> {
     this.started ??= (async () => {
       this.position = await newestPosition(this.app);
-      await this.connect();
+      this.connect();
       this.timer = setInterval(() => this.poke(), POLL_MS);
       this.timer.unref();
     })();
@@ -55,39 +54,19 @@ export class EventHub {
     return this.started;
   }
 
-  private async connect(): Promise<void> {
+  private connect(): void {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.app.directUrl, application_name: 'smartsupport-events-listen' });
-    client.on('error', (err) => {
-      this.app.log.warn({ err: err.message }, 'event LISTEN connection failed; reconnecting');
-      this.dropClient(client);
+    // the process's one LISTEN connection, shared with the session cache (src/db/listener.ts)
+    this.unsubscribe = listenerOf(this.app).subscribe('smartsupport_events', {
+      onNotify: () => this.poke(),
+      onUp: () => {
+        this.listening = true;
+        this.poke(); // backfill whatever was written while we were not listening
+      },
+      onDown: () => {
+        this.listening = false;
+      },
     });
-    client.on('end', () => this.dropClient(client));
-    client.on('notification', () => this.poke());
-    try {
-      await client.connect();
-      await client.query('LISTEN smartsupport_events');
-      this.client = client;
-      this.listening = true;
-      this.poke(); // backfill whatever was written while we were not listening
-    } catch (err) {
-      this.app.log.warn({ err: (err as Error).message }, 'event LISTEN connection failed; retrying');
-      this.dropClient(client);
-    }
-  }
-
-  private dropClient(client: pg.Client): void {
-    if (this.client === client) {
-      this.client = undefined;
-      this.listening = false;
-    }
-    client.end().catch(() => undefined);
-    if (this.stopped || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (!this.client) void this.connect();
-    }, 1_000);
-    this.reconnectTimer.unref();
   }
 
   /** Read new events now (coalesced: at most one read at a time, plus one follow-up). */
@@ -136,19 +115,17 @@ export class EventHub {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const s of this.subs) s.close('shutdown');
     this.subs.clear();
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => undefined);
+    this.unsubscribe?.();
+    this.listening = false;
     await this.reading?.catch(() => undefined);
   }
 }
 
 /** The newest event below the commit horizon ("now" for a stream that does not resume). */
 export async function newestPosition(app: AppContext): Promise<Position> {
-  const r = await app.db.raw(`SELECT txid, seq FROM events WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ORDER BY txid DESC, seq DESC LIMIT 1`);
+  const r = await app.db.raw(`SELECT txid, seq FROM events WHERE txid < ${HORIZON_SQL} ORDER BY txid DESC, seq DESC LIMIT 1`);
   return r.rows[0] ? positionOf(r.rows[0]) : START;
 }
 

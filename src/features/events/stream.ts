@@ -3,14 +3,15 @@
  * that reconnects with `Last-Event-ID` continues exactly after it: the events in between are read
  * from the log (same visibility, same filters), then the stream switches to live events from the
  * process's hub without a gap or a repeat. Memory is bounded per connection: at most
- * EVENT_STREAM_BUFFER_EVENTS queued events and ~256 KiB in the socket; a consumer that falls
- * further behind gets a final `event: cut` message naming the id to resume from, and is closed.
+ * EVENT_STREAM_BUFFER_EVENTS queued live events and ~256 KiB in the socket; past that the stream
+ * reads from the log instead (paced by the socket), and a reader that makes no progress for
+ * EVENT_STREAM_STALL_MS gets a final `event: cut` message naming the id to resume from, and is closed.
  */
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext } from '../../app/feature.js';
 import { callerKey } from '../../http/auth.js';
 import { AppError } from '../../http/errors.js';
-import { after, canSeeEvent, positionOf, presentEvent, readEvents, typeMatcher, type EventRow, type FeedFilter, type Position, type Viewer } from './feed.js';
+import { after, canSeeEvent, positionOf, presentEvent, readEvents, START, typeMatcher, type EventRow, type FeedFilter, type Position, type Viewer } from './feed.js';
 import { eventId } from './events.js';
 import { hubOf, newestPosition } from './hub.js';
 
@@ -56,8 +57,10 @@ export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewe
   res.write(`retry: 2000\n: connected\n\n`);
 
   let last: Position | undefined = filter.from;
-  let live = false;
+  let mode: 'catchup' | 'live' = 'catchup';
+  let missed = false;
   let closed = false;
+  let catchingUp = false;
   const pending: EventRow[] = [];
   const cap = app.config.eventStreamBufferEvents;
 
@@ -81,18 +84,71 @@ export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewe
     res.write(`event: cut\ndata: ${JSON.stringify({ reason, resume_from: resume })}\n\n`);
     finish();
   };
+  /** wait until the socket has room again; false if the reader made no progress for EVENT_STREAM_STALL_MS */
+  const drained = () =>
+    new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        res.off('drain', onDrain);
+        res.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(true);
+      const timer = setTimeout(() => done(false), app.config.eventStreamStallMs);
+      res.on('drain', onDrain);
+      res.on('close', onClose);
+    });
   const flush = () => {
-    while (live && !closed && pending.length && res.writableLength < SOCKET_HIGH_WATER) {
+    while (mode === 'live' && !closed && pending.length && res.writableLength < SOCKET_HIGH_WATER) {
       const r = pending.shift()!;
       if (last && !after(positionOf(r), last)) continue;
       send(r);
     }
   };
+  /**
+   * Read from the log (resume, or a live burst the socket could not take): the database is the
+   * buffer, paced by the socket. Live events that arrive meanwhile are dropped and read again.
+   */
+  const catchUp = async () => {
+    if (catchingUp) return;
+    catchingUp = true;
+    mode = 'catchup';
+    pending.length = 0;
+    try {
+      do {
+        missed = false;
+        for (;;) {
+          const rows = await readEvents(app.db, viewer, { ...filter, from: last ?? START }, BACKFILL_PAGE);
+          for (const r of rows) {
+            if (closed) return;
+            send(r);
+            if (res.writableLength >= SOCKET_HIGH_WATER && !(await drained())) return cut('slow_consumer');
+          }
+          if (rows.length < BACKFILL_PAGE) break;
+        }
+      } while (missed && !closed);
+      mode = 'live'; // no await between the last check of `missed` and this: nothing slips through
+      flush();
+    } catch (err) {
+      app.log.warn({ err: (err as Error).message }, 'event stream read failed');
+      cut('unavailable');
+    } finally {
+      catchingUp = false;
+    }
+  };
   const unsubscribe = hub.subscribe({
     push(row) {
       if (closed || !wanted(row)) return;
-      if (pending.length >= cap) return cut('slow_consumer');
+      if (mode === 'catchup') {
+        missed = true;
+        return;
+      }
       pending.push(row);
+      if (pending.length > cap) {
+        void catchUp();
+        return;
+      }
       flush();
     },
     close: (reason) => cut(reason),
@@ -105,26 +161,17 @@ export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewe
   }, app.config.eventStreamHeartbeatMs);
   heartbeat.unref();
 
-  // backfill from the log (resume), then go live; the hub queues meanwhile
+  if (filter.from) {
+    await catchUp();
+    return;
+  }
   try {
-    if (filter.from) {
-      for (;;) {
-        const rows = await readEvents(app.db, viewer, { ...filter, from: last ?? filter.from }, BACKFILL_PAGE);
-        for (const r of rows) {
-          if (closed) return;
-          send(r);
-          if (res.writableLength >= SOCKET_HIGH_WATER) await new Promise((ok) => res.once('drain', ok).once('close', ok));
-        }
-        if (rows.length < BACKFILL_PAGE) break;
-      }
-    } else {
-      const now = await newestPosition(app);
-      last = after(now, hub.current) ? now : hub.current;
-    }
+    const now = await newestPosition(app);
+    last = after(now, hub.current) ? now : hub.current;
   } catch (err) {
-    app.log.warn({ err: (err as Error).message }, 'event stream backfill failed');
+    app.log.warn({ err: (err as Error).message }, 'event stream start failed');
     return cut('unavailable');
   }
-  live = true;
+  mode = 'live';
   flush();
 }

@@ -140,7 +140,7 @@ export async function storeTicketAttachments(
   try {
     for (const [i, f] of files.entries()) {
       const key = newKey('ticket_attachments', types[i].ext);
-      await store.put(key, { path: f.filepath });
+      await store.put(key, { path: f.filepath }, { trx });
       stored.push(key);
       const [row] = await trx('ticket_attachments')
         .insert({

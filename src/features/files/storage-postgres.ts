@@ -24,9 +24,11 @@ export class PostgresStore implements Backend {
 
   constructor(private readonly db: Knex) {}
 
-  async write(key: string, source: PutSource): Promise<void> {
+  async write(key: string, source: PutSource, outer?: Knex.Transaction): Promise<void> {
     const stream = 'path' in source ? createReadStream(source.path) : source.stream;
-    await this.db.transaction(async (trx) => {
+    const run = async (trx: Knex.Transaction) => {
+      // two processes writing one key (the default profile image at start-up) take turns
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`file:${key}`]);
       await trx('file_chunks').where({ key }).delete();
       let seq = 0;
       for await (const data of fixedChunks(stream, CHUNK_BYTES)) {
@@ -35,7 +37,10 @@ export class PostgresStore implements Backend {
       }
       // an empty object is one empty chunk, so existence is always "chunk 0 exists"
       if (seq === 0) await trx('file_chunks').insert({ key, seq: 0, data: Buffer.alloc(0) });
-    });
+    };
+    // inside the caller's transaction (an upload recorded in it) or in one of its own
+    if (outer) await run(outer);
+    else await this.db.transaction(run);
     if ('path' in source) await unlink(source.path).catch(() => undefined);
   }
 

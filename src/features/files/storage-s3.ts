@@ -68,7 +68,7 @@ export class S3Store implements Backend {
     return `${this.config.prefix}${key}`;
   }
 
-  async write(key: string, source: PutSource): Promise<void> {
+  async write(key: string, source: PutSource, _trx?: unknown): Promise<void> {
     const Bucket = this.config.bucket;
     const Key = this.objectKey(key);
     const stream = 'path' in source ? createReadStream(source.path) : source.stream;

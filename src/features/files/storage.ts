@@ -16,11 +16,11 @@ import type { Knex } from 'knex';
 import type { S3Config } from '../../config/config.js';
 import { PostgresStore } from './storage-postgres.js';
 
-export const AREAS = ['employee_images', 'ticket_attachments'] as const;
+export const AREAS = ['employee_images', 'ticket_attachments', 'inbound_mail'] as const;
 export type Area = (typeof AREAS)[number];
 
 /** A key is exactly `<area>/<name>` with a conservative name alphabet (what we generate). */
-const KEY_RE = /^(employee_images|ticket_attachments)\/[A-Za-z0-9][A-Za-z0-9_-]{0,100}(\.[a-z0-9]{1,8})?$/;
+const KEY_RE = /^(employee_images|ticket_attachments|inbound_mail)\/[A-Za-z0-9][A-Za-z0-9_-]{0,100}(\.[a-z0-9]{1,8})?$/;
 
 export class InvalidKeyError extends Error {
   constructor() {
@@ -49,8 +49,12 @@ export type PutSource = { path: string } | { stream: Readable };
  */
 export interface FileStore {
   readonly kind: StorageKind;
-  /** Store a local temp file (moved when possible) or a stream under the key, atomically; records the checksum. */
-  put(key: string, source: PutSource): Promise<StoredObject>;
+  /**
+   * Store a local temp file (moved when possible) or a stream under the key, atomically; records the
+   * checksum. Inside a transaction pass it as `trx`: the database writes (checksum record; the bytes
+   * with FILE_STORAGE=postgres) join it instead of taking a second pooled connection, and roll back with it.
+   */
+  put(key: string, source: PutSource, opts?: { trx?: Knex.Transaction }): Promise<StoredObject>;
   /** Size in bytes, or undefined when the object does not exist. */
   size(key: string): Promise<number | undefined>;
   exists(key: string): Promise<boolean>;
@@ -67,7 +71,7 @@ export type StorageKind = 'local' | 'postgres' | 's3';
 /** Where the bytes go; `CatalogStore` adds checksums and the `stored_files` record on top. */
 export interface Backend {
   readonly kind: StorageKind;
-  write(key: string, source: PutSource): Promise<void>;
+  write(key: string, source: PutSource, trx?: Knex.Transaction): Promise<void>;
   size(key: string): Promise<number | undefined>;
   open(key: string, range?: ByteRange): Promise<Readable>;
   remove(key: string): Promise<void>;
@@ -178,7 +182,7 @@ export class CatalogStore implements FileStore {
     return this.backend.kind;
   }
 
-  async put(key: string, source: PutSource): Promise<StoredObject> {
+  async put(key: string, source: PutSource, opts: { trx?: Knex.Transaction } = {}): Promise<StoredObject> {
     if (!isValidKey(key)) throw new InvalidKeyError();
     const hash = createHash('sha256');
     let size = 0;
@@ -188,7 +192,7 @@ export class CatalogStore implements FileStore {
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
       }
-      await this.backend.write(key, source);
+      await this.backend.write(key, source, opts.trx);
     } else {
       const counted = source.stream.pipe(
         new Transform({
@@ -200,10 +204,10 @@ export class CatalogStore implements FileStore {
         }),
       );
       source.stream.once('error', (err) => counted.destroy(err));
-      await this.backend.write(key, { stream: counted });
+      await this.backend.write(key, { stream: counted }, opts.trx);
     }
     const obj = { size, sha256: hash.digest('hex') };
-    await recordObject(this.db, key, obj);
+    await recordObject(opts.trx ?? this.db, key, obj);
     return obj;
   }
 
@@ -230,7 +234,7 @@ export class CatalogStore implements FileStore {
   }
 }
 
-export async function recordObject(db: Knex, key: string, obj: StoredObject): Promise<void> {
+export async function recordObject(db: Knex | Knex.Transaction, key: string, obj: StoredObject): Promise<void> {
   await db('stored_files').insert({ key, size: obj.size, sha256: obj.sha256 }).onConflict('key').merge(['size', 'sha256']);
 }
 
@@ -264,7 +268,7 @@ function lazyBackend(kind: StorageKind, p: Promise<Backend>): Backend {
   p.catch(() => undefined); // reported on first use
   return {
     kind,
-    write: async (k, src) => (await p).write(k, src),
+    write: async (k, src, trx) => (await p).write(k, src, trx),
     size: async (k) => (await p).size(k),
     open: async (k, r) => (await p).open(k, r),
     remove: async (k) => (await p).remove(k),

@@ -10,6 +10,7 @@ import { sweepStaleUploads } from '../files/sweep.js';
 import { BOSS_SCHEMA } from '../../jobs/boss.js';
 import { deadLetterOf, QUEUES } from '../../jobs/queues.js';
 import { purgeExpired as purgeExpiredIdempotencyKeys } from '../../http/idempotency.js';
+import { analyzeStale } from '../../db/migrate.js';
 
 export interface MaintenanceTask {
   name: string;
@@ -63,6 +64,11 @@ export const MAINTENANCE_TASKS: MaintenanceTask[] = [
         .where('created_at', '<', app.db.raw(`now() - interval '${NOTIFICATION_DATA_DAYS} days'`))
         .whereRaw(`data <> '{}'::jsonb`)
         .update({ data: '{}' }),
+  },
+  {
+    // planner statistics without relying on autovacuum (src/db/migrate.ts analyzeStale)
+    name: 'analyze',
+    run: async (app) => (await analyzeStale(app.db)).length,
   },
 ];
 

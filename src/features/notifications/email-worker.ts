@@ -11,6 +11,7 @@ import type { AppContext } from '../../app/context.js';
 import type { JobPayloads, QUEUES } from '../../jobs/queues.js';
 import type { Mailer } from './mailer.js';
 import { EMAIL_TEMPLATES, type EmailTemplate } from './notification-outbox.js';
+import { recordOutbound, threadHeaders } from '../email/outbound.js';
 import { renderEmail } from './templates.js';
 
 /** Templates whose data holds a one-time link: the data is scrubbed once the message is sent. */
@@ -55,8 +56,12 @@ export function emailHandler(app: AppContext, mailer: Mailer) {
       return;
     }
     const messageId = messageIdFor(row.id, new Date(row.created_at), app.config.mailFrom);
+    const ticketNumber = row.ticket_id ? ((await app.db('tickets').where({ id: row.ticket_id }).first('ticket_number'))?.ticket_number ?? null) : null;
+    const thread = threadHeaders(app.config, app.jwt.secret, { template: row.template as EmailTemplate, ticketNumber, inReplyTo: row.in_reply_to ?? null });
+    // recorded before sending: a reply can arrive before the row says `sent`
+    if (ticketNumber) await recordOutbound(app.db, messageId, Number(row.ticket_id), Number(row.id));
     try {
-      const sent = await mailer.send({ to: row.recipient, subject: rendered.subject, html: rendered.html, text: rendered.text, messageId });
+      const sent = await mailer.send({ to: row.recipient, subject: rendered.subject, html: rendered.html, text: rendered.text, messageId, ...thread });
       await app.db('notifications').where({ id: row.id }).update({
         ...bump,
         status: 'sent',

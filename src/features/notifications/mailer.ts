@@ -16,6 +16,11 @@ export interface OutgoingMail {
   text: string;
   /** full Message-ID including angle brackets */
   messageId: string;
+  /** threading and loop headers (src/features/email/outbound.ts) */
+  inReplyTo?: string;
+  references?: string[];
+  replyTo?: string;
+  headers?: Record<string, string>;
 }
 
 export interface SentMail {

@@ -17,6 +17,9 @@ export const EMAIL_TEMPLATES = [
   'ticket_status_changed',
   'ticket_commented',
   'sla_alert',
+  'ticket_received',
+  'inbound_bounce',
+  'announcement',
   'weekly_digest',
   'webhook_disabled',
 ] as const;
@@ -41,6 +44,11 @@ export interface EmailData {
   ticket_commented: { first_name: string; ticket_number: string; subject: string; commenter_name: string; comment: string };
   /** an SLA warning or breach; `due` is already written in the calendar's time zone */
   sla_alert: { first_name: string; ticket_number: string; subject: string; kind: 'warning' | 'breach'; target: string; due: string; policy: string };
+  /** acknowledgement of a ticket opened by email (refused attachments listed) */
+  ticket_received: { first_name: string; ticket_number: string; subject: string; refused_attachments: string[] };
+  /** polite answer to mail we could not accept (unknown or inactive sender) */
+  inbound_bounce: { subject: string };
+  announcement: { first_name: string; title: string; body: string };
   /** the weekly report (docs/reports.md); durations already formatted ("3h 20m"), rates as "12.5%" or null */
   weekly_digest: {
     first_name: string;
@@ -59,15 +67,26 @@ export interface EmailData {
   webhook_disabled: { first_name: string; endpoint_id: number; url: string; reason: string };
 }
 
+/** Templates that are about a ticket: they carry its thread headers (src/features/email/outbound.ts). */
+export const TICKET_TEMPLATES: ReadonlySet<EmailTemplate> = new Set(['ticket_status_changed', 'ticket_commented', 'ticket_received']);
+/** Automatic answers to a received mail: `Auto-Submitted: auto-replied` (the rest are `auto-generated`). */
+export const REPLY_TEMPLATES: ReadonlySet<EmailTemplate> = new Set(['ticket_received', 'inbound_bounce']);
+/** Templates a person may turn off (they carry List-Unsubscribe); security mails never do. */
+export const OPTIONAL_TEMPLATES: ReadonlySet<EmailTemplate> = new Set(['ticket_status_changed', 'ticket_commented', 'announcement']);
+
 export interface EmailRequest<K extends EmailTemplate = EmailTemplate> {
   template: K;
   to: string;
   data: EmailData[K];
+  /** the ticket the mail is about: threads it (Message-ID stored, References the ticket's root) */
+  ticketId?: number;
+  /** the received Message-ID this mail answers (without angle brackets) */
+  inReplyTo?: string;
 }
 
 export async function queueEmail<K extends EmailTemplate>(trx: Knex.Transaction, jobs: Jobs, msg: EmailRequest<K>): Promise<number> {
   const [row] = await trx('notifications')
-    .insert({ template: msg.template, recipient: msg.to, data: JSON.stringify(msg.data) })
+    .insert({ template: msg.template, recipient: msg.to, data: JSON.stringify(msg.data), ticket_id: msg.ticketId ?? null, in_reply_to: msg.inReplyTo ?? null })
     .returning('id');
   await jobs.enqueue(trx, QUEUES.email, { notificationId: row.id });
   return row.id as number;

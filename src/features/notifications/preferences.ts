@@ -53,6 +53,11 @@ export const TEMPLATE_PREFERENCE: Record<EmailTemplate, NotificationKey> = {
   sla_alert: 'sla_warnings',
   // an operational alert to every System Admin: like a security notice, it cannot be turned off
   webhook_disabled: 'account_security',
+  // the email channel: the acknowledgement of a mailed-in ticket follows ticket updates; the polite
+  // bounce goes to addresses that are no account (nothing to prefer); announcements have their own key
+  ticket_received: 'ticket_updates',
+  inbound_bounce: 'account_security',
+  announcement: 'announcements',
 };
 
 const def = (key: NotificationKey): PreferenceDefinition => NOTIFICATION_PREFERENCES[key];
@@ -64,15 +69,18 @@ export function appliesTo(key: NotificationKey, role: string): boolean {
   return a === 'everyone' || (STAFF_ROLES as readonly string[]).includes(role);
 }
 
-const decide = (key: NotificationKey, role: string, chosen: boolean | null | undefined): boolean => {
+const decide = (key: NotificationKey, role: string, chosen: boolean | null | undefined, inactive = false): boolean => {
   if (!appliesTo(key, role)) return false;
   if (def(key).required) return true;
+  // a deactivated or erased account gets only the mails that must reach it (its own security mails)
+  if (inactive) return false;
   return chosen ?? def(key).default;
 };
 
 /**
- * Does this person want an email for `key`? One indexed lookup (none for required keys).
- * Unknown employees → false. Call it in the transaction that queues the mail.
+ * Does this person want an email for `key`? One indexed lookup. Unknown people → false; deactivated
+ * or erased accounts → false except for required (security) keys. Call it in the transaction that
+ * queues the mail.
  */
 export async function wantsEmail(db: Knex | Knex.Transaction, employeeId: number, key: NotificationKey): Promise<boolean> {
   return (await wantsEmailMany(db, [employeeId], key)).has(employeeId);
@@ -83,13 +91,13 @@ export async function wantsEmailMany(db: Knex | Knex.Transaction, employeeIds: r
   const ids = [...new Set(employeeIds.filter((n) => Number.isSafeInteger(n)))];
   if (!ids.length) return new Set();
   const { rows } = (await db.raw(
-    `SELECT e.id, e.role, p.enabled
+    `SELECT e.id, e.role, p.enabled, (e.deactivated_at IS NOT NULL OR e.erased_at IS NOT NULL) AS inactive
        FROM employees e
        LEFT JOIN notification_preferences p ON p.employee_id = e.id AND p.key = ?
       WHERE e.id = ANY(?::bigint[])`,
     [key, ids],
-  )) as { rows: { id: string | number; role: string; enabled: boolean | null }[] };
-  return new Set(rows.filter((r) => decide(key, r.role, r.enabled)).map((r) => Number(r.id)));
+  )) as { rows: { id: string | number; role: string; enabled: boolean | null; inactive: boolean }[] };
+  return new Set(rows.filter((r) => decide(key, r.role, r.enabled, r.inactive)).map((r) => Number(r.id)));
 }
 
 export interface Recipient {
@@ -101,7 +109,7 @@ export interface Recipient {
 }
 
 /**
- * Everyone (Approved, in the key's audience, optionally only `roles`) who wants `key` — for mails
+ * Everyone (Approved and active, in the key's audience, optionally only `roles`) who wants `key` — for mails
  * that go to a population rather than to named people (the weekly digest, announcements). One query.
  */
 export async function recipientsFor(db: Knex | Knex.Transaction, key: NotificationKey, opts: { roles?: readonly Role[] } = {}): Promise<Recipient[]> {
@@ -111,6 +119,8 @@ export async function recipientsFor(db: Knex | Knex.Transaction, key: Notificati
   const q = db('employees as e')
     .leftJoin('notification_preferences as p', (j) => j.on('p.employee_id', 'e.id').andOn('p.key', db.raw('?', [key])))
     .where('e.status', 'Approved')
+    .whereNull('e.deactivated_at')
+    .whereNull('e.erased_at')
     .whereIn('e.role', roles)
     .orderBy('e.id')
     .select('e.id', 'e.email', 'e.first_name', 'e.last_name', 'e.role');

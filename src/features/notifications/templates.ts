@@ -165,6 +165,33 @@ ${button(url, 'View the ticket')}
       text: `Hello ${d.first_name},\n\n${line} (policy "${d.policy}")\n\nView the ticket: ${url}${textFooter}`,
     };
   },
+  ticket_received: (d, ctx) => {
+    const url = ticketUrl(ctx, d.ticket_number);
+    const refused = d.refused_attachments.length ? `\nThese attachments were not accepted:\n${d.refused_attachments.map((r) => `- ${r}`).join('\n')}\n` : '';
+    return {
+      subject: oneLine(`[${d.ticket_number}] Received: ${d.subject}`),
+      html: layout(`Ticket ${d.ticket_number}`, html`<p>Hello ${d.first_name},</p>
+<p>We received your request and opened ticket <strong>${d.ticket_number}</strong> — “${d.subject}”. Reply to this email to add to it.</p>
+${d.refused_attachments.length ? raw(html`<p>These attachments were not accepted:</p><ul>${raw(d.refused_attachments.map((r) => html`<li>${r}</li>`).join(''))}</ul>`) : raw('')}
+${button(url, 'View the ticket')}
+<p><a href="${url}">${url}</a></p>`),
+      text: `Hello ${d.first_name},\n\nWe received your request and opened ticket ${d.ticket_number} — "${d.subject}". Reply to this email to add to it.\n${refused}\nView the ticket: ${url}${textFooter}`,
+    };
+  },
+  inbound_bounce: (d) => ({
+    subject: oneLine(`Not delivered: ${d.subject}`),
+    html: layout('Message not accepted', html`<p>Hello,</p>
+<p>Your message “${d.subject}” was not turned into a helpdesk ticket: this address accepts mail only from registered, approved employees. An administrator can review it.</p>
+<p>If you are an employee, register or ask your IT department to approve your account, then write again.</p>`),
+    text: `Hello,\n\nYour message "${d.subject}" was not turned into a helpdesk ticket: this address accepts mail only from registered, approved employees. An administrator can review it.\n\nIf you are an employee, register or ask your IT department to approve your account, then write again.${textFooter}`,
+  }),
+  announcement: (d) => ({
+    subject: oneLine(`Announcement: ${d.title}`),
+    html: layout(d.title, html`<p>Hello ${d.first_name},</p>
+<h2 style="font-size:18px">${d.title}</h2>
+<p>${paragraphs(d.body)}</p>`),
+    text: `Hello ${d.first_name},\n\n${d.title}\n\n${d.body}${textFooter}`,
+  }),
   webhook_disabled: (d) => ({
     subject: oneLine(`Webhook endpoint #${d.endpoint_id} was disabled`),
     html: layout('Webhook disabled', html`<p>Hello ${d.first_name},</p>

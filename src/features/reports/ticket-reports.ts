@@ -13,6 +13,8 @@ export const OPEN_STATUSES = ['New', 'Open', 'In Progress', 'On Hold', 'Pending'
 export const FINAL_STATUSES = ['Resolved', 'Closed', 'Rejected', 'Withdrawn'] as const;
 const OPEN_SQL = `('New', 'Open', 'In Progress', 'On Hold', 'Pending')`;
 const FINAL_SQL = `('Resolved', 'Closed', 'Rejected', 'Withdrawn')`;
+/** A status change into or out of the open set; the predicate of ticket_history_backlog_idx, repeated as is. */
+const CROSSING_SQL = `((h.from_value IN ${OPEN_SQL} AND h.to_value IN ${FINAL_SQL}) OR (h.from_value IN ${FINAL_SQL} AND h.to_value IN ${OPEN_SQL}))`;
 
 export const GROUP_BY = ['none', 'category', 'department', 'priority', 'status', 'assignee'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -132,8 +134,8 @@ export async function backlogReport(db: Knex, p: Period, f: TicketReportFilters,
          SELECT CASE WHEN h.created_at < ? THEN ${truncSql('h.created_at', p.interval)} END AS b,
                 sum(CASE WHEN h.from_value IN ${OPEN_SQL} THEN -1 ELSE 1 END)::int AS delta
            FROM ticket_history h${filtered(f) ? ' JOIN tickets t ON t.id = h.ticket_id' : ''}
-          WHERE h.event = 'status_changed' AND h.created_at >= ? AND h.created_at < ${FOREVER}
-            AND ((h.from_value IN ${OPEN_SQL} AND h.to_value IN ${FINAL_SQL}) OR (h.from_value IN ${FINAL_SQL} AND h.to_value IN ${OPEN_SQL}))${fs.sql}
+          WHERE h.event = 'status_changed' AND ${CROSSING_SQL}
+            AND h.created_at >= ? AND h.created_at < ${FOREVER}${fs.sql}
           GROUP BY 1) s`,
       [p.until, p.since, ...fs.bindings],
     ),
@@ -174,27 +176,22 @@ interface Dist {
 
 async function distribution(db: Knex, column: 'response_time' | 'resolution_time', at: 'approved_at' | 'resolved_at', p: Period, by: GroupBy, f: TicketReportFilters) {
   const fs = filterSql(f);
-  const base = `FROM tickets t WHERE t.${at} >= ? AND t.${at} < ? AND t.${column} IS NOT NULL${fs.sql}`;
-  const bindings = [p.since, p.until, ...fs.bindings];
-  const [groups, hist] = await Promise.all([
-    db.raw(
-      `SELECT s.key, GROUPING(s.key) = 1 AS is_total, count(*)::int AS count,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY s.v) AS p50,
-              percentile_cont(0.9) WITHIN GROUP (ORDER BY s.v) AS p90
-         FROM (SELECT ${keySql(by)} AS key, t.${column} AS v ${base}) s
-        GROUP BY ROLLUP (s.key)`,
-      bindings,
-    ),
-    db.raw(`SELECT width_bucket(t.${column}, ARRAY[${TIME_BUCKETS.join(',')}]::int[]) AS b, count(*)::int AS n ${base} GROUP BY 1`, bindings),
-  ]);
-  const rows = groups.rows as { key: string | null; is_total: boolean; count: number; p50: number | null; p90: number | null }[];
-  const overallRow = rows.find((r) => r.is_total);
+  // one scan: per-group and overall percentiles (both from one sort), and the histogram, as grouping sets
+  const { rows } = (await db.raw(
+    `SELECT s.key, s.b, GROUPING(s.key) = 0 AS is_group, GROUPING(s.b) = 0 AS is_bucket, count(*)::int AS count,
+            percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s.v) AS pct
+       FROM (SELECT ${keySql(by)} AS key, t.${column} AS v, width_bucket(t.${column}, ARRAY[${TIME_BUCKETS.join(',')}]::int[]) AS b
+               FROM tickets t WHERE t.${at} >= ? AND t.${at} < ? AND t.${column} IS NOT NULL${fs.sql}) s
+      GROUP BY GROUPING SETS ((s.key), (), (s.b))`,
+    [p.since, p.until, ...fs.bindings],
+  )) as { rows: { key: string | null; b: number | null; is_group: boolean; is_bucket: boolean; count: number; pct: (number | null)[] | null }[] };
+  const overallRow = rows.find((r) => !r.is_group && !r.is_bucket);
   const histogram = TIME_BUCKET_LABELS.map((label) => ({ label, count: 0 }));
-  for (const r of hist.rows as { b: number; n: number }[]) if (r.b >= 1 && r.b <= histogram.length) histogram[r.b - 1]!.count += r.n;
+  for (const r of rows) if (r.is_bucket && r.b !== null && r.b >= 1 && r.b <= histogram.length) histogram[r.b - 1]!.count += r.count;
   const num = (v: number | null) => (v === null ? null : Number(v));
   return {
-    overall: { count: overallRow?.count ?? 0, p50: num(overallRow?.p50 ?? null), p90: num(overallRow?.p90 ?? null) } as Dist,
-    groups: rows.filter((r) => !r.is_total).map((r) => ({ key: r.key, dist: { count: r.count, p50: num(r.p50), p90: num(r.p90) } as Dist })),
+    overall: { count: overallRow?.count ?? 0, p50: num(overallRow?.pct?.[0] ?? null), p90: num(overallRow?.pct?.[1] ?? null) } as Dist,
+    groups: rows.filter((r) => r.is_group).map((r) => ({ key: r.key, dist: { count: r.count, p50: num(r.pct?.[0] ?? null), p90: num(r.pct?.[1] ?? null) } as Dist })),
     histogram,
   };
 }

@@ -248,6 +248,7 @@ export class TicketService {
     if (await wantsEmail(trx, row.owner_id, 'ticket_updates')) await queueEmail(trx, this.app.jobs, {
       template: 'ticket_status_changed',
       to: row.employee.email,
+      ticketId: row.id,
       data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, from_status: plan.from, to_status: plan.to, comment },
     });
     return fresh;
@@ -334,6 +335,7 @@ export class TicketService {
         await queueEmail(trx, this.app.jobs, {
           template: 'ticket_commented',
           to: row.employee.email,
+          ticketId: row.id,
           data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: c.author ? `${c.author.first_name} ${c.author.last_name}` : 'SmartSupport', comment: body.comment },
         });
       }

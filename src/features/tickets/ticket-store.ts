@@ -25,7 +25,6 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
     .from(source as unknown as string)
     .join({ e: 'employees' }, 'e.id', 't.employee_id')
     .leftJoin({ a: 'employees' }, 'a.id', 't.assigned_to')
-    .leftJoin({ s: 'ticket_sla' }, 's.ticket_id', 't.id')
     .select(TICKET_COLUMNS)
     .select(
       db.raw(`to_char(t.scheduled_date, 'YYYY-MM-DD') AS scheduled_date`),
@@ -33,8 +32,8 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
       db.raw(`CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a')} END AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
-      db.raw(`CASE WHEN s.ticket_id IS NULL THEN NULL ELSE to_jsonb(s) - 'timers' END AS sla_row`),
-      db.raw('s.breach_at AS sla_breach_at'),
+      // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the list's plan)
+      db.raw(`(SELECT to_jsonb(s) - 'timers' FROM ticket_sla s WHERE s.ticket_id = t.id) AS sla_row`),
     );
 }
 
@@ -92,12 +91,12 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
-  if (f.sla_state === 'breached') qb.where('s.breach_at', '<=', db.fn.now());
-  if (f.sla_state === 'at_risk') qb.where('s.warn_at', '<=', db.fn.now()).where('s.breach_at', '>', db.fn.now());
   if (f.sla_state || page.order === 'sla_due') {
     // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
-    qb.whereNotNull('s.breach_at');
-    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 's.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
+    qb.join({ sl: 'ticket_sla' }, 'sl.ticket_id', 't.id').select(db.raw('sl.breach_at AS sla_breach_at')).whereNotNull('sl.breach_at');
+    if (f.sla_state === 'breached') qb.where('sl.breach_at', '<=', db.fn.now());
+    if (f.sla_state === 'at_risk') qb.where('sl.warn_at', '<=', db.fn.now()).where('sl.breach_at', '>', db.fn.now());
+    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 'sl.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
   }
   return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
 }

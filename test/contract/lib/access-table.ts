@@ -198,6 +198,16 @@ export const ACCESS: Record<string, Rule> = {
   // docs/chatbot.md: people only (a ticket needs a person as its owner), API keys 403
   'POST /api/chat/{conversation_id}/escalate/': { who: 'conversationOwner', scope: null, object: 'conversation' },
 
+  // ─── Email channel and announcements (issue 15) ─────────────────────────────
+  // received mail and its quarantine: administrators only; API keys are refused (no email scope)
+  'GET /api/admin/inbound-emails/': { who: 'admin', scope: null },
+  'GET /api/admin/inbound-emails/{id}/': { who: 'admin', scope: null, object: 'inboundEmail' },
+  'POST /api/admin/inbound-emails/{id}/release/': { who: 'admin', scope: null, object: 'inboundEmail', body: () => ({}) },
+  // announcements are listed to every signed-in person (filtered to their audience); posting is for admins
+  'GET /api/announcements/': { who: 'authenticated', scope: null },
+  'POST /api/announcements/': { who: 'admin', scope: null, body: () => ({ title: 'Maintenance', body: 'Saturday 08:00.', audience: 'everyone' }) },
+  'POST /api/announcements/{id}/archive/': { who: 'admin', scope: null, object: 'announcement' },
+
   // ─── Operations ────────────────────────────────────────────────────────────
   'GET /healthz': { who: 'anyone', scope: null },
   'GET /readyz': { who: 'anyone', scope: null },

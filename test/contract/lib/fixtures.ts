@@ -17,6 +17,7 @@ import { createResetToken } from '../../../src/features/auth/auth-store.js';
 import { createApiKey, createEmployee, type EmployeeRow, type TestApp } from '../../helpers/harness.js';
 
 /** The password of every person the matrix creates (its argon2 hash is computed once). */
+
 export const PASSWORD = 'Matrix-Passw0rd-Long-Enough';
 
 /** A ticket status at which the operation under test is meaningful for its allowed callers. */
@@ -51,7 +52,10 @@ export type FixtureKind =
   | 'webhookDelivery'
   /** a business-hours calendar / an SLA policy (issue 16) */
   | 'slaCalendar'
-  | 'slaPolicy';
+  | 'slaPolicy'
+  /** a quarantined inbound email */
+  | 'inboundEmail'
+  | 'announcement';
 
 export interface FixtureOptions {
   /** the Employee who owns tickets, attachments and conversations */
@@ -142,6 +146,19 @@ export async function makeFixture(ta: TestApp, kind: FixtureKind, opts: FixtureO
     case 'slaPolicy': {
       const [row] = await ta.db('sla_policies').insert({ name: `fixture ${randomBytes(4).toString('hex')}`, position: 1000, first_response_minutes: 60 }).returning('id');
       return { param: String(row.id), vars: { policy_id: row.id } };
+    }
+    case 'inboundEmail': {
+      // a quarantined message, so that release is allowed for whoever may release
+      const table = 'inbound_emails';
+      const [row] = await ta.db(table)
+        .insert({ source: 'smtp', message_id: `fixture-${randomBytes(6).toString('hex')}@example.com`, raw_sha256: randomBytes(32).toString('hex'), storage_key: `inbound_mail/${randomBytes(16).toString('hex')}.eml`, size: 10, status: 'quarantined', reason: 'unknown_sender' })
+        .returning('id');
+      return { param: String(row.id), vars: { inbound_email_id: row.id } };
+    }
+    case 'announcement': {
+      const table = 'announcements';
+      const [row] = await ta.db(table).insert({ title: 'Maintenance', body: 'Saturday.', audience: 'everyone' }).returning('id');
+      return { param: String(row.id), vars: { announcement_id: row.id } };
     }
     case 'webhook':
     case 'webhookDelivery': {

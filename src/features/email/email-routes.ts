@@ -1,0 +1,101 @@
+/**
+ * The email channel as a feature: the inbound job, the IMAP poll schedule (once per cluster), the
+ * SMTP receiver (started by `serve` when INBOUND_SMTP_PORT is set) and the admin API over received
+ * mail (list, show, release from quarantine / replay a failed one).
+ */
+import type { AppContext } from '../../app/context.js';
+import type { Feature, RouteTable } from '../../app/feature.js';
+import { conflict, notFound, unprocessable } from '../../http/errors.js';
+import { paginate } from '../../http/pagination.js';
+import { QUEUES } from '../../jobs/queues.js';
+import { actorOf } from '../events/events.js';
+import { emitEmailEvent } from './events-bridge.js';
+import { imapSession } from './imap-poller.js';
+import { inboundHandler } from './process.js';
+import { startSmtpReceiver } from './smtp-receiver.js';
+
+const LIST_COLUMNS = [
+  'i.id', 'i.source', 'i.message_id', 'i.envelope_from', 'i.from_address', 'i.subject', 'i.size', 'i.status', 'i.outcome', 'i.reason',
+  't.ticket_number', 'i.received_at', 'i.processed_at',
+];
+
+const iso = (v: unknown) => (v ? (v as Date).toISOString() : null);
+
+export function presentInbound(r: Record<string, unknown>) {
+  return {
+    id: Number(r.id),
+    source: r.source,
+    message_id: r.message_id ?? null,
+    envelope_from: r.envelope_from ?? null,
+    from_address: r.from_address ?? null,
+    subject: r.subject ?? null,
+    size: Number(r.size),
+    status: r.status,
+    outcome: r.outcome ?? null,
+    reason: r.reason ?? null,
+    ticket_number: r.ticket_number ?? null,
+    received_at: iso(r.received_at),
+    processed_at: iso(r.processed_at),
+    ...('body_text' in r ? { body_text: r.body_text ?? null } : {}),
+  };
+}
+
+const inboundQuery = (app: AppContext) => app.db({ i: 'inbound_emails' }).leftJoin({ t: 'tickets' }, 't.id', 'i.ticket_id');
+
+function inboundId(raw: string): number {
+  if (!/^\d{1,15}$/.test(raw)) throw notFound('inbound email');
+  return Number(raw);
+}
+
+function routes(app: AppContext): RouteTable {
+  return {
+    async listInboundEmails(ctx) {
+      const q = ctx.state.input.query as { status?: string; limit?: number; cursor?: string };
+      const qb = inboundQuery(app).select(LIST_COLUMNS);
+      if (q.status) qb.where('i.status', q.status);
+      const page = await paginate(qb, { limit: q.limit, cursor: q.cursor, keys: [{ column: 'i.id', prop: 'id' }] });
+      ctx.body = { data: page.data.map(presentInbound), next_cursor: page.next_cursor };
+    },
+    async getInboundEmail(ctx) {
+      const id = inboundId(String(ctx.state.input.params.id));
+      const row = await inboundQuery(app).select([...LIST_COLUMNS, 'i.body_text']).where('i.id', id).first();
+      if (!row) throw notFound('inbound email');
+      ctx.body = presentInbound(row);
+    },
+    async releaseInboundEmail(ctx) {
+      const id = inboundId(String(ctx.state.input.params.id));
+      const body = (ctx.state.input.body ?? {}) as { employee_id?: number };
+      const p = ctx.state.principal!;
+      await app.db.transaction(async (trx) => {
+        const row = await trx('inbound_emails').where({ id }).forUpdate().first('id', 'status');
+        if (!row) throw notFound('inbound email');
+        if (row.status !== 'quarantined' && row.status !== 'failed') {
+          throw conflict('not_releasable', 'Only a quarantined or failed message can be released.', { current_status: row.status });
+        }
+        if (body.employee_id !== undefined && !(await trx('employees').where({ id: body.employee_id }).first('id'))) {
+          throw unprocessable('unknown_employee', 'No such employee.', [{ field: 'employee_id', message: 'does not exist' }]);
+        }
+        await trx('inbound_emails')
+          .where({ id })
+          .update({ status: 'received', release_employee_id: body.employee_id ?? null, released_by: p.employeeId, attempts: 0 });
+        await app.jobs.enqueue(trx, QUEUES.emailInbound, { inboundId: id });
+        await emitEmailEvent(trx, { type: 'email.released', actor: actorOf(p), object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { id, employee_id: body.employee_id ?? null } });
+      });
+      const fresh = await inboundQuery(app).select(LIST_COLUMNS).where('i.id', id).first();
+      ctx.body = presentInbound(fresh);
+    },
+  };
+}
+
+export const emailFeature: Feature = {
+  name: 'email',
+  routes,
+  workers: (app) => [
+    // two loops per process: mails are independent (each job locks its own row)
+    { queue: QUEUES.emailInbound, handler: inboundHandler(app) as never, concurrency: 2 },
+    { queue: QUEUES.imapPoll, handler: (async () => void (await imapSession(app))) as never },
+  ],
+  // one IMAP session per minute for the whole cluster (one job per slot; the queue is stately: never two at once)
+  schedules: (app) => (app.config.inbound.imapUrl ? [{ queue: QUEUES.imapPoll, everySeconds: 60 }] : []),
+  services: async (app) => (app.config.inbound.smtpPort !== undefined ? [await startSmtpReceiver(app)] : []),
+};

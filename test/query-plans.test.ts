@@ -1,0 +1,98 @@
+/**
+ * Index-backed plans without statistics: the tickets table is filled with thousands of rows and
+ * never analysed (autovacuum off for it, as on CI machines), then the hot list endpoints run and the
+ * exact SQL each one sent is EXPLAINed. Every scan of `tickets` must be an index scan, and nothing
+ * may sort the table's rows (keyset pages come in index order): a plan that reads every ticket of
+ * an owner and sorts them — what an unanalysed table got before — fails.
+ */
+import t from 'tap';
+import { createEmployee, signedIn, startTestApp, tokenFor } from './helpers/harness.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+const walk = (n: PlanNode, out: PlanNode[] = []): PlanNode[] => {
+  out.push(n);
+  for (const c of n.Plans ?? []) walk(c, out);
+  return out;
+};
+
+t.test('hot ticket queries use indexes on a never-analysed table', async (t) => {
+  const ta = await startTestApp(t);
+  await ta.db.raw(`ALTER TABLE tickets SET (autovacuum_enabled = false)`);
+  await ta.db.raw(`ALTER TABLE employees SET (autovacuum_enabled = false)`);
+  const { user: owner, token: ownerToken } = await signedIn(ta);
+  const coordinator = await createEmployee(ta.db, { role: 'Ticket Coordinator' });
+  const coordToken = await tokenFor(ta.app, coordinator);
+  const others = await Promise.all(Array.from({ length: 5 }, () => createEmployee(ta.db)));
+  // 3,000 tickets by one employee (the own-tickets case), 3,000 by others; a third assigned; 1 in
+  // 100 about toner (a search that matches few)
+  await ta.db.raw(
+    `INSERT INTO tickets (employee_id, subject, category, sub_category, description, status, priority, department, assigned_to)
+     SELECT CASE WHEN g <= 3000 THEN ?::bigint ELSE (ARRAY[?, ?, ?, ?, ?]::bigint[])[1 + g % 5] END,
+            CASE WHEN g % 100 = 0 THEN 'Toner empty on floor ' ELSE 'Printer jam on floor ' END || g, 'Hardware', 'Printer', 'Paper stuck ' || g,
+            (ARRAY['New', 'Open', 'In Progress', 'Closed'])[1 + g % 4], 'High', 'IT Department',
+            CASE WHEN g % 3 = 0 THEN ?::bigint END
+     FROM generate_series(1, 6000) g`,
+    [owner.id, ...others.map((o) => o.id), coordinator.id],
+  );
+  const stats = (await ta.db.raw(`SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE relname = 'tickets'`)).rows[0];
+  t.same(stats, { last_analyze: null, last_autoanalyze: null }, 'the tickets table was never analysed');
+
+  const captured: { sql: string; bindings: unknown[] }[] = [];
+  const onQuery = (q: { sql: string; bindings?: unknown[] }) => {
+    if (/from "tickets"|from \(select \* from tickets/i.test(q.sql) && /^select/i.test(q.sql.trim())) captured.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  };
+  ta.db.on('query', onQuery);
+
+  const cases: [string, string, Record<string, string>][] = [
+    ['own tickets (employee)', ownerToken, {}],
+    ['all tickets (staff)', coordToken, {}],
+    ['by status (staff)', coordToken, { status: 'Open' }],
+    ['assigned to me (staff)', coordToken, {}],
+    ['search (staff)', coordToken, { q: 'toner' }],
+  ];
+  for (const [name, token, query] of cases) {
+    captured.length = 0;
+    const path = name.startsWith('assigned') ? '/api/tickets/my-tickets/' : '/api/tickets/';
+    const first = await ta.api.get(path, { token, query: { ...query, limit: '20' } });
+    t.equal(first.status, 200, `${name}: 200`);
+    t.equal(first.body.data.length, 20, `${name}: a full page`);
+    // and the second page (keyset cursor)
+    const second = await ta.api.get(path, { token, query: { ...query, limit: '20', cursor: first.body.next_cursor } });
+    t.equal(second.status, 200);
+    t.ok(captured.length >= 2, `${name}: its SQL was captured`);
+    for (const q of captured) {
+      // the SQL as sent ($n placeholders), on a connection of the app's own pool
+      const conn = await ta.db.client.acquireConnection();
+      const plan = await conn.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.bindings).then(
+        (r: { rows: { 'QUERY PLAN': { Plan: PlanNode }[] }[] }) => r.rows[0]!['QUERY PLAN'][0]!.Plan,
+        (err: Error) => { throw new Error(`${err.message}: ${q.sql}`); },
+      ).finally(() => ta.db.client.releaseConnection(conn));
+      const nodes = walk(plan);
+      const scans = nodes.filter((n) => n['Relation Name'] === 'tickets');
+      const bad = scans.filter((n) => !['Index Scan', 'Index Only Scan', 'Bitmap Heap Scan'].includes(n['Node Type']));
+      t.same(bad.map((n) => n['Node Type']), [], `${name}: tickets read through an index (${scans.map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`).join(', ')})`);
+      const read = scans.reduce((s, n) => s + (n['Actual Rows'] ?? 0), 0);
+      if (name.startsWith('search')) {
+        t.ok(nodes.some((n) => n['Node Type'] === 'Bitmap Index Scan'), `${name}: the GIN index finds the matches`);
+      } else {
+        t.ok(read <= 100, `${name}: reads a page's worth of tickets, not the table (${read} rows)`);
+        t.notOk(nodes.some((n) => n['Node Type'] === 'Sort' || n['Node Type'] === 'Incremental Sort'), `${name}: no sort, rows come in index order`);
+      }
+    }
+  }
+  ta.db.off('query', onQuery);
+
+  // and the maintenance job analyses a never-analysed table (no waiting on autovacuum)
+  const { runMaintenance } = await import('../src/features/jobs/maintenance.js');
+  const result = await runMaintenance(ta.app, 'analyze');
+  t.ok(Number(result.analyze) >= 2, `maintenance analysed the stale tables (${result.analyze})`);
+  const after = (await ta.db.raw(`SELECT last_analyze IS NOT NULL AS analysed FROM pg_stat_user_tables WHERE relname IN ('tickets', 'employees') ORDER BY relname`)).rows;
+  t.same(after, [{ analysed: true }, { analysed: true }], 'tickets and employees now have statistics');
+});
