@@ -17,7 +17,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -134,11 +134,12 @@ export class S3Store implements Backend {
   }
 
   async *keys(after = ''): AsyncIterable<string> {
-    // paged by StartAfter (the last key seen), which every S3-compatible store implements alike
+    // ListObjects (v1) paged by Marker = the last key seen: every S3-compatible store implements it
+    // alike (s3rver's v2 continuation tokens need a cipher OpenSSL 3 no longer has)
     const prefix = this.config.prefix;
     let last = after ? prefix + after : undefined;
     for (;;) {
-      const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(last ? { StartAfter: last } : {}) }));
+      const r = await this.client.send(new ListObjectsCommand({ Bucket: this.config.bucket, Prefix: prefix, ...(last ? { Marker: last } : {}) }));
       const keys = (r.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
       for (const k of keys) yield k.slice(prefix.length);
       if (!r.IsTruncated || keys.length === 0) return;

@@ -69,18 +69,16 @@ export function appliesTo(key: NotificationKey, role: string): boolean {
   return a === 'everyone' || (STAFF_ROLES as readonly string[]).includes(role);
 }
 
-const decide = (key: NotificationKey, role: string, chosen: boolean | null | undefined, inactive = false): boolean => {
+const decide = (key: NotificationKey, role: string, chosen: boolean | null | undefined): boolean => {
   if (!appliesTo(key, role)) return false;
   if (def(key).required) return true;
-  // a deactivated or erased account gets only the mails that must reach it (its own security mails)
-  if (inactive) return false;
   return chosen ?? def(key).default;
 };
 
 /**
- * Does this person want an email for `key`? One indexed lookup. Unknown people → false; deactivated
- * or erased accounts → false except for required (security) keys. Call it in the transaction that
- * queues the mail.
+ * Does this person want an email for `key`? One indexed lookup. Unknown people → false. (A
+ * deactivated or erased account is the email worker's business: it records such mails as failed, not
+ * sent, so the delivery log shows them.) Call it in the transaction that queues the mail.
  */
 export async function wantsEmail(db: Knex | Knex.Transaction, employeeId: number, key: NotificationKey): Promise<boolean> {
   return (await wantsEmailMany(db, [employeeId], key)).has(employeeId);
@@ -91,13 +89,13 @@ export async function wantsEmailMany(db: Knex | Knex.Transaction, employeeIds: r
   const ids = [...new Set(employeeIds.filter((n) => Number.isSafeInteger(n)))];
   if (!ids.length) return new Set();
   const { rows } = (await db.raw(
-    `SELECT e.id, e.role, p.enabled, (e.deactivated_at IS NOT NULL OR e.erased_at IS NOT NULL) AS inactive
+    `SELECT e.id, e.role, p.enabled
        FROM employees e
        LEFT JOIN notification_preferences p ON p.employee_id = e.id AND p.key = ?
       WHERE e.id = ANY(?::bigint[])`,
     [key, ids],
-  )) as { rows: { id: string | number; role: string; enabled: boolean | null; inactive: boolean }[] };
-  return new Set(rows.filter((r) => decide(key, r.role, r.enabled, r.inactive)).map((r) => Number(r.id)));
+  )) as { rows: { id: string | number; role: string; enabled: boolean | null }[] };
+  return new Set(rows.filter((r) => decide(key, r.role, r.enabled)).map((r) => Number(r.id)));
 }
 
 export interface Recipient {
