@@ -188,6 +188,7 @@ t.test('unknown routes and methods are problem+json', async (t) => {
   const m = await call('DELETE', '/api/things/');
   t.equal(m.status, 405);
   t.equal(m.body.code, 'method_not_allowed');
+  t.equal(m.headers.get('allow'), 'GET, POST', 'a 405 names the methods the path supports');
   t.equal((await call('DELETE', '/API/Things')).status, 405, 'as case-insensitive as the routes');
 });
 

@@ -146,7 +146,11 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   // reached only when no route matched: 405 if the path exists for another method, else 404
   const templates = spec.operations.map((o) => ({ method: o.method.toUpperCase(), re: new RegExp(pathToRegExp(o.path).source, 'i') }));
   koa.use((ctx) => {
-    if (templates.some((o) => o.method !== ctx.method && o.re.test(ctx.path))) throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`);
+    const allowed = [...new Set(templates.filter((o) => o.re.test(ctx.path)).map((o) => o.method))];
+    if (allowed.length && !allowed.includes(ctx.method)) {
+      // RFC 9110 §15.5.6: a 405 names the methods the resource does support
+      throw new AppError(405, 'method_not_allowed', `${ctx.method} is not supported on ${ctx.path}.`, {}, { Allow: allowed.sort().join(', ') });
+    }
     throw new AppError(404, 'route_not_found', `No operation matches ${ctx.method} ${ctx.path}.`);
   });
   return koa;

@@ -27,7 +27,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import { callerKey, type Principal } from './auth.js';
-import { conflict, unprocessable } from './errors.js';
+import { conflict, unprocessable, validationFailed } from './errors.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
 /** How long a retry waits for the first request with its key before answering 409. */
@@ -82,7 +82,8 @@ function fileSummary(ctx: Koa.Context): unknown {
 export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Principal | undefined, next: () => Promise<void>, opts: { secretResponse?: boolean } = {}): Promise<void> {
   const key = ctx.get('Idempotency-Key');
   if (!key) return next();
-  if (key.length > 255) throw unprocessable('idempotency_key_invalid', 'The Idempotency-Key must be at most 255 characters.');
+  // the same answer as the contract's own check where an operation declares the header (maxLength 255)
+  if (key.length > 255) throw validationFailed([{ field: 'Idempotency-Key', message: 'must NOT have more than 255 characters' }], 'The Idempotency-Key must be at most 255 characters.');
   const caller = callerKey(principal, ctx.ip);
   const hash = requestHash(ctx.method, ctx.path, ctx.request.body, fileSummary(ctx));
 

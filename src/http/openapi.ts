@@ -78,8 +78,8 @@ export function loadSpec(file = path.join(packageRoot, 'openapi.yaml')): Spec {
   return spec;
 }
 
-/** Resolve a local `$ref` (e.g. `#/components/parameters/Limit`). */
-function deref(doc: Json, node: Json): Json {
+/** Resolve a local `$ref` chain (e.g. `#/components/parameters/Limit`); the contract tests use it too. */
+export function deref(doc: Json, node: Json): Json {
   let cur = node;
   for (let i = 0; cur && typeof cur.$ref === 'string' && i < 10; i++) {
     const parts = (cur.$ref as string).replace(/^#\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -89,7 +89,7 @@ function deref(doc: Json, node: Json): Json {
 }
 
 /** Point local `$ref`s of a schema lifted out of the document at the document registered as `openapi.json`. */
-function rebaseRefs(node: unknown): unknown {
+export function rebaseRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebaseRefs);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
@@ -99,7 +99,8 @@ function rebaseRefs(node: unknown): unknown {
   return node;
 }
 
-function makeAjv(doc: Json, coerce: boolean) {
+/** The Ajv set-up every validation of the spec uses (requests, responses, the contract tests). */
+export function makeAjv(doc: Json, coerce: boolean) {
   const ajv = new Ajv2020({
     strict: false,
     allErrors: true,
@@ -196,19 +197,41 @@ export function compileRequestValidators(spec: Spec): Map<string, RequestValidat
   return out;
 }
 
-export type ResponseValidator = (status: number, contentType: string | undefined, body: unknown) => string[];
+/** `headers`: the response's headers; every one of CONTRACT_HEADERS that is present must be declared. */
+export type ResponseValidator = (status: number, contentType: string | undefined, body: unknown, headers?: Headers) => string[];
+
+/** Response headers that are part of the contract: present on an answer ⇒ declared for it in openapi.yaml. */
+export const CONTRACT_HEADERS = [
+  'x-request-id',
+  'cache-control',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'retry-after',
+  'idempotent-replayed',
+  'location',
+  'etag',
+  'content-range',
+  'deprecation',
+  'sunset',
+] as const;
 
 /** For tests: validate a response against the spec; returns a list of problems (empty = valid). */
 export function compileResponseValidator(spec: Spec): (operationId: string) => ResponseValidator {
   const ajv = makeAjv(spec.doc, false);
   const cache = new Map<string, ValidateFunction>();
-  return (operationId) => (status, contentType, body) => {
+  return (operationId) => (status, contentType, body, headers) => {
     const op = spec.byId.get(operationId);
     if (!op) return [`operation ${operationId} is not in the spec`];
     const responses = (op.raw.responses ?? {}) as Json;
     const key = String(status) in responses ? String(status) : `${String(status)[0]}XX` in responses ? `${String(status)[0]}XX` : 'default' in responses ? 'default' : undefined;
     if (!key) return [`${operationId}: status ${status} is not documented`];
     const resp = deref(spec.doc, responses[key]);
+    if (headers) {
+      const declared = new Set(Object.keys((resp.headers ?? {}) as Json).map((h) => h.toLowerCase()));
+      const undeclared = CONTRACT_HEADERS.filter((h) => headers.has(h) && !declared.has(h));
+      if (undeclared.length) return [`${operationId} ${status}: header(s) ${undeclared.join(', ')} sent but not declared`];
+    }
     const content = (resp.content ?? {}) as Json;
     const types = Object.keys(content);
     if (types.length === 0) return body === undefined || body === '' ? [] : [`${operationId} ${status}: documented without a body but one was sent`];

@@ -70,7 +70,7 @@ function verdict(op: Operation, exp: Expectation, r: Sent): string | undefined {
   const got = `${r.status}${code ? ` ${code}` : ''}`;
   if (exp === 'allow' ? r.status < 200 || r.status > 299 : r.status !== exp) return `got ${got}${r.status >= 400 && r.json?.detail ? ` (${r.json.detail})` : ''}`;
   const body = r.json ?? (r.text === '' ? undefined : r.text);
-  const problems = responses(op.operationId)(r.status, r.type, body);
+  const problems = responses(op.operationId)(r.status, r.type, body, r.headers);
   if (problems.length) return `${got} does not match openapi.yaml: ${problems.join('; ')}`;
   return undefined;
 }

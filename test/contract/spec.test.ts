@@ -57,6 +57,16 @@ t.test('every operation is documented, secured and complete', async (t) => {
 
     const responses = (raw.responses ?? {}) as Json;
     const codes = Object.keys(responses);
+    // every answer is declared by its own code: generated clients type status codes, and orval
+    // writes a range such as 4XX as a literal that does not compile
+    t.same(codes.filter((c) => !/^\d{3}$/.test(c)), [], `${id} declares no status range or default`);
+    const secured = (security ?? []).some((req) => Object.keys(req).length > 0);
+    const expected = ['400', ...(secured ? ['401', '403'] : []), ...(raw.requestBody ? ['413', '415'] : []), ...(op.method === 'post' ? ['409', '422'] : [])];
+    t.same(expected.filter((c) => !codes.includes(c)), [], `${id} declares the answers its pipeline can give`);
+    for (const c of codes) {
+      const headers = Object.keys(resolve(responses[c])?.headers ?? {});
+      t.ok(headers.includes('X-Request-Id'), `${id} ${c} declares X-Request-Id`);
+    }
     const errors = codes.filter((c) => /^4(\d\d|XX)$/.test(c) || c === 'default');
     t.ok(errors.length > 0, `${id} documents a 4XX (or specific 4xx) error response`);
     for (const c of errors) {

@@ -111,19 +111,19 @@ export class Api {
     const type = res.headers.get('content-type') ?? '';
     let parsed: unknown = text;
     if (/json/.test(type) && text) parsed = JSON.parse(text);
-    if (!opts.unchecked) this.check(method, u.pathname, res.status, type, parsed);
+    if (!opts.unchecked) this.check(method, u.pathname, res.status, type, parsed, res.headers);
     return { status: res.status, headers: res.headers, body: parsed as B, text };
   }
 
   /** Every response must be one the spec documents, and (4xx/5xx) be problem+json. */
-  private check(method: string, pathname: string, status: number, type: string, body: unknown): void {
+  private check(method: string, pathname: string, status: number, type: string, body: unknown, headers: Headers): void {
     const op = matchOperation(spec, method, pathname);
     if (!op) {
       if (status !== 404 && status !== 405) this.t.fail(`${method} ${pathname} is not in openapi.yaml but answered ${status}`);
       return;
     }
     if (status >= 400 && !type.startsWith('application/problem+json')) this.t.fail(`${method} ${pathname} ${status} is not problem+json (${type})`);
-    const problems = responseValidator(op.operationId)(status, type, body === '' ? undefined : body);
+    const problems = responseValidator(op.operationId)(status, type, body === '' ? undefined : body, headers);
     if (problems.length) this.t.fail(`response does not match openapi.yaml: ${problems.join('; ')} — body: ${JSON.stringify(body).slice(0, 500)}`);
   }
 

@@ -11,7 +11,7 @@ export function registerAttach(noun: Command, factory: () => Factory): void {
     .action(async (ticket: string, files: string[], opts: { json?: boolean | string }) => {
       const f = factory();
       const [{ buildUploadForm }, { print }] = await Promise.all([import('../attachments/upload.js'), import('../output/print.js')]);
-      const { form, done } = await buildUploadForm(f, 'files[]', files, 'uploading');
+      const { form, done } = await buildUploadForm(f, 'files', files, 'uploading');
       let res;
       try {
         res = await f.client().call('post', '/api/tickets/{id}/attachments/', { path: { id: ticketArg(ticket) }, form });

@@ -41,10 +41,7 @@ export async function login(app: AppContext, throttle: LoginThrottle, portal: Po
   const attempt = await throttle.reserve(email, ip);
   const e = await employees.findByEmail(app.db, email);
   const ok = await verifyPassword(e?.password_hash, password);
-  if (!e || !ok) {
-    if (e) await app.db('employees').where({ id: e.id }).increment('failed_login_count', 1);
-    throw badCredentials();
-  }
+  if (!e || !ok) throw badCredentials();
   // the password was right: give the attempt back whatever the account's state
   await attempt.succeeded();
   if (e.status === 'Pending') throw forbidden('This account is waiting for an administrator to approve it.', 'account_pending');
@@ -55,7 +52,7 @@ export async function login(app: AppContext, throttle: LoginThrottle, portal: Po
   if (portal === 'employee' && staff) throw forbidden('Staff sign in through /api/token/admin/.', 'wrong_portal');
   if (portal === 'admin' && !staff) throw forbidden('Employees sign in through /api/token/employee/.', 'wrong_portal');
   const { sessionId, refresh } = await app.db.transaction(async (trx) => {
-    await trx('employees').where({ id: e.id }).update({ last_login_at: trx.fn.now(), failed_login_count: 0 });
+    await trx('employees').where({ id: e.id }).update({ last_login_at: trx.fn.now() });
     return store.createSession(trx, e.id, app.config.refreshTokenTtlSeconds);
   });
   const { password_hash: _omit, ...user } = e;
@@ -167,7 +164,7 @@ export async function resetPassword(app: AppContext, token: string, next: string
     // a link issued before the account was deactivated or erased does not bring it back
     const owner = await trx('employees').where({ id: employeeId }).first('status');
     if (!owner || owner.status === 'Deactivated' || owner.status === 'Erased') throw new AppError(400, 'invalid_reset_token', 'This reset link is invalid, expired or already used; request a new one.');
-    await trx('employees').where({ id: employeeId }).update({ password_hash: hash, password_changed_at: trx.fn.now(), updated_at: trx.fn.now(), failed_login_count: 0 });
+    await trx('employees').where({ id: employeeId }).update({ password_hash: hash, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await store.revokeEmployeeSessions(trx, employeeId, 'password_reset');
   });
 }

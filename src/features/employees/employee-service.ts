@@ -23,8 +23,6 @@ import type { EmployeeRecord } from './employee-store.js';
 /** The API shape of an employee, `image_url` signed for this app (what every response shows). */
 export const employeePresenter = (app: AppContext) => (e: EmployeeRecord): Record<string, unknown> => store.present(e, (image) => profileImageUrl(app, image));
 
-/** Fields a client may never choose when registering (→ 422, not silently ignored). */
-const SERVER_OWNED = ['role', 'status', 'company_id'] as const;
 
 
 
@@ -80,10 +78,6 @@ export interface RegistrationInput extends NewEmployeeNames {
  * image pool, password hashing), so an anonymous caller cannot make us do that work for nothing.
  */
 export async function register(app: AppContext, input: RegistrationInput, image: UploadedFile | undefined, limit?: RegistrationLimit, ip = ''): Promise<EmployeeRecord> {
-  const injected = SERVER_OWNED.filter((k) => input[k] !== undefined);
-  if (injected.length) {
-    throw unprocessable('field_not_allowed', `These fields are set by the server and cannot be sent: ${injected.join(', ')}.`, injected.map((f) => ({ field: f, message: 'is set by the server' })));
-  }
   const errors: FieldError[] = passwordProblems(input.password, 'password', [input.email, input.email.split('@')[0], input.first_name, input.last_name]);
   if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
   if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);

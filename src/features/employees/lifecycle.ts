@@ -111,7 +111,7 @@ export async function reactivate(app: AppContext, actor: Principal, rawId: strin
   return app.db.transaction(async (trx) => {
     const e = await locked(trx, rawId);
     if (e.status !== 'Deactivated') throw wrongState(e, 'reactivated', 'Deactivated');
-    const updated = (await store.updateEmployee(trx, e.id, { status: 'Approved', deactivated_at: null, failed_login_count: 0 }))!;
+    const updated = (await store.updateEmployee(trx, e.id, { status: 'Approved', deactivated_at: null }))!;
     await audit(trx, actor, e, 'reactivated', null);
     await queueEmail(trx, app.jobs, { template: 'account_reactivated', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: `${app.config.publicUrl}/login` } });
     await emitLifecycleEvent(trx, actor, updated, 'reactivated', {});
@@ -141,7 +141,6 @@ export async function erase(app: AppContext, actor: Principal, rawId: string, co
       status: 'Erased',
       erased_at: trx.fn.now(),
       last_login_at: null,
-      failed_login_count: 0,
     }))!;
     await revokeEmployeeSessions(trx, e.id, 'erased');
     await trx('password_reset_tokens').where({ employee_id: e.id }).delete();

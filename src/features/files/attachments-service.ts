@@ -14,6 +14,7 @@ import { tooLarge, unsupportedMediaType } from '../../http/errors.js';
 import { detectType, sanitizeFileName, type DetectedType } from './detect.js';
 import { loadSharp, withImageSlot } from './image-pool.js';
 import { fileStore, newKey } from './storage.js';
+import { signedAttachmentUrl } from '../../lib/signed-urls.js';
 
 const REENCODED = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
@@ -36,6 +37,22 @@ export interface AttachmentRow {
   file_size: number;
   upload_date: string;
   uploaded_by: number | null;
+}
+
+/**
+ * The API shape of an attachment (schema `Attachment`): the upload answer (`uploadTicketAttachments`),
+ * the ticket detail's `attachments` (`getTicket`, `createTicket`, ticket updates) — one shape everywhere.
+ */
+export function presentAttachment(app: AppContext, a: Pick<AttachmentRow, 'id' | 'file_name' | 'file_type' | 'file_size' | 'upload_date' | 'uploaded_by'>) {
+  return {
+    id: Number(a.id),
+    file_name: a.file_name,
+    file_type: a.file_type,
+    file_size: Number(a.file_size),
+    upload_date: new Date(a.upload_date).toISOString(),
+    uploaded_by: a.uploaded_by === null ? null : Number(a.uploaded_by),
+    url: signedAttachmentUrl(app.config.publicUrl, app.jwt.secret, Number(a.id)),
+  };
 }
 
 /** Normalise what koa-body gives for a field (one file, several, or nothing) into an array, in the order sent. */

@@ -16,7 +16,7 @@ import { AppError, notFound } from '../../http/errors.js';
 import { isStaff, type Principal } from '../../http/auth.js';
 import { signResource } from '../../lib/signed-urls.js';
 import { DEFAULT_PROFILE_IMAGE_KEY, profileImageKey } from './profile-images.js';
-import { fileStore, type ByteRange } from './storage.js';
+import { fileStore, isValidKey, type ByteRange } from './storage.js';
 
 export type AccessResult = 'granted' | 'denied' | 'not_found' | 'invalid_path' | 'range_not_satisfiable';
 
@@ -51,8 +51,31 @@ export function signedMediaUrl(app: AppContext, key: string, ttlSeconds = 900): 
 /** Short-lived signed URL of an employee's profile image (`image` column), or of the default image. */
 export const profileImageUrl = (app: AppContext, image: string | null | undefined): string => signedMediaUrl(app, profileImageKey(image));
 
-/** Whether a person/API key may read the file with `key` (object-level rule, not the signature). */
-export async function mayRead(app: AppContext, p: Principal | undefined, key: string): Promise<boolean> {
+/** A ticket attachment with what its read rule needs: the ticket's owner and assignee. */
+interface AttachmentAccessRow {
+  id: number;
+  storage_key: string;
+  file_name: string;
+  file_type: string;
+  owner_id: number | null;
+  assignee_id: number | null;
+}
+
+async function loadAttachment(app: AppContext, where: { 'a.id': number } | { 'a.storage_key': string }): Promise<AttachmentAccessRow | undefined> {
+  const row = await app.db('ticket_attachments as a')
+    .join('tickets as t', 't.id', 'a.ticket_id')
+    .where(where)
+    .first('a.id', 'a.storage_key', 'a.file_name', 'a.file_type', 't.employee_id as owner_id', 't.assigned_to as assignee_id');
+  if (!row) return undefined;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return { ...row, id: Number(row.id), owner_id: num(row.owner_id), assignee_id: num(row.assignee_id) };
+}
+
+/**
+ * Whether a person/API key may read the file with `key` (object-level rule, not the signature);
+ * `attachment`: the attachment row stored under `key` (already loaded, with its ticket's people).
+ */
+async function mayRead(app: AppContext, p: Principal | undefined, key: string, attachment: AttachmentAccessRow | undefined): Promise<boolean> {
   if (!p) return false;
   if (p.kind === 'api_key') return p.scopes.includes('media:read');
   if (isStaff(p)) return true;
@@ -62,14 +85,70 @@ export async function mayRead(app: AppContext, p: Principal | undefined, key: st
     return Boolean(me?.image) && me.image === key;
   }
   if (key.startsWith('ticket_attachments/')) {
-    const row = await app.db('ticket_attachments as a')
-      .join('tickets as t', 't.id', 'a.ticket_id')
-      .where('a.storage_key', key)
-      .where((q) => q.where('t.employee_id', p.employeeId).orWhere('t.assigned_to', p.employeeId))
-      .first('a.id');
-    return Boolean(row);
+    return attachment !== undefined && (attachment.owner_id === p.employeeId || attachment.assignee_id === p.employeeId);
   }
   return false;
+}
+
+/** A stored file the caller may read, with what sendFile needs. */
+export interface AuthorizedFile {
+  key: string;
+  mime: string;
+  fileName: string;
+  attachmentId?: number;
+}
+
+const MIME_BY_EXTENSION: Record<string, string> = { png: 'image/png', webp: 'image/webp', jpg: 'image/jpeg' };
+
+/**
+ * The one authorization of file reads, for `downloadAttachment` (`{ attachmentId }`) and `getMedia`
+ * (`{ key }`): the attachment is loaded once with its ticket's owner and assignee; a signature for
+ * exactly this resource, or the object-level rule (mayRead), grants it. Every denial is logged and
+ * answers 403 (an API key without `media:read`) or 404 (nothing revealed).
+ */
+export async function authorizeFile(app: AppContext, ctx: ApiContext, operation: string, ask: { attachmentId: number } | { key: string }): Promise<AuthorizedFile> {
+  const p = ctx.state.principal;
+  const byId = 'attachmentId' in ask;
+  const askedId = byId ? ask.attachmentId : undefined;
+  const missing = () => notFound(byId ? 'attachment' : 'file');
+  const deny = async (key: string | null, result: AccessResult, status: number) =>
+    logAccess(app, ctx, { operation, storage_key: key, ...(byId ? { attachment_id: askedId } : {}), result, status });
+  let row: AttachmentAccessRow | undefined;
+  let key: string | null;
+  if (byId) {
+    row = Number.isSafeInteger(ask.attachmentId) ? await loadAttachment(app, { 'a.id': ask.attachmentId }) : undefined;
+    key = row?.storage_key ?? null;
+  } else {
+    key = ask.key;
+    if (!isValidKey(key)) {
+      await deny(key, 'invalid_path', 404);
+      throw missing();
+    }
+    if (key.startsWith('ticket_attachments/')) row = await loadAttachment(app, { 'a.storage_key': key });
+  }
+  const bySignature = ctx.state.signed?.resource === (byId ? `attachment:${ask.attachmentId}` : `media:${key}`);
+  if (!bySignature) {
+    const scope = missingScope(p);
+    if (scope) {
+      await deny(key, 'denied', 403);
+      throw scope;
+    }
+  }
+  if (byId && !row) {
+    await deny(key, 'not_found', 404);
+    throw missing();
+  }
+  if (!(bySignature || (await mayRead(app, p, key!, row)))) {
+    await deny(key, 'denied', 404);
+    throw missing();
+  }
+  if (row) return { key: row.storage_key, mime: row.file_type, fileName: row.file_name, attachmentId: row.id };
+  if (key!.startsWith('ticket_attachments/')) {
+    await deny(key, 'not_found', 404);
+    throw missing();
+  }
+  const fileName = key!.slice(key!.indexOf('/') + 1);
+  return { key: key!, mime: MIME_BY_EXTENSION[fileName.split('.').pop() ?? ''] ?? 'application/octet-stream', fileName };
 }
 
 /** 403 for an API key lacking media:read (the edge lets any key through so the denial is logged). */

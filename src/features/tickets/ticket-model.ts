@@ -59,6 +59,7 @@ export interface AttachmentRow {
   file_type: string;
   file_size: number | string;
   upload_date: Date;
+  uploaded_by: number | string | null;
 }
 
 export type HistoryEvent = 'created' | 'updated' | 'status_changed' | 'assigned' | 'commented' | 'attachment_added' | 'sla';

@@ -8,8 +8,7 @@ import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
 import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
-import { signedAttachmentUrl } from '../../lib/signed-urls.js';
-import { deleteTicketFiles, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
+import { deleteTicketFiles, presentAttachment, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import { SlaEngine, type SlaTicket } from '../sla/sla-engine.js';
 import { wantsEmail } from '../notifications/preferences.js';
@@ -85,7 +84,7 @@ export class TicketService {
     const [attachments, comments] = await Promise.all([store.listAttachments(db, row.id), store.listAllComments(db, row.id, isStaff(p))]);
     return {
       ...presentTicket(row, isStaff(p)),
-      attachments: attachments.map((a) => ({ ...a, file_size: Number(a.file_size), url: signedAttachmentUrl(this.app.config.publicUrl, this.app.jwt.secret, a.id) })),
+      attachments: attachments.map((a) => presentAttachment(this.app, { ...a, upload_date: a.upload_date.toISOString(), uploaded_by: a.uploaded_by === null ? null : Number(a.uploaded_by), file_size: Number(a.file_size) })),
       comments,
     };
   }
@@ -142,9 +141,10 @@ export class TicketService {
       const created = await store.insertTicketWithHistory(trx, values, actorRef(p), actorOf(p));
       const id = created.id;
       if (sla) await this.sla.attach(trx, slaTicket(created), sla, actorRef(p));
-      if (files.length) await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
-      const row = (await store.findTicket(trx, { by: 'id', value: id }))!;
-      return { row, body: await this.detail(p, row, trx) };
+      const stored = await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
+      // the answer is built from the rows in hand: only an SLA attached changes the ticket as read back
+      const row = sla ? (await store.findTicket(trx, { by: 'id', value: id }))! : created;
+      return { row, body: { ...presentTicket(row, staff), attachments: stored.map((a) => presentAttachment(this.app, a)), comments: [] } };
     });
   }
 

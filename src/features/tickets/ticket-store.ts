@@ -204,7 +204,7 @@ export async function pageHistory(db: Knex, ticketId: number, includeInternal: b
 }
 
 export async function listAttachments(db: Knex | Knex.Transaction, ticketId: number): Promise<AttachmentRow[]> {
-  return (await db('ticket_attachments').where({ ticket_id: ticketId }).orderBy('id').select('id', 'file_name', 'file_type', 'file_size', 'upload_date')) as AttachmentRow[];
+  return (await db('ticket_attachments').where({ ticket_id: ticketId }).orderBy('id').select('id', 'file_name', 'file_type', 'file_size', 'upload_date', 'uploaded_by')) as AttachmentRow[];
 }
 
 export async function employeeExists(db: Knex | Knex.Transaction, id: number): Promise<boolean> {

@@ -13,6 +13,7 @@ export interface Sent {
   type: string;
   text: string;
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
 }
 
 export interface SendOptions {
@@ -52,7 +53,7 @@ export async function send(base: string, method: string, pathname: string, opts:
       json = undefined;
     }
   }
-  return { method, url: u.toString(), status: res.status, type, text, json };
+  return { method, url: u.toString(), status: res.status, type, text, json, headers: res.headers };
 }
 
 /** Fill the path template: given values win, other parameters get a sample from their schema. */

@@ -3,51 +3,32 @@
  * schema (so authorization, not validation, decides a status), fast-check arbitraries from
  * schemas (valid-ish and invalid), and the request parts of an operation.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
-import { loadSpec, type Operation, type Spec } from '../../../src/http/openapi.js';
-
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => void;
+import { deref, loadSpec, makeAjv, rebaseRefs, type Operation, type Spec } from '../../../src/http/openapi.js';
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type Schema = Json | boolean;
 
 export const spec: Spec = loadSpec();
 
-/** Resolve a local `$ref` chain (e.g. `#/components/parameters/Limit`). */
+/** Resolve a local `$ref` chain (e.g. `#/components/parameters/Limit`): the server's own resolution. */
 export function resolve<T = Json>(node: Json | undefined, doc: Json = spec.doc): T {
-  let cur = node;
-  for (let i = 0; cur && typeof cur.$ref === 'string' && i < 20; i++) {
-    const parts = (cur.$ref as string).replace(/^#\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    cur = parts.reduce<Json | undefined>((acc, k) => acc?.[k], doc);
-  }
-  return cur as T;
+  return (node === undefined ? undefined : deref(doc, node)) as T;
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, discriminator: true });
-addFormats(ajv);
-ajv.addFormat('binary', true);
-ajv.addSchema(spec.doc, 'openapi.json');
+// the server's Ajv set-up (no coercion: a value must already have the schema's type)
+const ajv = makeAjv(spec.doc, false);
 const compiled = new Map<Schema, ValidateFunction>();
 
 /** Validate a value against a schema fragment of openapi.yaml ($refs resolve inside the spec). */
 export function validates(schema: Schema, value: unknown): boolean {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(typeof schema === 'boolean' ? schema : { $id: `frag${compiled.size}`, ...rebase(schema) });
+    v = ajv.compile(typeof schema === 'boolean' ? schema : { $id: `frag${compiled.size}`, ...(rebaseRefs(schema) as Json) });
     compiled.set(schema, v);
   }
   return v(value) as boolean;
-}
-
-/** Point local refs of a fragment at the registered document. */
-function rebase(node: unknown): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (Array.isArray(node)) return node.map(rebase);
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `openapi.json${v}` : rebase(v)]));
-  }
-  return node;
 }
 
 export const problemSchema: Json = { $ref: '#/components/schemas/Problem' };

@@ -1,0 +1,6 @@
+export default {
+  smartsupport: {
+    input: { target: '../../openapi.yaml' },
+    output: { target: 'out/orval/client.ts', client: 'fetch', mode: 'single', clean: true },
+  },
+};
