@@ -78,7 +78,7 @@ t.test('a consumer that stops reading is cut off with a resumable id, and resumi
     http.get(streamUrl(ta.url, '?type=faq.created'), { headers: auth }, resolve).on('error', reject);
   });
   paused.pause();
-  await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'smartsupport-events-listen'`)).rows[0].n >= 1, 'listening');
+  await waitFor(async () => (await ta.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'smartsupport-listen'`)).rows[0].n >= 1, 'listening');
   // 4,000 events of ~4 KiB: far more than the socket buffers hold
   const big = 'x'.repeat(4000);
   const before = (await ta.db('events').max({ m: 'seq' }))[0]!.m ?? 0;
