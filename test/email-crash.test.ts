@@ -3,15 +3,13 @@
  * runs, then the real `smartsupport worker` process is SIGKILLed while it processes; after a
  * restart every message is processed exactly once (one ticket per mail, none lost, none doubled).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { startSmtpReceiver } from '../src/features/email/smtp-receiver.js';
 import { createEmployee, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
+import { spawnSmartsupport } from './helpers/processes.js';
 import { waitFor } from './helpers/outbound.js';
 
-const bin = path.resolve('bin/smartsupport');
 const JOB_ENV = { JOB_EXPIRE_SECONDS: '2', JOB_MAINTENANCE_SECONDS: '1', INBOUND_SENDER_HOURLY_CAP: '0' };
 const N = 40;
 
@@ -29,21 +27,8 @@ t.test('SIGKILL between receipt and processing: each mail processed exactly once
   t.equal((await ta.db('inbound_emails').where({ status: 'received' })).length, N, 'all stored and waiting for the worker');
 
   const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, INBOUND_ADDRESS: 'helpdesk@example.com', SMTP_URL: '' };
-  const children = new Set<ChildProcess>();
-  t.teardown(() => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  const startWorker = () => {
-    const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }));
-    return { child, exited, stderr: () => err };
-  };
+  // a real `smartsupport worker`; any still running at teardown is SIGKILLed
+  const startWorker = () => spawnSmartsupport(t, ['worker'], env);
   const done = async () => Number((await ta.db('inbound_emails').whereNot({ status: 'received' }).count({ n: '*' }))[0]!.n);
 
   // kill the worker as soon as it has started taking mail in, twice

@@ -5,15 +5,13 @@
  * receiver answered but before the answer was recorded) carries the same webhook-id and the same
  * body. Needs the build (`npm run build`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
 import { createEmployee, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
+import { spawnSmartsupport } from './helpers/processes.js';
 import { waitFor } from './helpers/outbound.js';
 import { startReceiver } from './helpers/receiver.js';
 import { signatureValid } from './helpers/sse.js';
 
-const bin = path.resolve('bin/smartsupport');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const JOB_ENV = { JOB_EXPIRE_SECONDS: '2', JOB_MAINTENANCE_SECONDS: '1', WORKFLOW_RETRY_BASE_MS: '100', WORKFLOW_RETRY_MAX_MS: '500', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
 const EVENTS = 200;
@@ -31,21 +29,8 @@ t.test('SIGKILLed workers: every event reaches both endpoints; repeats keep thei
   for (const r of [a, b]) hooks.push((await ta.api.post('/api/webhooks/', { url: `${r.url}/hook`, event_types: ['faq.*'] }, { token })).body as { id: number; secret: string });
 
   const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' };
-  const children = new Set<ChildProcess>();
-  t.teardown(() => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  const startWorker = () => {
-    const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }));
-    return { child, exited, stderr: () => err };
-  };
+  // a real `smartsupport worker`; any still running at teardown is SIGKILLed
+  const startWorker = () => spawnSmartsupport(t, ['worker'], env);
   // attempts claimed (leased) and not yet recorded: requests in flight
   const inFlight = async () => Number((await ta.db('webhook_deliveries').where('lease_until', '>', ta.db.fn.now()).count({ n: '*' }))[0]!.n);
 

@@ -4,15 +4,13 @@
  * workflow stub, exactly once after de-duplicating by Idempotency-Key, and no delivery is stuck.
  * Needs the build (`npm run build`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { queueWorkflowDelivery } from '../src/features/workflow/workflow-outbox.js';
 import { createEmployee, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
+import { spawnSmartsupport } from './helpers/processes.js';
 import { insertTicket, startWorkflowStub, waitFor } from './helpers/outbound.js';
 
-const bin = path.resolve('bin/smartsupport');
 if (!existsSync('dist/src/cli/main.js')) t.fail('dist/ is missing: run `npm run build` before `npm test`');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,21 +35,8 @@ t.test('SIGKILLed workers lose nothing and double nothing', async (t) => {
     WORKFLOW_API_URL: stub.url,
     SMTP_URL: '',
   };
-  const children = new Set<ChildProcess>();
-  t.teardown(() => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  const startWorker = () => {
-    const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }));
-    return { child, exited, stderr: () => err };
-  };
+  // a real `smartsupport worker`; any still running at teardown is SIGKILLed
+  const startWorker = () => spawnSmartsupport(t, ['worker'], env);
 
   const openJobs = async (): Promise<number> =>
     (await ta.db.raw(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'workflow.deliver' AND state IN ('created', 'retry', 'active')`)).rows[0].n;
