@@ -37,6 +37,12 @@ export const soak: Benchmark = {
     const emp = await benchEmployee(env);
     const workers = await startWorkers(env.app, features);
     const headers = { Authorization: `Bearer ${emp.token}`, 'Content-Type': 'application/json' };
+    // renew the access token every 5 minutes, as a client does with its refresh token
+    const renew = setInterval(() => {
+      emp.refresh().then((t) => (headers.Authorization = `Bearer ${t}`), () => undefined);
+    }, 5 * 60_000);
+    /** what the failures were: HTTP status or the exception's name */
+    const failures = new Map<string, number>();
     const started = Date.now();
     const windows = new Map<number, Window>();
     const windowOf = (t: number) => {
@@ -52,6 +58,7 @@ export const soak: Benchmark = {
       const k = n++;
       const t0 = performance.now();
       let ok = false;
+      let status = 'exception';
       try {
         if (k % 3 === 0 || ids.length === 0) {
           const r = await fetch(`${env.server.url}/api/tickets/`, {
@@ -60,20 +67,25 @@ export const soak: Benchmark = {
             body: JSON.stringify({ subject: `Soak ${k}`, category: 'Hardware', sub_category: 'Laptop', description: 'soak' }),
           });
           const body = (await r.json()) as { id: number };
+          status = String(r.status);
           ok = r.status === 201;
           if (ok && ids.length < 5000) ids.push(body.id);
         } else if (k % 3 === 1) {
           const r = await fetch(`${env.server.url}/api/tickets/?limit=20`, { headers });
           await r.arrayBuffer();
+          status = String(r.status);
           ok = r.status === 200;
         } else {
           const r = await fetch(`${env.server.url}/api/tickets/${ids[k % ids.length]}/`, { headers });
           await r.arrayBuffer();
+          status = String(r.status);
           ok = r.status === 200;
         }
-      } catch {
+      } catch (err) {
         ok = false;
+        status = `exception ${(err as Error).name}`;
       }
+      if (!ok) failures.set(status, (failures.get(status) ?? 0) + 1);
       const w = windowOf(Date.now());
       w.requests++;
       w.latencies.push(performance.now() - t0);
@@ -92,6 +104,7 @@ export const soak: Benchmark = {
       }),
     );
     clearInterval(mailer);
+    clearInterval(renew);
     // let the last emails go out
     const deadline = Date.now() + 60_000;
     let unsent = 0;
@@ -99,6 +112,7 @@ export const soak: Benchmark = {
       unsent = Number((await env.app.db('notifications').whereNot({ status: 'sent' }).count({ n: '*' }))[0]!.n);
       if (unsent) await new Promise((r) => setTimeout(r, 250));
     } while (unsent && Date.now() < deadline);
+    const unsentByStatus = (await env.app.db('notifications').whereNot({ status: 'sent' }).groupBy('status').select('status').count({ n: '*' })) as unknown as Array<{ status: string; n: string }>;
     await workers.stop(5_000);
 
     const keys = [...windows.keys()].sort((a, b) => a - b);
@@ -113,6 +127,8 @@ export const soak: Benchmark = {
       errors,
       emails_queued: queued,
       emails_unsent: unsent,
+      unsent_by_status: Object.fromEntries(unsentByStatus.map((r) => [r.status, Number(r.n)])),
+      failures: Object.fromEntries(failures),
       start: { rss_mb: mb(first.rssEnd), p99_ms: round(p99(first.latencies)), errors: first.errors, requests: first.requests },
       end: { rss_mb: mb(last.rssEnd), p99_ms: round(p99(last.latencies)), errors: last.errors, requests: last.requests },
     };

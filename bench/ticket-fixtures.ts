@@ -6,14 +6,16 @@ import { signAccessToken } from '../src/lib/jwt.js';
 import { listen, type RunningServer } from '../src/app/server.js';
 import type { BenchEnv } from './lib.js';
 
-export async function benchEmployee(env: BenchEnv, role = 'Employee'): Promise<{ id: number; token: string }> {
+export async function benchEmployee(env: BenchEnv, role = 'Employee'): Promise<{ id: number; token: string; refresh(): Promise<string> }> {
   const [row] = await env.app
     .db('employees')
     .insert({ first_name: 'Bench', last_name: role, email: `bench-${role.replace(/\s/g, '')}-${Date.now()}@example.com`, department: 'IT Department', role, status: 'Approved' })
     .returning('id');
   // a real session, as a signed-in client has: every request then also checks that it is not revoked
   const { sessionId } = await createSession(env.app.db, Number(row.id), 3600);
-  return { id: Number(row.id), token: await signAccessToken(env.app.jwt, { sub: String(row.id), role, sid: sessionId }) };
+  // access tokens live ACCESS_TOKEN_TTL_SECONDS (15 min); a long run renews them as a client's refresh does
+  const refresh = () => signAccessToken(env.app.jwt, { sub: String(row.id), role, sid: sessionId });
+  return { id: Number(row.id), token: await refresh(), refresh };
 }
 
 /** A bare Koa app on a plain pg pool running one handler (no auth, no validation, no middleware). */
