@@ -90,6 +90,31 @@ t.test('multipart registration (fields + optional image) works and enforces the 
   t.equal((await ta.api.post('/api/create_employee/', undefined, { raw: bad })).status, 400, 'role in a multipart registration is refused by the contract');
 });
 
+t.test('registerEmployeeForm (POST /api/create_employee/form/): the same registration, multipart only', async (t) => {
+  const { default: sharp } = await import('sharp');
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#cc6633' } }).png().toBuffer();
+  const body = registration();
+  const form = new FormData();
+  for (const [k, v] of Object.entries(body)) form.append(k, String(v));
+  form.append('image', new Blob([png], { type: 'image/png' }), 'me.png');
+  const r = await ta.api.post('/api/create_employee/form/', undefined, { raw: form });
+  t.equal(r.status, 201);
+  t.equal(r.body.status, 'Pending');
+  t.match(r.headers.get('location'), /^\/api\/employees\/\d+\/$/);
+  t.match((await ta.db('employees').where({ id: r.body.id }).first('image')).image, /^employee_images\/[0-9a-f]{32}\.webp$/, 'the image is stored');
+  // the same rules: an email taken is 409, a server-owned field is 400
+  const dup = new FormData();
+  for (const [k, v] of Object.entries(registration({ email: body.email }))) dup.append(k, String(v));
+  t.equal((await ta.api.post('/api/create_employee/form/', undefined, { raw: dup })).status, 409);
+  const bad = new FormData();
+  for (const [k, v] of Object.entries(registration({ status: 'Approved' }))) bad.append(k, String(v));
+  t.equal((await ta.api.post('/api/create_employee/form/', undefined, { raw: bad })).status, 400);
+  // multipart only: JSON is 415
+  const json = await ta.api.post('/api/create_employee/form/', registration());
+  t.equal(json.status, 415);
+  t.equal(json.body.code, 'unsupported_media_type');
+});
+
 t.test('password rules, confirmation and bad fields', async (t) => {
   const short = await ta.api.post('/api/create_employee/', registration({ password: 'short1', confirm_password: 'short1' }));
   t.equal(short.status, 422);

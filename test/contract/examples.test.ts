@@ -1,8 +1,11 @@
 /**
  * Every example in openapi.yaml is valid against the schema it illustrates: schema-level `example`s,
- * request and response media-type `example`/`examples`, parameter and header examples. Generated
- * clients, docs and mock servers show these to people, so a stale example is a contract bug. Also:
- * every error component response carries an example problem.
+ * request and response media-type `example`/`examples` (JSON and multipart), parameter and header
+ * examples. Generated clients, docs and mock servers show these to people, so a stale example is a
+ * contract bug. And every operation has them: an example for each request body (JSON, and multipart
+ * bodies with text fields; a body of file parts alone has nothing to show), one for each JSON success
+ * answer (binary downloads, text, YAML, HTML and event streams have no JSON to show), and an example
+ * problem for every error code (each error response is a shared component that carries one).
  */
 import t from 'tap';
 import { resolve, spec, validates, type Json } from './lib/spec-tools.js';
@@ -40,7 +43,7 @@ function collect(): Example[] {
     const id = op.operationId;
     for (const p of (op.raw.parameters ?? []) as Json[]) if (!p.$ref) out.push(...examplesOf(`${id} parameter ${p.name}`, p, p.schema));
     const body = op.raw.requestBody && !op.raw.requestBody.$ref ? (op.raw.requestBody as Json) : undefined;
-    for (const [type, mt] of Object.entries<Json>(body?.content ?? {})) if (/json/.test(type)) out.push(...examplesOf(`${id} request ${type}`, mt, mt.schema));
+    for (const [type, mt] of Object.entries<Json>(body?.content ?? {})) out.push(...examplesOf(`${id} request ${type}`, mt, mt.schema));
     for (const [code, r] of Object.entries<Json>(op.raw.responses ?? {})) {
       if (r.$ref) continue;
       for (const [type, mt] of Object.entries<Json>(r.content ?? {})) if (/json/.test(type)) out.push(...examplesOf(`${id} ${code} ${type}`, mt, mt.schema));
@@ -70,5 +73,58 @@ t.test('every error component response carries an example problem', async (t) =>
     if (!content.length) continue;
     const has = content.some(([, mt]) => mt.example !== undefined || Object.keys(mt.examples ?? {}).length > 0);
     t.ok(has, `${name} has an example problem`);
+  }
+});
+
+// ─── coverage: every operation has its examples ─────────────────────────────
+
+const hasExample = (mt: Json) => mt.example !== undefined || Object.keys(mt.examples ?? {}).length > 0;
+const fileOnly = (schema: Json) => {
+  const props = Object.values<Json>(resolve<Json>(schema)?.properties ?? {});
+  return props.length > 0 && props.every((p) => p.format === 'binary' || resolve<Json>(p.items)?.format === 'binary');
+};
+
+/** What lacks an example: request bodies, JSON 2xx answers, error answers without an example problem. */
+function missingExamples(): string[] {
+  const missing: string[] = [];
+  for (const op of spec.operations) {
+    const id = op.operationId;
+    const body = resolve<Json | undefined>(op.raw.requestBody);
+    for (const [type, mt] of Object.entries<Json>(body?.content ?? {})) {
+      if (type === 'multipart/form-data' && fileOnly(mt.schema)) continue; // only file parts: nothing to show
+      if (!hasExample(mt)) missing.push(`${id} request ${type}`);
+    }
+    for (const [code, ref] of Object.entries<Json>(op.raw.responses ?? {})) {
+      const r = resolve<Json>(ref);
+      for (const [type, mt] of Object.entries<Json>(r.content ?? {})) {
+        // binary downloads, metrics text, the spec as YAML, the HTML docs, SSE: no JSON example to give
+        if (!/json/.test(type)) continue;
+        if (!hasExample(mt)) missing.push(`${id} ${code} ${type}${code.startsWith('2') ? '' : ' (example problem)'}`);
+      }
+    }
+  }
+  return missing;
+}
+
+t.test('every operation has a request example, a success example and an example problem per error code', async (t) => {
+  const missing = missingExamples();
+  t.same(missing, [], `${missing.length} request bodies / answers without an example`);
+  // the check sees the operations at all: the spec has dozens of JSON answers, each now illustrated
+  const answers = spec.operations.flatMap((op) => Object.entries<Json>(op.raw.responses ?? {}).filter(([c]) => c.startsWith('2')));
+  t.ok(answers.length >= 90, `${answers.length} success answers checked`);
+});
+
+t.test('the coverage check fails on an operation without examples (not vacuous)', async (t) => {
+  const op = spec.operations.find((o) => o.operationId === 'createTicketComment');
+  t.ok(op, 'createTicketComment is in the spec');
+  const json = op!.raw.requestBody.content['application/json'];
+  const saved = { example: json.example, examples: json.examples };
+  delete json.example;
+  delete json.examples;
+  try {
+    t.ok(missingExamples().includes('createTicketComment request application/json'), 'a request body without an example is reported');
+  } finally {
+    if (saved.example !== undefined) json.example = saved.example;
+    if (saved.examples !== undefined) json.examples = saved.examples;
   }
 });

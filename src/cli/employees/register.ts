@@ -18,7 +18,7 @@ interface Opts {
 }
 
 export function register(noun: Command, factory: () => Factory): void {
-  withJson(defineVerb(noun, 'register', 'registerEmployee', 'register your own account (no sign-in needed); it stays Pending until a System Admin approves it'))
+  withJson(defineVerb(noun, 'register', ['registerEmployee', 'registerEmployeeForm'], 'register your own account (no sign-in needed); it stays Pending until a System Admin approves it'))
     .option('--first-name <name>', 'first name (prompted on a terminal)')
     .option('--last-name <name>', 'last name (prompted on a terminal)')
     .option('--middle-name <name>', 'middle name')
@@ -26,7 +26,7 @@ export function register(noun: Command, factory: () => Factory): void {
     .option('--department <department>', '"IT Department", "Asset Department" or "Budget Department" (prompted on a terminal)')
     .option('--email <email>', 'email (prompted on a terminal)')
     .option('--password-stdin', 'read the password from stdin (first line); otherwise prompted twice on a terminal')
-    .option('--image <file>', 'profile picture (JPEG, PNG or WebP, ≤ 5 MB), sent as multipart')
+    .option('--image <file>', 'profile picture (JPEG, PNG or WebP, ≤ 5 MB), sent as multipart (registerEmployeeForm)')
     .action(async (o: Opts) => {
       const f = factory();
       const [{ print }, { EMPLOYEE_COLUMNS }, { usageError }] = await Promise.all([
@@ -62,7 +62,7 @@ export function register(noun: Command, factory: () => Factory): void {
         const { form, done } = await buildUploadForm(f, 'image', [o.image], 'uploading');
         for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, v);
         try {
-          res = await client.call('post', '/api/create_employee/', { form });
+          res = await client.call('post', '/api/create_employee/form/', { form });
         } finally {
           done();
         }

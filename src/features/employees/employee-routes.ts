@@ -16,13 +16,17 @@ const principal = (ctx: ApiContext) => {
 function routes(app: AppContext): RouteTable {
   const present = svc.employeePresenter(app);
   const limit = svc.registrationLimit(app);
+  const register: RouteTable[string] = async (ctx) => {
+    const e = await svc.register(app, ctx.state.input.body, asFileList(ctx.request.files?.image)[0], limit, ctx.ip);
+    ctx.status = 201;
+    ctx.set('Location', `/api/employees/${e.id}/`);
+    ctx.body = present(e);
+  };
   return {
-    async registerEmployee(ctx) {
-      const e = await svc.register(app, ctx.state.input.body, asFileList(ctx.request.files?.image)[0], limit, ctx.ip);
-      ctx.status = 201;
-      ctx.set('Location', `/api/employees/${e.id}/`);
-      ctx.body = present(e);
-    },
+    // JSON or multipart
+    registerEmployee: register,
+    // the same registration, multipart only: for client generators that keep one request type per operation
+    registerEmployeeForm: register,
     async adminCreateEmployee(ctx) {
       const e = await svc.adminCreate(app, ctx.state.input.body, actorOf(ctx.state.principal));
       ctx.status = 201;

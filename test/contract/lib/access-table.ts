@@ -106,6 +106,12 @@ export const ACCESS: Record<string, Rule> = {
     scope: null,
     body: (v) => ({ first_name: 'Ada', last_name: 'Lovelace', department: 'IT Department', email: `ada.${v.unique}@example.com`, password: strongPassword, confirm_password: strongPassword }),
   },
+  // the same registration, multipart only (the form gets a PNG for `image`)
+  'POST /api/create_employee/form/': {
+    who: 'anyone',
+    scope: null,
+    body: (v) => ({ first_name: 'Ada', last_name: 'Lovelace', department: 'IT Department', email: `ada.form.${v.unique}@example.com`, password: strongPassword, confirm_password: strongPassword }),
+  },
   'POST /api/admin/create-employee/': { who: 'admin', scope: 'employees:write', body: (v) => ({ first_name: 'Grace', last_name: 'Hopper', department: 'IT Department', email: `grace.${v.unique}@example.com`, role: 'Employee' }) },
   'GET /api/employees/': { who: 'staff', scope: 'employees:read' },
   // "System Admin"; the list row adds "Coordinators read-only", which covers one employee too
