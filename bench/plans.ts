@@ -51,7 +51,13 @@ function summarise(root: PlanNode): string {
 /** Call `url` once, capturing the SQL matching `pick`, and EXPLAIN ANALYZE each captured query. */
 export async function explainEndpoint(env: BenchEnv, url: string, token: string, pick: RegExp): Promise<ExplainedQuery[]> {
   const captured: { sql: string; bindings: unknown[] }[] = [];
-  const on = (q: { sql: string; bindings: unknown[] }) => void (pick.test(q.sql) && captured.push({ sql: q.sql, bindings: q.bindings ?? [] }));
+  // a report that raises its sort memory (SET LOCAL work_mem) is EXPLAINed with the same setting
+  let workMem: string | undefined;
+  const on = (q: { sql: string; bindings: unknown[] }) => {
+    const mem = /^SET LOCAL work_mem = '([^']+)'/.exec(q.sql);
+    if (mem) workMem = mem[1];
+    else if (pick.test(q.sql)) captured.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  };
   env.app.db.on('query', on);
   const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
   env.app.db.off('query', on);
@@ -59,6 +65,7 @@ export async function explainEndpoint(env: BenchEnv, url: string, token: string,
   const client = (env.app.db as unknown as { client: { acquireConnection(): Promise<{ query(s: string, v: unknown[]): Promise<{ rows: Record<string, unknown>[] }> }>; releaseConnection(c: unknown): Promise<void> } }).client;
   const conn = await client.acquireConnection();
   try {
+    if (workMem) await conn.query(`SET work_mem = '${workMem}'`, []);
     const out: ExplainedQuery[] = [];
     for (const q of captured) {
       // knex raw queries carry `?` placeholders, builder queries `$n` (as the pg driver receives them)
@@ -70,6 +77,7 @@ export async function explainEndpoint(env: BenchEnv, url: string, token: string,
     }
     return out;
   } finally {
+    if (workMem) await conn.query('RESET work_mem', []).catch(() => undefined);
     await client.releaseConnection(conn);
   }
 }
