@@ -83,3 +83,42 @@ t.test('the time report equals the from-scratch SQL on randomized tickets, also 
   await Promise.all([...writers, ...readers]);
   await compare('after concurrent updates');
 });
+
+t.test('unanswered chat questions (one window sort) equal the two-window SQL on randomized conversations', async (t) => {
+  const ta = await startTestApp(t);
+  const emp = await createEmployee(ta.db);
+  // 300 conversations of 1–4 turns, a third escalated; answers cite an FAQ or not; ties in created_at
+  await ta.db.raw(
+    `WITH c AS (
+       INSERT INTO chat_conversations (employee_id, created_at, escalated_at)
+       SELECT ?, now() - (abs(hashint4(g)) % 20) * interval '1 day', CASE WHEN g % 3 = 0 THEN now() END FROM generate_series(1, 300) g RETURNING id, created_at)
+     INSERT INTO chat_messages (conversation_id, role, content, provider, sources, created_at)
+     SELECT c.id, r.role, CASE WHEN r.role = 'user' THEN 'question ' || (abs(hashint4(c.id::int * 10 + k)) % 9) || ' about vpn' ELSE 'answer' END,
+            CASE WHEN r.role = 'assistant' THEN 'faq' END,
+            CASE WHEN r.role = 'assistant' AND abs(hashint4(c.id::int * 10 + k)) % 2 = 0 THEN '{1}'::bigint[] ELSE '{}' END,
+            c.created_at + (k / 2) * interval '1 minute'
+       FROM c CROSS JOIN generate_series(0, 7) k CROSS JOIN LATERAL (SELECT CASE WHEN k % 2 = 0 THEN 'user' ELSE 'assistant' END AS role) r
+      WHERE k < 2 * (1 + abs(hashint4(c.id::int)) % 4)
+      ORDER BY c.id, k`,
+    [emp.id],
+  );
+  const { unansweredQuestions } = await import('../src/features/reports/chat-reports.js');
+  const since = new Date(Date.now() - 30 * 86_400_000);
+  const until = new Date(Date.now() + 60_000);
+  const old = (await ta.db.raw(
+    `SELECT s.content, tsvector_to_array(coalesce(s.question_tsv, to_tsvector('english', s.content))) AS lexemes, s.created_at
+       FROM (SELECT m.role, m.content, m.question_tsv, m.created_at, m.conversation_id, m.id,
+                    lead(m.sources) OVER w AS answer_sources, lead(m.role) OVER w AS next_role,
+                    row_number() OVER (PARTITION BY m.conversation_id, m.role ORDER BY m.id) AS nth
+               FROM chat_messages m WHERE m.created_at >= ? AND m.created_at < ?
+             WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.id)) s
+       JOIN chat_conversations c ON c.id = s.conversation_id
+      WHERE s.role = 'user' AND ((s.next_role = 'assistant' AND cardinality(s.answer_sources) = 0) OR (c.escalated_at IS NOT NULL AND s.nth = 1))`,
+    [since, until],
+  )).rows as { content: string; created_at: Date }[];
+  const got = await unansweredQuestions(ta.db, since, until);
+  // the same multiset of questions (the LIMIT is not reached; order among equal created_at is free)
+  const key = (r: { content: string; created_at: Date }) => `${r.created_at.toISOString()} ${r.content}`;
+  t.ok(old.length > 50, `a real sample (${old.length} questions)`);
+  t.same(got.map(key).sort(), old.map(key).sort());
+});
