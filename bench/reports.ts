@@ -5,11 +5,13 @@
  * each) over the same year. Target: p99 ≤ 200 ms per report for the default period (30 days), plans index-backed.
  *
  * Measured three times: on tables never analysed (autovacuum off for them, so no statistics appear
- * mid-run), after ANALYZE, and after VACUUM (what autovacuum leaves: index-only scans possible). The EXPLAIN of each report's main query is printed (BENCH_PLANS=1
- * prints them in full) and must name the report's index.
+ * mid-run), after ANALYZE, and after VACUUM (what autovacuum leaves: index-only scans possible). Every
+ * query of each report is EXPLAIN ANALYZEd and printed as a one-line summary with its in-database time
+ * and /proc/loadavg (BENCH_PLANS=1 prints the plans in full); one of them must name the report's index.
  */
 import { load, round, type BenchEnv, type Benchmark, type BenchResult } from './lib.js';
 import { benchEmployee } from './ticket-fixtures.js';
+import { explainEndpoint, loadavg } from './plans.js';
 
 const TICKETS = Number(process.env.BENCH_REPORT_TICKETS ?? 1_000_000);
 const CONVERSATIONS = Number(process.env.BENCH_REPORT_CONVERSATIONS ?? 100_000);
@@ -74,30 +76,6 @@ async function prepare(env: BenchEnv): Promise<{ token: string }> {
   return { token: admin.token };
 }
 
-/** The plan of the SQL an endpoint runs: capture its queries, EXPLAIN the slowest-looking one that matches. */
-async function plans(env: BenchEnv, url: string, token: string): Promise<string[]> {
-  const captured: { sql: string; bindings: unknown[] }[] = [];
-  const on = (q: { sql: string; bindings: unknown[] }) => void captured.push(q);
-  env.app.db.on('query', on);
-  const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-  env.app.db.off('query', on);
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  const client = (env.app.db as unknown as { client: { acquireConnection(): Promise<{ query(s: string, v: unknown[]): Promise<{ rows: { 'QUERY PLAN': string }[] }> }>; releaseConnection(c: unknown): Promise<void> } }).client;
-  const conn = await client.acquireConnection();
-  try {
-    const out: string[] = [];
-    for (const q of captured.filter((c) => /FROM (tickets|ticket_history|chat_messages|chat_conversations)/i.test(c.sql))) {
-      // knex's ? placeholders → $n, as the pg driver receives them
-      let n = 0;
-      const sql = q.sql.replace(/\?/g, () => `$${++n}`);
-      out.push((await conn.query(`EXPLAIN ${sql}`, q.bindings)).rows.map((r) => r['QUERY PLAN']).join('\n'));
-    }
-    return out;
-  } finally {
-    await client.releaseConnection(conn);
-  }
-}
-
 const REPORTS: { name: string; path: string; index: RegExp }[] = [
   { name: 'volume by category, 30 days', path: '/api/reports/tickets/volume/?by=category', index: /tickets_(report_)?submit(_date)?_idx/ },
   { name: 'backlog, 30 days', path: '/api/reports/tickets/backlog/', index: /ticket_history_backlog_idx/ },
@@ -121,13 +99,18 @@ export const reports: Benchmark = {
       if (phase === 'vacuumed') await env.app.db.raw('VACUUM (ANALYZE) tickets, ticket_history, chat_messages, chat_conversations');
       for (const r of REPORTS) {
         const url = `${env.server.url}${r.path.replace('since=84d', `since=${since84}`)}`;
-        const p = await plans(env, url, token);
+        // every query the report sends, EXPLAIN ANALYZEd: a one-line summary each and the in-database time
+        const qs = await explainEndpoint(env, url, token, /FROM (tickets|ticket_history|chat_messages|chat_conversations)\b/i);
+        const p = qs.map((q) => q.summary);
         const indexed = p.some((x) => r.index.test(x)) && !p.some((x) => /Seq Scan on (tickets|ticket_history|chat_messages)\b/.test(x));
         allIndexed &&= indexed;
-        if (process.env.BENCH_PLANS) process.stderr.write(`\n--- ${phase}: ${r.name}\n${p.join('\n\n')}\n`);
+        // the queries run concurrently (Promise.all) where the report allows: the slowest bounds the database's part
+        const dbMs = Math.max(...qs.map((q) => q.dbMs));
+        process.stderr.write(`\n--- ${phase}: ${r.name} (load ${await loadavg()})\n${qs.map((q) => `  ${round(q.dbMs, 1)} ms in DB: ${q.summary}`).join('\n')}\n`);
+        if (process.env.BENCH_PLANS) process.stderr.write(`${qs.map((q) => q.text).join('\n\n')}\n`);
         const l = await load({ url, headers: { Authorization: `Bearer ${token}` }, connections: 1 });
         worst = Math.max(worst, l.p99);
-        rows.push(`${phase} ${r.name}: p99 ${round(l.p99, 1)} ms, mean ${round(1000 / l.rps, 1)} ms, ${indexed ? 'index-backed' : 'NOT index-backed'}`);
+        rows.push(`${phase} ${r.name}: p99 ${round(l.p99, 1)} ms, mean ${round(1000 / l.rps, 1)} ms, slowest query ${round(dbMs, 1)} ms in DB, ${indexed ? 'index-backed' : 'NOT index-backed'}, load ${await loadavg()}`);
       }
     }
     process.stderr.write(`\n${rows.join('\n')}\n`);

@@ -2,11 +2,15 @@
  * Service levels at volume (100k open tickets with an SLA clock, or BENCH_SLA_TICKETS):
  * - `sla-at-risk`: p99 of `GET /api/tickets/?sla_state=at_risk` (target < 200 ms) and EXPLAIN of the
  *   exact SQL: the by-due-time range scan of ticket_sla_breach_at_idx, tickets by primary key.
- * - `sla-report`: p99 of `GET /api/reports/sla/?since=30d` over all of them (target < 200 ms), EXPLAINed.
- * ticket_sla is never ANALYZEd here: the plans must not depend on statistics.
+ * - `sla-report`: p99 of `GET /api/reports/sla/?since=30d` over all of them (target < 200 ms), EXPLAINed,
+ *   as loaded and after VACUUM (what autovacuum leaves: the covering index answers alone).
+ * ticket_sla is never ANALYZEd here: the plans must not depend on statistics. Each plan is printed as
+ * a one-line summary with its in-database time (EXPLAIN ANALYZE) and /proc/loadavg; BENCH_PLANS=1
+ * prints the plans in full.
  */
 import { load, round, type BenchEnv, type Benchmark, type BenchResult } from './lib.js';
 import { benchEmployee } from './ticket-fixtures.js';
+import { explainEndpoint, loadavg, type ExplainedQuery } from './plans.js';
 
 const TOTAL = Number(process.env.BENCH_SLA_TICKETS ?? 100_000);
 /** half the clocks run on a business calendar (its arithmetic is part of presenting each row) */
@@ -51,37 +55,26 @@ function prepare(env: BenchEnv): Promise<{ token: string }> {
   return prepared;
 }
 
-async function explainOf(env: BenchEnv, url: string, token: string, pick: RegExp): Promise<string> {
-  const captured: { sql: string; bindings: unknown[] }[] = [];
-  const on = (q: { sql: string; bindings: unknown[] }) => void captured.push(q);
-  env.app.db.on('query', on);
-  const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-  env.app.db.off('query', on);
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  const q = captured.find((c) => pick.test(c.sql));
-  if (!q) throw new Error(`${url}: the query was not captured`);
-  const client = (env.app.db as unknown as { client: { acquireConnection(): Promise<{ query(s: string, v: unknown[]): Promise<{ rows: { 'QUERY PLAN': string }[] }> }>; releaseConnection(c: unknown): Promise<void> } }).client;
-  const conn = await client.acquireConnection();
-  try {
-    // the query event carries the SQL as sent (`$n` placeholders)
-    return (await conn.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.bindings)).rows.map((r) => r['QUERY PLAN']).join('\n');
-  } finally {
-    await client.releaseConnection(conn);
-  }
-}
-
 const latency = (url: string, token: string) => load({ url, headers: { Authorization: `Bearer ${token}` }, connections: 1 });
+
+/** EXPLAIN ANALYZE of the endpoint's query, printed (a summary line; BENCH_PLANS=1: the whole plan). */
+async function explained(env: BenchEnv, label: string, url: string, token: string, pick: RegExp): Promise<ExplainedQuery> {
+  const [q] = await explainEndpoint(env, url, token, pick);
+  if (!q) throw new Error(`${url}: the query was not captured`);
+  process.stderr.write(`\n${label}: ${q.summary}; ${round(q.dbMs, 2)} ms in the database (load ${await loadavg()})\n${process.env.BENCH_PLANS ? `${q.text}\n` : ''}`);
+  return q;
+}
 
 export const slaAtRisk: Benchmark = {
   name: 'sla-at-risk',
   async run(env): Promise<BenchResult> {
     const { token } = await prepare(env);
     const url = `${env.server.url}/api/tickets/?sla_state=at_risk&limit=20`;
-    const plan = await explainOf(env, url, token, /warn_at/);
-    process.stderr.write(`\nEXPLAIN at_risk list:\n${plan}\n`);
-    const indexed = /ticket_sla_breach_at_idx/.test(plan) && !/Seq Scan on ticket_sla/.test(plan) && !/Seq Scan on tickets/.test(plan);
+    const plan = await explained(env, 'at_risk list', url, token, /warn_at/);
+    const indexed = /ticket_sla_breach_at_idx/.test(plan.summary) && !/Seq Scan on ticket_sla/.test(plan.summary) && !/Seq Scan on tickets/.test(plan.summary);
     const l = await latency(url, token);
-    return { name: 'sla-at-risk', metric: `p99 ms (${TOTAL} open tickets)`, ours: round(l.p99, 1), baseline: 200, ratio: round(l.p99 / 200, 3), target: 'index used, p99 < 200 ms', pass: indexed && l.p99 < 200, note: `${indexed ? 'ticket_sla_breach_at_idx range scan' : 'NOT index-backed'}; mean ${round(1000 / l.rps, 1)} ms` };
+    const load1 = await loadavg();
+    return { name: 'sla-at-risk', metric: `p99 ms (${TOTAL} open tickets)`, ours: round(l.p99, 1), baseline: 200, ratio: round(l.p99 / 200, 3), target: 'index used, p99 < 200 ms', pass: indexed && l.p99 < 200, note: `${indexed ? 'ticket_sla_breach_at_idx range scan' : 'NOT index-backed'}; mean ${round(1000 / l.rps, 1)} ms; in DB ${round(plan.dbMs, 2)} ms; load ${load1}` };
   },
 };
 
@@ -90,9 +83,19 @@ export const slaReport: Benchmark = {
   async run(env): Promise<BenchResult> {
     const { token } = await prepare(env);
     const url = `${env.server.url}/api/reports/sla/?since=30d`;
-    const plan = await explainOf(env, url, token, /percentile_cont/);
-    process.stderr.write(`\nEXPLAIN SLA report:\n${plan}\n`);
-    const l = await latency(url, token);
-    return { name: 'sla-report', metric: `p99 ms (${TOTAL} tickets in 30 days)`, ours: round(l.p99, 1), baseline: 200, ratio: round(l.p99 / 200, 3), target: 'p99 < 200 ms', pass: l.p99 < 200, note: `mean ${round(1000 / l.rps, 1)} ms` };
+    // as loaded (never analysed, never vacuumed), then as autovacuum leaves it (index-only scans possible)
+    const rows: string[] = [];
+    let worst = 0;
+    let indexed = true;
+    for (const phase of ['unvacuumed', 'vacuumed'] as const) {
+      if (phase === 'vacuumed') await env.app.db.raw('VACUUM ticket_sla');
+      const plan = await explained(env, `SLA report (${phase})`, url, token, /FROM ticket_sla s/);
+      indexed &&= /ticket_sla_report_idx/.test(plan.summary) && !/Seq Scan on ticket_sla/.test(plan.summary);
+      const l = await latency(url, token);
+      worst = Math.max(worst, l.p99);
+      rows.push(`${phase}: p99 ${round(l.p99, 1)} ms, mean ${round(1000 / l.rps, 1)} ms, in DB ${round(plan.dbMs, 1)} ms, load ${await loadavg()}`);
+    }
+    process.stderr.write(`\nSLA report: ${rows.join('; ')}\n`);
+    return { name: 'sla-report', metric: `worst p99 ms (${TOTAL} tickets in 30 days)`, ours: round(worst, 1), baseline: 200, ratio: round(worst / 200, 3), target: 'p99 < 200 ms, index-backed', pass: worst < 200 && indexed, note: rows.join('; ') };
   },
 };

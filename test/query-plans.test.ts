@@ -96,3 +96,52 @@ t.test('hot ticket queries use indexes on a never-analysed table', async (t) => 
   const after = (await ta.db.raw(`SELECT last_analyze IS NOT NULL AS analysed FROM pg_stat_user_tables WHERE relname IN ('tickets', 'employees') ORDER BY relname`)).rows;
   t.same(after, [{ analysed: true }, { analysed: true }], 'tickets and employees now have statistics');
 });
+
+t.test('report queries read their period through an index on never-analysed tables, without sorting it where none is needed', async (t) => {
+  const ta = await startTestApp(t);
+  for (const table of ['tickets', 'ticket_sla']) await ta.db.raw(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+  const { token } = await signedIn(ta, { role: 'Ticket Coordinator' });
+  const owner = await createEmployee(ta.db);
+  // 6,000 tickets over a year, resolved ones with times, each with an SLA clock
+  await ta.db.raw(
+    `WITH tk AS (
+       INSERT INTO tickets (employee_id, subject, category, sub_category, description, status, priority, department, submit_date, approved_at, response_time, resolved_at, resolution_time)
+       SELECT ?, 'plan ' || g, 'Hardware', 'Printer', 'x', 'Resolved', 'High', (ARRAY['IT Department','Asset Department'])[1 + g % 2],
+              now() - (g % 365) * interval '1 day', now() - (g % 365) * interval '1 day' + interval '1 hour', 3600,
+              now() - (g % 365) * interval '1 day' + interval '2 hours', 7200 + g
+         FROM generate_series(1, 6000) g RETURNING id, submit_date)
+     INSERT INTO ticket_sla (ticket_id, policy_name, reason, targets, created_at, first_response_business_minutes)
+     SELECT id, 'P', 'test', '{}', submit_date, id % 10 FROM tk`,
+    [owner.id],
+  );
+  const stats = (await ta.db.raw(`SELECT relname, last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE relname IN ('tickets', 'ticket_sla') ORDER BY relname`)).rows;
+  t.same(stats.map((s: { last_analyze: unknown; last_autoanalyze: unknown }) => [s.last_analyze, s.last_autoanalyze]), [[null, null], [null, null]], 'tickets and ticket_sla were never analysed');
+  const cases: { name: string; path: string; query: Record<string, string>; pick: RegExp; index: RegExp; noSortOf?: boolean }[] = [
+    { name: 'SLA report', path: '/api/reports/sla/', query: { since: '7d' }, pick: /FROM ticket_sla s/, index: /ticket_sla_report_idx/, noSortOf: true },
+    { name: 'time report by department', path: '/api/reports/tickets/times/', query: { by: 'department' }, pick: /percentile_cont/, index: /tickets_(approved|resolved)_at_idx/ },
+    { name: 'time report, no grouping', path: '/api/reports/tickets/times/', query: {}, pick: /percentile_cont/, index: /tickets_(approved|resolved)_at_idx/ },
+  ];
+  for (const c of cases) {
+    const captured: { sql: string; bindings: unknown[] }[] = [];
+    const on = (q: { sql: string; bindings?: unknown[] }) => void (c.pick.test(q.sql) && captured.push({ sql: q.sql, bindings: q.bindings ?? [] }));
+    ta.db.on('query', on);
+    const r = await ta.api.get(c.path, { token, query: c.query });
+    ta.db.off('query', on);
+    t.equal(r.status, 200, `${c.name}: 200`);
+    t.ok(captured.length >= 1, `${c.name}: its SQL was captured`);
+    for (const q of captured) {
+      const conn = await ta.db.client.acquireConnection();
+      const plan = await conn.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.bindings).then((res: { rows: { 'QUERY PLAN': { Plan: PlanNode }[] }[] }) => res.rows[0]!['QUERY PLAN'][0]!.Plan).finally(() => ta.db.client.releaseConnection(conn));
+      const nodes = walk(plan);
+      const scans = nodes.filter((n) => n['Relation Name'] === 'tickets' || n['Relation Name'] === 'ticket_sla' || /^(tickets|ticket_sla)_/.test(n['Index Name'] ?? ''));
+      t.same(scans.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']), [], `${c.name}: no sequential scan (${scans.map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`).join(', ')})`);
+      t.ok(scans.some((n) => c.index.test(n['Index Name'] ?? '')), `${c.name}: a range scan of its period index`);
+      // the SLA report's groups come from a hash of histograms: only the few result rows are sorted
+      if (c.noSortOf) {
+        const read = Math.max(...scans.map((n) => n['Actual Rows'] ?? 0));
+        const sorted = nodes.filter((n) => n['Node Type'] === 'Sort').map((n) => n['Actual Rows'] ?? 0);
+        t.ok(read > 50 && sorted.every((n) => n <= 12), `${c.name}: no sort of the period's rows (${read} read, sorts of ${sorted.join(', ') || 'none'})`);
+      }
+    }
+  }
+});

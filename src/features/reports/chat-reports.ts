@@ -94,7 +94,9 @@ export async function unansweredQuestions(db: Knex, since: Date, until: Date, li
          SELECT m.role, m.content, m.question_tsv, m.created_at, m.conversation_id,
                 lead(m.sources) OVER w AS answer_sources,
                 lead(m.role) OVER w AS next_role,
-                row_number() OVER (PARTITION BY m.conversation_id, m.role ORDER BY m.id) AS nth
+                -- for a question: how many questions its conversation had up to it (the same window as
+                -- lead(): one sort of the period's messages instead of two)
+                count(*) FILTER (WHERE m.role = 'user') OVER w AS nth
            FROM chat_messages m
           WHERE m.created_at >= ? AND m.created_at < ?
          WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.id)) s

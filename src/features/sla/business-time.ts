@@ -96,42 +96,74 @@ interface Compiled {
   fixed: Set<string>;
   /** 'MM-DD' */
   yearly: Set<string>;
+  /** business intervals of each local day already worked out, by the day's UTC-midnight label (ms) */
+  dayCache: Map<number, [number, number][]>;
 }
 
+/**
+ * Calendars arrive as fresh objects (each ticket's copy parsed from JSON), so compiled calendars are
+ * kept by their JSON text too; each keeps the intervals of the days it has worked out. Working a day
+ * out costs a dozen time-zone look-ups (Intl, through luxon); a ticket list presents many clocks over
+ * the same few days, so a day is worked out once per process. Pure function of (calendar, date):
+ * caching changes no result. Both caches are bounded (cleared when full).
+ */
 const compiledCache = new WeakMap<BusinessCalendar, Compiled>();
+const compiledByText = new Map<string, Compiled>();
+const MAX_CALENDARS = 256;
+const MAX_DAYS_PER_CALENDAR = 8192;
 
 function compile(cal: BusinessCalendar): Compiled {
   let c = compiledCache.get(cal);
   if (c) return c;
-  c = {
-    zone: cal.time_zone,
-    days: WEEKDAYS.map((d) => (cal.hours[d] ?? []).map((iv) => [parseClock(iv.from), parseClock(iv.to)] as [number, number]).sort((a, b) => a[0] - b[0])),
-    fixed: new Set(cal.holidays.filter((h) => !h.recurring).map((h) => h.date)),
-    yearly: new Set(cal.holidays.filter((h) => h.recurring).map((h) => h.date.slice(5))),
-  };
+  const text = JSON.stringify([cal.time_zone, cal.hours, cal.holidays]);
+  c = compiledByText.get(text);
+  if (!c) {
+    c = {
+      zone: cal.time_zone,
+      days: WEEKDAYS.map((d) => (cal.hours[d] ?? []).map((iv) => [parseClock(iv.from), parseClock(iv.to)] as [number, number]).sort((a, b) => a[0] - b[0])),
+      fixed: new Set(cal.holidays.filter((h) => !h.recurring).map((h) => h.date)),
+      yearly: new Set(cal.holidays.filter((h) => h.recurring).map((h) => h.date.slice(5))),
+      dayCache: new Map(),
+    };
+    if (compiledByText.size >= MAX_CALENDARS) compiledByText.clear();
+    compiledByText.set(text, c);
+  }
   compiledCache.set(cal, c);
   return c;
 }
 
+const DAY = 86_400_000;
+
 const offsetAt = (ms: number, zone: string): number => DateTime.fromMillis(ms, { zone }).offset; // minutes east of UTC
 
-/** The first instant whose local date is `d` (midnight, or the first minute after a skipped midnight). */
-function dayStart(d: DateTime): number {
-  return DateTime.fromObject({ year: d.year, month: d.month, day: d.day }, { zone: d.zoneName! }).toMillis();
+/** The first instant of local date y-m-d in `zone` (midnight, or the first minute after a skipped midnight). */
+function dayStart(y: number, m: number, d: number, zone: string): number {
+  return DateTime.fromObject({ year: y, month: m, day: d }, { zone }).toMillis();
 }
 
 /**
- * Business intervals [a, b) of one local day, in increasing order. Within a day the zone's offset
- * changes at most once; the day is split at that instant and each part maps wall time to UTC with
- * its own offset.
+ * Business intervals [a, b) of one local day, in increasing order; the day is named by its date's
+ * UTC midnight (`label`, ms). Within a day the zone's offset changes at most once; the day is split
+ * at that instant and each part maps wall time to UTC with its own offset.
  */
-function dayIntervals(c: Compiled, day: DateTime): [number, number][] {
-  const iso = day.toISODate()!;
+function dayIntervals(c: Compiled, label: number): [number, number][] {
+  const cached = c.dayCache.get(label);
+  if (cached) return cached;
+  const out = computeDayIntervals(c, label);
+  if (c.dayCache.size >= MAX_DAYS_PER_CALENDAR) c.dayCache.clear();
+  c.dayCache.set(label, out);
+  return out;
+}
+
+function computeDayIntervals(c: Compiled, label: number): [number, number][] {
+  const date = new Date(label);
+  const iso = date.toISOString().slice(0, 10);
   if (c.fixed.has(iso) || c.yearly.has(iso.slice(5))) return [];
-  const hours = c.days[day.weekday - 1]!;
+  const hours = c.days[(date.getUTCDay() + 6) % 7]!;
   if (!hours.length) return [];
-  const s0 = dayStart(day);
-  const s1 = dayStart(day.plus({ days: 1 }));
+  const next = new Date(label + DAY);
+  const s0 = dayStart(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), c.zone);
+  const s1 = dayStart(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), c.zone);
   const o0 = offsetAt(s0, c.zone);
   const o1 = offsetAt(s1 - MINUTE, c.zone);
   const segments: [number, number, number][] = [];
@@ -147,7 +179,7 @@ function dayIntervals(c: Compiled, day: DateTime): [number, number][] {
     }
     segments.push([s0, hi, o0], [hi, s1, o1]);
   }
-  const wallMidnight = Date.UTC(day.year, day.month - 1, day.day);
+  const wallMidnight = label;
   const out: [number, number][] = [];
   for (const [segA, segB, off] of segments) {
     for (const [f, t] of hours) {
@@ -173,9 +205,10 @@ export function* businessIntervals(start: number, cal: BusinessCalendar | null):
     return;
   }
   const c = compile(cal);
-  let day = DateTime.fromMillis(start, { zone: c.zone }).startOf('day');
-  for (let i = 0; i < MAX_SCAN_DAYS; i++, day = day.plus({ days: 1 })) {
-    for (const [a, b] of dayIntervals(c, day)) {
+  const local = DateTime.fromMillis(start, { zone: c.zone });
+  let label = Date.UTC(local.year, local.month - 1, local.day);
+  for (let i = 0; i < MAX_SCAN_DAYS; i++, label += DAY) {
+    for (const [a, b] of dayIntervals(c, label)) {
       if (b <= start) continue;
       yield [Math.max(a, start), b];
     }

@@ -209,47 +209,105 @@ export class SlaAdmin {
   }
 
   // ─── report ────────────────────────────────────────────────────────────────
+  /**
+   * One pass over the period's ticket_sla rows (a range scan of ticket_sla_report_idx, which carries
+   * every column read, so a vacuumed table answers from the index alone), hash-aggregated into
+   * histograms: per group × whole business minutes, once for first response and once for resolution
+   * (two grouping sets). Business minutes are integers, so each exact percentile_cont is read off the
+   * merged histogram in JS (slaPercentile) — no sort of the period's rows, and the result equals
+   * PostgreSQL's percentile_cont over the rows. Met/breached counts are the histogram rows' sums;
+   * breached depends on now() (an unmet target breaches when its due time passes), so it is counted
+   * live, never stored.
+   */
   async report(q: { since?: string; until?: string; group_by?: string }) {
     const until = q.until ? new Date(q.until) : new Date();
     const since = parseSince(q.since ?? '30d', until);
     const groupBy = (q.group_by ?? 'policy') as 'policy' | 'priority' | 'category' | 'assignee';
-    // one pass over ticket_sla (its copies of priority, category and assignee: no join per row);
-    // each percentile pair is one sort (percentile_cont over an array of fractions)
     const key = { policy: 's.policy_name', priority: `COALESCE(s.priority, '(none)')`, category: `COALESCE(s.category, '(none)')`, assignee: 's.assignee_id' }[groupBy];
     const met = (tg: string) => `count(*) FILTER (WHERE s.${tg}_met_at IS NOT NULL AND (s.${tg}_due_at IS NULL OR s.${tg}_met_at <= s.${tg}_due_at))::integer`;
     const breached = (tg: string) => `count(*) FILTER (WHERE s.${tg}_due_at IS NOT NULL AND ((s.${tg}_met_at IS NULL AND s.${tg}_due_at <= now()) OR s.${tg}_met_at > s.${tg}_due_at))::integer`;
-    // one transaction so the sort memory applies to this statement only (SET LOCAL: safe with a pooler)
-    const { rows } = await this.db.transaction(async (trx): Promise<{ rows: Body[] }> => {
-      await trx.raw(`SET LOCAL work_mem = '64MB'`);
-      return trx.raw(
-      `SELECT ${groupBy === 'assignee' ? `COALESCE(a.company_id, '(unassigned)')` : 'g.key'} AS key, g.* FROM (
-         SELECT ${key} AS key, count(*)::integer AS tickets,
-           ${met('first_response')} AS first_response_met, ${breached('first_response')} AS first_response_breached,
-           ${met('resolution')} AS resolution_met, ${breached('resolution')} AS resolution_breached,
-           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s.first_response_business_minutes) AS first_response_pct,
-           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s.resolution_business_minutes) AS resolution_pct
-         FROM ticket_sla s
-         WHERE s.created_at >= ? AND s.created_at < ?
-         GROUP BY 1
-       ) g ${groupBy === 'assignee' ? 'LEFT JOIN employees a ON a.id = g.key' : ''}
-       ORDER BY 1`,
+    const { rows } = (await this.db.raw(
+      `SELECT ${groupBy === 'assignee' ? `COALESCE(a.company_id, '(unassigned)')` : 'h.key'} AS key, h.is_fr, h.minutes, h.n,
+              h.first_response_met, h.first_response_breached, h.resolution_met, h.resolution_breached
+         FROM (
+           SELECT ${key} AS key, GROUPING(s.first_response_business_minutes) = 0 AS is_fr,
+                  CASE WHEN GROUPING(s.first_response_business_minutes) = 0 THEN s.first_response_business_minutes ELSE s.resolution_business_minutes END AS minutes,
+                  count(*)::integer AS n,
+                  ${met('first_response')} AS first_response_met, ${breached('first_response')} AS first_response_breached,
+                  ${met('resolution')} AS resolution_met, ${breached('resolution')} AS resolution_breached
+             FROM ticket_sla s
+            WHERE s.created_at >= ? AND s.created_at < ?
+            GROUP BY GROUPING SETS ((${key}, s.first_response_business_minutes), (${key}, s.resolution_business_minutes))
+         ) h ${groupBy === 'assignee' ? 'LEFT JOIN employees a ON a.id = h.key' : ''}
+        ORDER BY 1, h.is_fr DESC, h.minutes`,
       [since, until],
-      );
-    });
+    )) as { rows: SlaHistogramRow[] };
+    const groups = new Map<string, { tickets: number; frMet: number; frBreached: number; resMet: number; resBreached: number; fr: [number, number][]; res: [number, number][] }>();
+    for (const r of rows) {
+      const k = String(r.key);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { tickets: 0, frMet: 0, frBreached: 0, resMet: 0, resBreached: 0, fr: [], res: [] }));
+      if (r.is_fr) {
+        // the first-response set partitions the group's rows: its sums are the group's counts
+        g.tickets += r.n;
+        g.frMet += r.first_response_met;
+        g.frBreached += r.first_response_breached;
+        g.resMet += r.resolution_met;
+        g.resBreached += r.resolution_breached;
+        if (r.minutes !== null) g.fr.push([r.minutes, r.n]);
+      } else if (r.minutes !== null) g.res.push([r.minutes, r.n]);
+    }
     const pct = (ok: number, bad: number) => (ok + bad ? Math.round((1000 * ok) / (ok + bad)) / 10 : null);
-    const num = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
+    const num = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
     return {
       since: since.toISOString(),
       until: until.toISOString(),
       group_by: groupBy,
-      groups: (rows as Body[]).map((r) => ({
-        key: r.key,
-        tickets: r.tickets,
-        first_response: { met: r.first_response_met, breached: r.first_response_breached, compliance_percent: pct(r.first_response_met, r.first_response_breached), p50_business_minutes: num(r.first_response_pct?.[0]), p90_business_minutes: num(r.first_response_pct?.[1]) },
-        resolution: { met: r.resolution_met, breached: r.resolution_breached, compliance_percent: pct(r.resolution_met, r.resolution_breached), p50_business_minutes: num(r.resolution_pct?.[0]), p90_business_minutes: num(r.resolution_pct?.[1]) },
+      groups: [...groups.entries()].map(([k, g]) => ({
+        key: k,
+        tickets: g.tickets,
+        first_response: { met: g.frMet, breached: g.frBreached, compliance_percent: pct(g.frMet, g.frBreached), p50_business_minutes: num(slaPercentile(g.fr, 0.5)), p90_business_minutes: num(slaPercentile(g.fr, 0.9)) },
+        resolution: { met: g.resMet, breached: g.resBreached, compliance_percent: pct(g.resMet, g.resBreached), p50_business_minutes: num(slaPercentile(g.res, 0.5)), p90_business_minutes: num(slaPercentile(g.res, 0.9)) },
       })),
     };
   }
+}
+
+interface SlaHistogramRow {
+  key: string | number | null;
+  is_fr: boolean;
+  minutes: number | null;
+  n: number;
+  first_response_met: number;
+  first_response_breached: number;
+  resolution_met: number;
+  resolution_breached: number;
+}
+
+/**
+ * PostgreSQL's percentile_cont over a multiset given as a histogram ([value, count] in ascending
+ * value order): the same ranks (floor and ceil of fraction × (n − 1)) and the same interpolation
+ * (lo + proportion × (hi − lo), in float8), so the result is identical. null when empty.
+ */
+export function slaPercentile(hist: [number, number][], fraction: number): number | null {
+  let n = 0;
+  for (const [, c] of hist) n += c;
+  if (!n) return null;
+  const pos = fraction * (n - 1);
+  const first = Math.floor(pos);
+  const second = Math.ceil(pos);
+  const at = (rank: number) => {
+    let seen = 0;
+    for (const [v, c] of hist) {
+      seen += c;
+      if (rank < seen) return v;
+    }
+    return hist[hist.length - 1]![0];
+  };
+  const lo = at(first);
+  if (second === first) return lo;
+  const hi = at(second);
+  return lo + (pos - first) * (hi - lo);
 }
 
 /** `30d`, `12h`, `90m`, `2w` before `until`, or an ISO date-time. */
