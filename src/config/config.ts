@@ -73,6 +73,8 @@ export interface Config {
   /** deliveries in flight per process, and per destination (URL origin) */
   deliveryConcurrency: number;
   deliveryConcurrencyPerDestination: number;
+  /** outgoing emails sent at once per worker process (each its own job loop) */
+  emailConcurrency: number;
   /**
    * pg-boss: seconds a job may stay active before it counts as lost (its worker died) and is retried.
    * Unset: each queue's own policy (src/jobs/queues.ts); set: every queue (tests shorten it).
@@ -308,6 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecretOverlapHours: int(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
     deliveryConcurrencyPerDestination: int(env, 'DELIVERY_CONCURRENCY_PER_DESTINATION', 2, 1, 256),
+    emailConcurrency: int(env, 'EMAIL_CONCURRENCY', 4, 1, 64),
     jobExpireSeconds: str(env, 'JOB_EXPIRE_SECONDS') === undefined ? undefined : int(env, 'JOB_EXPIRE_SECONDS', 0, 1, 3600),
     jobMaintenanceSeconds: int(env, 'JOB_MAINTENANCE_SECONDS', 20, 1, 3600),
     llmApiKey: str(env, 'LLM_API_KEY'),

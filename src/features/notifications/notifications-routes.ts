@@ -54,5 +54,7 @@ function routes(app: AppContext): RouteTable {
 export const notificationsFeature: Feature = {
   name: 'notifications',
   routes,
-  workers: (app) => [{ queue: QUEUES.email, handler: emailHandler(app, createMailer(app.config)) as never }],
+  // sending is I/O-bound (SMTP round trips): one serial loop managed ~2 mails/s under load, far below
+  // what a busy helpdesk queues; several loops share the one mailer
+  workers: (app) => [{ queue: QUEUES.email, handler: emailHandler(app, createMailer(app.config)) as never, concurrency: app.config.emailConcurrency }],
 };
