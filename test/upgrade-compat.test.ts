@@ -33,6 +33,8 @@ if (!required) {
   t.comment('upgrade test skipped: set SS_REQUIRE_UPGRADE_TEST=1 to build the previous release (needs network for npm ci) and run it against this schema');
   t.pass('skipped (SS_REQUIRE_UPGRADE_TEST is not 1)');
 } else {
+  // the first run installs and builds the old release (minutes); the file's 180 s default is too short
+  t.setTimeout(30 * 60_000);
   let oldDir: string;
   try {
     oldDir = await release(PREVIOUS);
