@@ -1,17 +1,12 @@
-import type { Knex } from 'knex';
 
 /**
- * `employees.failed_login_count` was written on every failed sign-in and never read: the sign-in
- * throttle counts attempts in `rate_limits` (src/features/auth/login-throttle.ts), so the column goes.
+ * Was: drop `employees.failed_login_count` (written on every sign-in and never read: the sign-in
+ * throttle counts attempts in `rate_limits`). Release 0.1.0 still writes it, and it serves beside
+ * this release during a rolling upgrade, so dropping it here broke every 0.1.0 sign-in
+ * (test/upgrade-compat.test.ts). The drop is now a *contract* step for the release after next
+ * (docs/deployment.md, "Pending contract steps"); this migration keeps its name so databases that
+ * ran it stay consistent, and 20261202500000_restore_failed_login_count puts the column back there.
  */
-export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('employees', (t) => {
-    t.dropColumn('failed_login_count');
-  });
-}
+export async function up(): Promise<void> {}
 
-export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('employees', (t) => {
-    t.integer('failed_login_count').notNullable().defaultTo(0);
-  });
-}
+export async function down(): Promise<void> {}

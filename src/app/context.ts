@@ -61,7 +61,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       // migrations take locks and run DDL: on a session connection, never through a pooler
       const migrator = directUrl === databaseUrl ? db : createKnex(directUrl, 1, log);
       try {
-        const ran = await migrateLatest(migrator);
+        const ran = await migrateLatest(migrator, (newer) =>
+          log.warn({ migrations: newer }, 'the database has migrations newer than this release (a rolling upgrade to a newer release): serving on its schema'),
+        );
         if (ran.length) log.info({ migrations: ran }, 'migrations applied');
       } finally {
         if (migrator !== db) await migrator.destroy();

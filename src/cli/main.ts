@@ -57,6 +57,8 @@ export interface MainOptions {
   prompter?: Prompter;
   /** register every noun's verbs (completion scripts, the parity test) */
   loadAll?: boolean;
+  /** wrap help at this width whatever stdout is (the fast-path texts are built at 80, commander's width off a terminal) */
+  helpWidth?: number;
 }
 
 function version(): string {
@@ -80,6 +82,10 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
     const io = opts.io;
     program.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   }
+  if (opts.helpWidth) {
+    const width = opts.helpWidth;
+    program.configureOutput({ getOutHelpWidth: () => width, getErrHelpWidth: () => width });
+  }
   registerServe(program);
   registerDatabase(program);
   registerStorage(program);
@@ -93,7 +99,9 @@ export async function buildProgram(argv: string[], opts: MainOptions = {}): Prom
     if (GLOBAL_VALUE_OPTIONS.has(argv[i])) i += 1; // `--profile work tickets …`: "work" is not the noun
     else if (!argv[i].startsWith('-')) words.push(argv[i]);
   }
-  const wanted = NOUNS.find((n) => n.name === words[0]);
+  // `help tickets` shows the tickets help, so it needs the tickets verbs too
+  const noun = words[0] === 'help' ? words[1] : words[0];
+  const wanted = NOUNS.find((n) => n.name === noun);
   for (const noun of NOUNS) {
     const cmd = program.command(noun.name).description(noun.description);
     if (noun === wanted || words[0] === 'completion' || opts.loadAll) (await noun.load()).register(cmd, factory);

@@ -34,8 +34,23 @@ export class DirMigrationSource implements Knex.MigrationSource<string> {
 
 const migrationConfig = (): Knex.MigratorConfig => ({ migrationSource: new DirMigrationSource(), tableName: 'knex_migrations' });
 
-export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, names] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+/**
+ * Apply pending migrations. A database a *newer* release already migrated (its migrations all sort
+ * after this release's last) is the old side of a rolling upgrade: start and serve, and tell
+ * `onNewer` which migrations are ahead (knex's own check would refuse to start, as 0.1.0 does —
+ * docs/deployment.md). An unknown migration *between* ours is a broken build: refused as knex does.
+ */
+export async function migrateLatest(db: Knex, onNewer?: (names: string[]) => void): Promise<string[]> {
+  const source = new DirMigrationSource();
+  const onDisk = (await source.getMigrations()).map((f) => source.getMigrationName(f));
+  const last = onDisk[onDisk.length - 1] ?? '';
+  const known = new Set(onDisk);
+  const done = (await db.schema.hasTable('knex_migrations')) ? (await db('knex_migrations').select('name')).map((r: { name: string }) => r.name) : [];
+  const unknown = done.filter((n) => !known.has(n));
+  const missing = unknown.filter((n) => n <= last);
+  if (missing.length) throw new Error(`The migration directory is corrupt, the following files are missing: ${missing.join(', ')}`);
+  if (unknown.length) onNewer?.(unknown);
+  const [, names] = (await db.migrate.latest({ ...migrationConfig(), disableMigrationsListValidation: true })) as [number, string[]];
   // fresh statistics for whatever the migrations created or rewrote (autovacuum may be off)
   if (names.length) await analyzeStale(db);
   return names;

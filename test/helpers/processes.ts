@@ -41,12 +41,13 @@ export function envFor(ta: TestApp, env: Record<string, string> = {}): Record<st
   };
 }
 
-export function spawnSmartsupport(t: T, args: string[], env: Record<string, string>): Proc {
+/** `bin`: another build's binary (the upgrade test runs the previous release's). */
+export function spawnSmartsupport(t: T, args: string[], env: Record<string, string>, bin: string = BIN): Proc {
   if (!existsSync('dist/cli/main.js')) throw new Error('dist/ is missing: run `npm run build` before `npm test`');
   const clean = { ...process.env };
   // the test runner's own settings must not leak into the child
   for (const k of Object.keys(clean)) if (/^(WORKFLOW_|SMTP_|JOB_|SHUTDOWN_|LOG_)/.test(k)) delete clean[k];
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
