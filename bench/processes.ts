@@ -114,7 +114,7 @@ async function startServe(env: BenchEnv, n: number): Promise<{ url: string; pid:
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr.slice(-500)}`);
     const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
@@ -124,7 +124,17 @@ async function startServe(env: BenchEnv, n: number): Promise<{ url: string; pid:
     if (Date.now() > deadline) throw new Error(`serve did not become ready: ${stderr.slice(-500)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  await new Promise((r) => setTimeout(r, 1500));
+  // the first answer comes from one child: wait until all n exist and have settled (start-up done,
+  // CPU idle for half a second) so the measured run does not land on a half-started cluster
+  for (;;) {
+    const kids = () => processes().then((all) => all.filter((p) => p.ppid === child.pid));
+    const before = await kids();
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await kids();
+    const busy = after.reduce((s, p) => s + p.cpu - (before.find((b) => b.pid === p.pid)?.cpu ?? 0), 0);
+    if (after.length >= n && busy <= 2) break;
+    if (Date.now() > deadline) throw new Error(`serve --processes ${n}: ${after.length} children, still busy`);
+  }
   return {
     url,
     pid: child.pid!,
