@@ -34,7 +34,8 @@ export interface BenchResult {
 
 export interface Benchmark {
   name: string;
-  run(env: BenchEnv): Promise<BenchResult>;
+  /** one row, or several (a scenario measuring many queries) */
+  run(env: BenchEnv): Promise<BenchResult | BenchResult[]>;
 }
 
 export const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -48,10 +49,14 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     embedded = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg'), database: 'postgres' });
     adminUrl = embedded.adminUrl;
   }
-  const dbName = `ss_bench_${randomBytes(4).toString('hex')}`;
+  // BENCH_KEEP=1 (with BENCH_DATABASE_URL): a fixed database that is kept after the run, so the
+  // seeded volume scenario (bench/volume.ts) is reused by the next run instead of seeded again
+  const keep = Boolean(process.env.BENCH_KEEP && process.env.BENCH_KEEP !== '0' && process.env.BENCH_DATABASE_URL);
+  const dbName = keep ? 'ss_bench_keep' : `ss_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  const exists = keep && (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).rowCount;
+  if (!exists) await admin.query(`CREATE DATABASE ${dbName}`);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
   const databaseUrl = u.toString();
@@ -78,7 +83,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     async close() {
       await server.close(1000);
       await app.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+      if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
       await admin.end();
       await embedded?.stop();
       await rm(tmp, { recursive: true, force: true });
@@ -93,6 +98,8 @@ export interface LoadOptions {
   body?: string;
   /** concurrent connections (default 20, as quality.md asks; 1 for latency measurements) */
   connections?: number;
+  /** seconds (default BENCH_SECONDS) */
+  duration?: number;
 }
 
 export interface LoadResult {
@@ -106,7 +113,7 @@ export interface LoadResult {
  */
 export async function load(opts: LoadOptions): Promise<LoadResult> {
   const { spawn } = await import('node:child_process');
-  const args = { url: opts.url, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, connections: opts.connections ?? 20, pipelining: 1, duration: DURATION_SECONDS };
+  const args = { url: opts.url, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, connections: opts.connections ?? 20, pipelining: 1, duration: opts.duration ?? DURATION_SECONDS };
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [new URL('./load-child.mjs', import.meta.url).pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';

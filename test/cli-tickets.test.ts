@@ -110,3 +110,33 @@ t.test('delete asks on a terminal, needs --yes off one', async (t) => {
   const tk2 = (await cli(emp.token, ['tickets', 'create', '--subject', 's', '--category', 'c', '--sub-category', 'x', '--description', 'd', '--json'])).json();
   t.equal((await cli(emp.token, ['tickets', 'delete', tk2.ticket_number, '--yes'])).code, 0);
 });
+
+t.test('tickets list --all streams every page: the same bytes as one JSON document, and TSV lines', async (t) => {
+  const own = await signedIn(ta, { role: 'Employee' });
+  const empty = await cli(own.token, ['tickets', 'list', '--all', '--json']);
+  t.equal(empty.out, '[]\n', 'no tickets: an empty array');
+  await ta.db.raw(
+    `INSERT INTO tickets (employee_id, subject, category, sub_category, description) SELECT ?, 'Streamed ' || g, 'Hardware', 'Mouse', 'line one\nline two' FROM generate_series(1, 230) g`,
+    [own.user.id],
+  );
+  // what the API returns, page by page
+  const all: Record<string, unknown>[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const res = await ta.api.get('/api/tickets/', { token: own.token, query: { limit: '100', ...(cursor ? { cursor } : {}) } });
+    all.push(...res.body.data);
+    cursor = res.body.next_cursor ?? undefined;
+    if (!cursor) break;
+  }
+  t.equal(all.length, 230);
+  const json = await cli(own.token, ['tickets', 'list', '--all', '--json']);
+  t.equal(json.code, 0, json.err);
+  t.equal(json.out, JSON.stringify(all, null, 2) + '\n', 'byte for byte the one-document output');
+  const fields = await cli(own.token, ['tickets', 'list', '--all', '--json', 'ticket_number,subject']);
+  t.same(fields.json(), all.map((x) => ({ ticket_number: x.ticket_number, subject: x.subject })), '--json fields');
+  t.equal((await cli(own.token, ['tickets', 'list', '--all', '--json', 'nope'])).code, 2, 'an unknown field is still refused');
+  const tsv = await cli(own.token, ['tickets', 'list', '--all']);
+  const lines = tsv.out.trimEnd().split('\n');
+  t.equal(lines.length, 230, 'one TSV line per ticket (newlines in values flattened)');
+  t.match(lines[0], new RegExp(`^${all[0]!.ticket_number}\\t`));
+  t.notMatch(tsv.err, /more:/);
+});

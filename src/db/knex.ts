@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { createEventNotifier, NOTIFY_AFTER_COMMIT_SETTING } from './event-notify.js';
 
 // Return BIGINT (int8) and NUMERIC as JS numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -23,11 +24,23 @@ export interface KnexOptions {
    * for the next transaction that lands on another: every query is then an unnamed statement.
    */
   preparedStatements?: boolean;
+  /**
+   * NOTIFY new events after commit, from the process (src/db/event-notify.ts), instead of inside
+   * the writing transaction. Default: on when prepared statements are (a direct connection); a
+   * session setting would leak between clients through a transaction pooler, whose connections
+   * keep the trigger's in-transaction NOTIFY.
+   */
+  notifyAfterCommit?: boolean;
 }
 
 export function createKnex(connectionString: string, poolMax = 10, logger: KnexLogger = quiet, opts: KnexOptions = {}): Knex {
   const toLog = (level: 'warn' | 'debug') => (message: unknown) => logger[level]({ detail: String((message as Error)?.message ?? message).slice(0, 200) }, 'knex');
-  return knexFactory({
+  let db: Knex | undefined;
+  const notifier =
+    (opts.notifyAfterCommit ?? opts.preparedStatements !== false)
+      ? createEventNotifier(() => db, (err) => logger.debug({ err: err.message }, 'NOTIFY of new events failed; listeners poll'))
+      : undefined;
+  db = knexFactory({
     // knex prints pool connection errors to the console by default; they belong in our log
     log: { warn: toLog('warn'), error: toLog('warn'), deprecate: toLog('debug'), debug: toLog('debug') },
     client: 'pg',
@@ -40,7 +53,17 @@ export function createKnex(connectionString: string, poolMax = 10, logger: KnexL
       // within a second instead of running on and committing a write nobody will hear about
       // (src/http/idempotency.ts relies on this for keys cut by a kill). Older servers: ignored.
       afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
-        conn.query(`SET client_connection_check_interval = '1s'`, () => done(null, conn));
+        // jit = off: a keyset page's LIMIT is a parameter, so the planner prices the statement as if
+        // it read the whole table and, past jit_above_cost (a few hundred thousand tickets), spent
+        // 0.1–2.6 s compiling it to machine code to return 20 rows (bench/volume.ts). OLTP reads gain
+        // nothing from JIT; the few big report scans lose little (measured: < 1%).
+        conn.query(`SET jit = off`, () =>
+          conn.query(`SET client_connection_check_interval = '1s'`, () => {
+            if (!notifier) return done(null, conn);
+            notifier.watch(conn);
+            conn.query(NOTIFY_AFTER_COMMIT_SETTING, () => done(null, conn));
+          }),
+        );
       },
     },
     // Fail fast when the database is down instead of queueing requests for a minute.
@@ -48,6 +71,7 @@ export function createKnex(connectionString: string, poolMax = 10, logger: KnexL
     // read back by queryPrepared through `client.config` (a transaction shares its pool's config)
     smartsupportPreparedStatements: opts.preparedStatements ?? true,
   } as Knex.Config);
+  return db;
 }
 
 /** Whether `db` (a pool or a transaction) may use named prepared statements. */

@@ -42,6 +42,9 @@ const cell = (c: Column, row: Record<string, unknown>): string => {
   return String(v);
 };
 
+/** One row of the tab-separated output (off a TTY). */
+export const tsvLine = (columns: Column[], row: Record<string, unknown>): string => columns.map((c) => cell(c, row).replace(/[\t\n]/g, ' ')).join('\t');
+
 /** Print one object or a list. */
 export async function print(f: Factory, data: Record<string, unknown> | Record<string, unknown>[], opts: PrintOptions): Promise<void> {
   const rows = Array.isArray(data) ? data : [data];
@@ -52,7 +55,7 @@ export async function print(f: Factory, data: Record<string, unknown> | Record<s
     return;
   }
   if (!f.io.stdout.isTTY) {
-    for (const r of rows) f.out(opts.columns.map((c) => cell(c, r).replace(/[\t\n]/g, ' ')).join('\t'));
+    for (const r of rows) f.out(tsvLine(opts.columns, r));
     return;
   }
   if (rows.length === 0) {

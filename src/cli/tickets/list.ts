@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { defineVerb, withJson, withPaging } from '../command.js';
 import type { Factory } from '../factory.js';
-import { fetchList, hintMore } from '../output/list.js';
-import { print } from '../output/print.js';
+import { printList } from '../output/list.js';
 import { TICKET_COLUMNS, filterQuery, withFilters } from './shared.js';
 
 /** `tickets list` and the shortcuts `new`, `open`, `mine`. */
@@ -10,9 +9,7 @@ export function registerLists(noun: Command, factory: () => Factory): void {
   const list = withFilters(withPaging(withJson(defineVerb(noun, 'list', 'listTickets', 'list tickets (yours, or all for staff) with filters'))));
   list.action(async (o) => {
     const f = factory();
-    const page = await fetchList(f, '/api/tickets/', { query: filterQuery(o) }, o);
-    await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
-    hintMore(f, page, o);
+    await printList(f, '/api/tickets/', { query: filterQuery(o) }, o, { json: o.json, columns: TICKET_COLUMNS });
   });
   const views: [string, string, '/api/tickets/new/' | '/api/tickets/open/' | '/api/tickets/my-tickets/', string][] = [
     ['new', 'listNewTickets', '/api/tickets/new/', 'tickets waiting for approval (staff)'],
@@ -24,9 +21,7 @@ export function registerLists(noun: Command, factory: () => Factory): void {
       .option('--order <order>', '-submit_date (newest first) or submit_date')
       .action(async (o) => {
         const f = factory();
-        const page = await fetchList(f, path, { query: { order: o.order } }, o);
-        await print(f, page.data, { json: o.json, columns: TICKET_COLUMNS });
-        hintMore(f, page, o);
+        await printList(f, path, { query: { order: o.order } }, o, { json: o.json, columns: TICKET_COLUMNS });
       });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The only file in the tickets feature that writes SQL. Lists are one query per page: the owner and
- * assignee summaries are joined and built with json_build_object, never fetched per row.
+ * assignee summaries are built with json_build_object in the same statement, never fetched per row.
  */
 import type { Knex } from 'knex';
 import { queryPrepared } from '../../db/knex.js';
@@ -19,17 +19,21 @@ const TICKET_COLUMNS = [
   't.resolved_at', 't.resolution_time', 't.time_closed', 't.rejection_reason', 't.version',
 ];
 
-/** SELECT of tickets with their people, ready for presentTicket. */
+/**
+ * SELECT of tickets with their people, ready for presentTicket. The owner and assignee come from
+ * primary-key lookups in the select list, not joins: PostgreSQL evaluates them after ORDER BY …
+ * LIMIT, for the page's rows only, so no plan can instead hash-join the whole employees table
+ * (what a search matching thousands of tickets got with joins: a Seq Scan of 50k employees,
+ * bench/volume.ts). An inner join dropped nothing: employee_id is a foreign key.
+ */
 export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }): Knex.QueryBuilder {
   return db
     .from(source as unknown as string)
-    .join({ e: 'employees' }, 'e.id', 't.employee_id')
-    .leftJoin({ a: 'employees' }, 'a.id', 't.assigned_to')
     .select(TICKET_COLUMNS)
     .select(
       db.raw(`to_char(t.scheduled_date, 'YYYY-MM-DD') AS scheduled_date`),
-      db.raw(`${person('e')} AS employee`),
-      db.raw(`CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a')} END AS assigned_to`),
+      db.raw(`(SELECT ${person('e')} FROM employees e WHERE e.id = t.employee_id) AS employee`),
+      db.raw(`(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to) AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
       // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the list's plan)
@@ -54,7 +58,7 @@ export interface TicketFilters {
   priority?: string;
   department?: string;
   category?: string;
-  /** assigned to this person, by numeric id or company id (joined: no extra query) */
+  /** assigned to this person, by numeric id or company id (a subquery: no extra round trip) */
   assignee?: { id?: number; company_id?: string };
   /** owner by numeric id or company id */
   employee?: { id?: number; company_id?: string };
@@ -85,9 +89,9 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.department) qb.where('t.department', f.department);
   if (f.category) qb.where('t.category', f.category);
   if (f.assignee?.id !== undefined) qb.where('t.assigned_to', f.assignee.id);
-  if (f.assignee?.company_id) qb.where('a.company_id', f.assignee.company_id.toUpperCase());
+  if (f.assignee?.company_id) qb.whereRaw('t.assigned_to = (SELECT id FROM employees WHERE company_id = ?)', [f.assignee.company_id.toUpperCase()]);
   if (f.employee?.id !== undefined) qb.where('t.employee_id', f.employee.id);
-  if (f.employee?.company_id) qb.where('e.company_id', f.employee.company_id.toUpperCase());
+  if (f.employee?.company_id) qb.whereRaw('t.employee_id = (SELECT id FROM employees WHERE company_id = ?)', [f.employee.company_id.toUpperCase()]);
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
