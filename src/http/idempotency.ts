@@ -28,6 +28,7 @@ import type { Knex } from 'knex';
 import type Koa from 'koa';
 import { callerKey, type Principal } from './auth.js';
 import { conflict, unprocessable, validationFailed } from './errors.js';
+import { faultPoint } from '../lib/faults.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
 /** How long a retry waits for the first request with its key before answering 409. */
@@ -139,6 +140,7 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
       await mine().delete().catch(() => undefined);
       throw err;
     }
+    faultPoint('idempotency-after-handler');
     const body = ctx.body;
     const storable = body === undefined || body === null || (typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function');
     if (!storable || ctx.status >= 500) {
