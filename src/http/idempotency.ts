@@ -32,11 +32,13 @@
  *   We chose this over Stripe/Brandur-style recovery points (phases recorded per step, a retry
  *   resumes from the last one): every write here is a single transaction, so one atomic phase is
  *   enough, and the handlers already build their answer from the rows in the transaction.
- * - Operations with no transaction of ours (none write, or their effect is outside PostgreSQL)
- *   keep recording after the handler returned: retried for FINISH_RETRY_MS; if it still fails the
- *   client gets the real response anyway and the key is left to its lease. For those alone a
- *   process killed between the handler's write and the recording (one round trip) lets a retry
- *   after the lease run the action again. docs/api-conventions.md lists which operations are which.
+ *   Every POST that writes in one transaction does this (all but sign-out today). Operations marked
+ *   `x-secret-response` record only the status (the key marked used) in their transaction.
+ * - Operations without such a transaction (sign-out: two independent statements, harmless to
+ *   repeat) keep recording after the handler returned: retried for FINISH_RETRY_MS; if it still
+ *   fails the client gets the real response anyway and the key is left to its lease. For those
+ *   alone a process killed between the handler's write and the recording (one round trip) lets a
+ *   retry after the lease run the action again. docs/api-conventions.md says which.
  * - A request that failed releases its key (only while it is still `running` and ours); the release
  *   is retried in the background until the database answers (bounded by the lease), so after an
  *   outage the key is free as soon as PostgreSQL is back, without waiting for the lease.
