@@ -195,10 +195,18 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
 
   const mine = () => db('idempotency_keys').where({ caller, key, claim_token: token });
   // only a claim still running and still ours is released (never a `done` one: an outage during the
-  // handler's COMMIT may have committed its write and recorded answer although the handler failed);
-  // retried in the background until the database answers — bounded by the lease, after which a
-  // retry may take the key over anyway — so the error answer never waits on an outage
-  const release = () => void persist(() => mine().where({ state: 'running' }).delete(), IDEMPOTENCY_LEASE_SECONDS * 1000);
+  // handler's COMMIT may have committed its write and recorded answer although the handler failed).
+  // One try before the error is answered (so a retry right after it runs); if that fails (an
+  // outage), retried in the background until the database answers — bounded by the lease, after
+  // which a retry may take the key over anyway — so the error answer never waits on an outage
+  const release = async () => {
+    const free = () => mine().where({ state: 'running' }).delete();
+    try {
+      await free();
+    } catch {
+      void persist(free, IDEMPOTENCY_LEASE_SECONDS * 1000);
+    }
+  };
   const scope: IdempotencyScope = {
     recorded: false,
     async record(trx, answer) {
@@ -228,7 +236,7 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
     try {
       await next();
     } catch (err) {
-      release();
+      await release();
       throw err;
     }
     faultPoint('idempotency-after-handler');
@@ -237,7 +245,7 @@ export async function withIdempotency(db: Knex, ctx: Koa.Context, principal: Pri
     const body = ctx.body;
     const storable = body === undefined || body === null || (typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function');
     if (!storable || ctx.status >= 500) {
-      release();
+      await release();
       return;
     }
     const headers: Record<string, string> = {};
