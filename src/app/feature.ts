@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type PgBoss from 'pg-boss';
 import type { Principal } from '../http/auth.js';
+import type { IdempotencyScope } from '../http/idempotency.js';
 import type { Operation, ValidatedRequest } from '../http/openapi.js';
 import type { JobPayloads, QueueName } from '../jobs/queues.js';
 import type { SignedResource } from '../lib/signed-urls.js';
@@ -14,6 +15,8 @@ export interface RequestState {
   op?: Operation;
   /** The request after validation against openapi.yaml (query/path coerced to their types). */
   input: ValidatedRequest;
+  /** set by the Idempotency-Key middleware while this POST holds a claim (see answerInTransaction) */
+  idempotency?: IdempotencyScope;
 }
 
 export type ApiContext = Koa.ParameterizedContext<RequestState>;

@@ -3,6 +3,7 @@
  * (optionally emailed, by the `announcement.send` job); every signed-in person lists the active
  * ones meant for them. Admins see all, archived ones too with `include_archived`.
  */
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
@@ -67,26 +68,35 @@ function routes(app: AppContext): RouteTable {
       if (b.audience !== 'role' && b.role) errors.push({ field: 'role', message: 'is only for audience "role"' });
       if (errors.length) throw unprocessable('invalid_audience', 'The audience and its department/role do not fit together.', errors);
       const p = ctx.state.principal!;
-      const id = await app.db.transaction(async (trx) => {
+      const a = answerInTransaction(ctx, (r: { id: number; body: unknown }): Answer => ({ status: 201, headers: { location: `/api/announcements/${r.id}/` }, body: r.body }));
+      const created = await app.db.transaction(async (trx) => {
         const [row] = await trx('announcements')
           .insert({ title: b.title, body: b.body, audience: b.audience, department: b.department ?? null, role: b.role ?? null, send_email: Boolean(b.send_email), created_by: p.employeeId })
           .returning('id');
         const id = Number(row.id);
         if (b.send_email) await app.jobs.enqueue(trx, QUEUES.announcement, { announcementId: id });
         await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, data: { id, title: b.title, body: b.body, audience: b.audience, department: b.department ?? null, role: b.role ?? null } });
-        return id;
+        // the answer, read in the transaction: an Idempotency-Key's record commits with the announcement
+        const out = { id, body: presentAnnouncement(await base(trx).select(COLUMNS).where('a.id', id).first()) };
+        await a.beforeCommit?.(trx, out);
+        return out;
       });
-      ctx.status = 201;
-      ctx.set('Location', `/api/announcements/${id}/`);
-      ctx.body = presentAnnouncement(await base(app.db).select(COLUMNS).where('a.id', id).first());
+      a.send(created);
     },
     async archiveAnnouncement(ctx) {
       const id = idOf(String(ctx.state.input.params.id));
-      const n = await app.db('announcements').where({ id }).whereNull('archived_at').update({ archived_at: app.db.fn.now() });
-      const row = await base(app.db).select(COLUMNS).where('a.id', id).first();
-      if (!row) throw notFound('announcement');
-      if (n) await emitEmailEvent(app.db, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: presentAnnouncement(row) });
-      ctx.body = presentAnnouncement(row);
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 200, body }));
+      // one transaction: the archive, its event and an Idempotency-Key's record commit together
+      const body = await app.db.transaction(async (trx) => {
+        const n = await trx('announcements').where({ id }).whereNull('archived_at').update({ archived_at: trx.fn.now() });
+        const row = await base(trx).select(COLUMNS).where('a.id', id).first();
+        if (!row) throw notFound('announcement');
+        if (n) await emitEmailEvent(trx, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: presentAnnouncement(row) });
+        const out: unknown = presentAnnouncement(row);
+        await a.beforeCommit?.(trx, out);
+        return out;
+      });
+      a.send(body);
     },
   };
 }

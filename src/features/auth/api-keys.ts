@@ -5,6 +5,7 @@
 import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import { notFound, unprocessable } from '../../http/errors.js';
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { paginate, type Page } from '../../http/pagination.js';
 import { randomToken, sha256 } from '../../lib/crypto.js';
 
@@ -23,7 +24,7 @@ export async function listKeys(db: Knex, f: { limit?: number; cursor?: string; i
   return { ...page, data: page.data.map(presentKey) };
 }
 
-export async function createKey(db: Knex, createdBy: number | null, input: { name: string; role: string; scopes?: string[]; expires_at?: string | null }, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<Record<string, unknown>> {
+export async function createKey(db: Knex, createdBy: number | null, input: { name: string; role: string; scopes?: string[]; expires_at?: string | null }, actor: EventInput['actor'] = SYSTEM_ACTOR, beforeCommit?: BeforeCommit<void>): Promise<Record<string, unknown>> {
   if (input.expires_at && new Date(input.expires_at).getTime() <= Date.now()) {
     throw unprocessable('invalid_expiry', 'expires_at must be in the future.', [{ field: 'expires_at', message: 'must be in the future' }]);
   }
@@ -34,6 +35,7 @@ export async function createKey(db: Knex, createdBy: number | null, input: { nam
       .returning(COLUMNS);
     // the snapshot never carries the key (shown once, to the creator only)
     await recordEvent(trx, { type: 'api_key.created', actor, object: { type: 'api_key', id: String(row.id) }, admin_only: true, data: { object: presentKey(row) } });
+    await beforeCommit?.(trx); // an Idempotency-Key is marked used with the key (never storing it)
     return { ...presentKey(row), key };
   });
 }

@@ -2,6 +2,7 @@ import type { AppContext } from '../../app/context.js';
 import { actorOf } from '../events/events.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { unauthorized } from '../../http/errors.js';
+import { answerInTransaction } from '../../http/idempotency.js';
 import { employeePresenter } from '../employees/employee-service.js';
 import * as keys from './api-keys.js';
 import * as auth from './auth-service.js';
@@ -22,7 +23,9 @@ function routes(app: AppContext): RouteTable {
   const present = employeePresenter(app);
   const login = (portal: auth.Portal) => async (ctx: ApiContext) => {
     const { email, password } = ctx.state.input.body;
-    const r = await auth.login(app, throttle, portal, email, password, ctx.ip);
+    // x-secret-response: only the status is recorded (the key marked used) inside the transaction
+    const a = answerInTransaction(ctx, () => ({ status: 200 }));
+    const r = await auth.login(app, throttle, portal, email, password, ctx.ip, a.beforeCommit);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...r, user: present(r.user) };
   };
@@ -31,7 +34,8 @@ function routes(app: AppContext): RouteTable {
     loginAdmin: login('admin'),
     async refreshToken(ctx) {
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = await auth.refresh(app, ctx.state.input.body.refresh);
+      const a = answerInTransaction(ctx, () => ({ status: 200 }));
+      ctx.body = await auth.refresh(app, ctx.state.input.body.refresh, a.beforeCommit);
     },
     async logout(ctx) {
       await auth.logout(app, principal(ctx), ctx.state.input.body?.refresh);
@@ -39,24 +43,27 @@ function routes(app: AppContext): RouteTable {
     },
     async changePassword(ctx) {
       const { current_password, new_password } = ctx.state.input.body;
-      await auth.changePassword(app, principal(ctx), current_password, new_password);
-      ctx.status = 204;
+      const a = answerInTransaction(ctx, () => ({ status: 204 }));
+      await auth.changePassword(app, principal(ctx), current_password, new_password, a.beforeCommit);
+      a.send(undefined);
     },
     async forgotPassword(ctx) {
-      await auth.forgotPassword(app, ctx.state.input.body.email);
-      ctx.status = 202;
-      ctx.body = auth.FORGOT_RESPONSE;
+      const a = answerInTransaction(ctx, () => ({ status: 202, body: auth.FORGOT_RESPONSE }));
+      await auth.forgotPassword(app, ctx.state.input.body.email, a.beforeCommit);
+      a.send(undefined);
     },
     async resetPassword(ctx) {
       const { token, new_password } = ctx.state.input.body;
-      await auth.resetPassword(app, token, new_password);
-      ctx.status = 204;
+      const a = answerInTransaction(ctx, () => ({ status: 204 }));
+      await auth.resetPassword(app, token, new_password, a.beforeCommit);
+      a.send(undefined);
     },
     async listApiKeys(ctx) {
       ctx.body = await keys.listKeys(app.db, ctx.state.input.query);
     },
     async createApiKey(ctx) {
-      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body, actorOf(ctx.state.principal));
+      const a = answerInTransaction(ctx, () => ({ status: 201 }));
+      const row = await keys.createKey(app.db, principal(ctx).employeeId, ctx.state.input.body, actorOf(ctx.state.principal), a.beforeCommit);
       ctx.status = 201;
       ctx.set('Cache-Control', 'no-store');
       ctx.body = row;

@@ -8,6 +8,7 @@
 import type { AppContext } from '../../app/context.js';
 import { STAFF_ROLES, type Principal, type Role } from '../../http/auth.js';
 import { AppError, forbidden, unauthorized, unprocessable } from '../../http/errors.js';
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { QUEUES } from '../../jobs/queues.js';
 import { signAccessToken } from '../../lib/jwt.js';
@@ -35,7 +36,7 @@ async function issuePair(app: AppContext, e: { id: number; role: string }, sessi
   return { access, refresh, token_type: 'Bearer', expires_in: app.jwt.accessTtlSeconds };
 }
 
-export async function login(app: AppContext, throttle: LoginThrottle, portal: Portal, email: string, password: string, ip: string): Promise<TokenPair & { user: EmployeeRecord }> {
+export async function login(app: AppContext, throttle: LoginThrottle, portal: Portal, email: string, password: string, ip: string, beforeCommit?: BeforeCommit<void>): Promise<TokenPair & { user: EmployeeRecord }> {
   // the attempt is reserved (atomically) before the password is checked: concurrent guesses
   // cannot all pass a limit that only counted failures afterwards
   const attempt = await throttle.reserve(email, ip);
@@ -53,14 +54,17 @@ export async function login(app: AppContext, throttle: LoginThrottle, portal: Po
   if (portal === 'admin' && !staff) throw forbidden('Employees sign in through /api/token/employee/.', 'wrong_portal');
   const { sessionId, refresh } = await app.db.transaction(async (trx) => {
     await trx('employees').where({ id: e.id }).update({ last_login_at: trx.fn.now() });
-    return store.createSession(trx, e.id, app.config.refreshTokenTtlSeconds);
+    const session = await store.createSession(trx, e.id, app.config.refreshTokenTtlSeconds);
+    // an Idempotency-Key is marked used with the session (the tokens themselves are never stored)
+    await beforeCommit?.(trx);
+    return session;
   });
   const { password_hash: _omit, ...user } = e;
   void _omit;
   return { ...(await issuePair(app, e, sessionId, refresh)), user: { ...user, last_login_at: new Date() } };
 }
 
-export async function refresh(app: AppContext, presented: string): Promise<TokenPair> {
+export async function refresh(app: AppContext, presented: string, beforeCommit?: BeforeCommit<void>): Promise<TokenPair> {
   const result = await app.db.transaction(async (trx) => {
     const r = await store.rotateRefreshToken(trx, presented);
     if (!r.ok) return r;
@@ -69,6 +73,7 @@ export async function refresh(app: AppContext, presented: string): Promise<Token
       await store.revokeSession(trx, r.sessionId, 'account_inactive');
       return { ok: false as const, reason: 'revoked' as const };
     }
+    await beforeCommit?.(trx); // only a rotation that succeeds uses the key
     return { ...r, role: e.role as string };
   });
   if (!result.ok) {
@@ -89,7 +94,7 @@ export async function logout(app: AppContext, principal: Principal, refreshToken
   }
 }
 
-export async function changePassword(app: AppContext, principal: Principal, current: string, next: string): Promise<void> {
+export async function changePassword(app: AppContext, principal: Principal, current: string, next: string, beforeCommit?: BeforeCommit<void>): Promise<void> {
   if (principal.kind !== 'user') throw forbidden('Only people have passwords.', 'api_key_not_allowed');
   const e = await employees.findWithSecret(app.db, principal.employeeId);
   if (!e) throw unauthorized();
@@ -103,6 +108,7 @@ export async function changePassword(app: AppContext, principal: Principal, curr
   await app.db.transaction(async (trx) => {
     await trx('employees').where({ id: e.id }).update({ password_hash: hash, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await store.revokeEmployeeSessions(trx, e.id, 'password_changed', principal.sessionId);
+    await beforeCommit?.(trx);
   });
 }
 
@@ -115,8 +121,13 @@ export const RESET_MAILS_PER_HOUR = 3;
  * The request only queues a job, whatever the address: the same work and the same answer whether
  * or not an account exists (no timing difference). The job (`sendResetLink`) does the lookup.
  */
-export async function forgotPassword(app: AppContext, email: string): Promise<void> {
-  await app.jobs.enqueue(app.db, QUEUES.passwordForgot, { email: email.trim() });
+export async function forgotPassword(app: AppContext, email: string, beforeCommit?: BeforeCommit<void>): Promise<void> {
+  if (!beforeCommit) return void (await app.jobs.enqueue(app.db, QUEUES.passwordForgot, { email: email.trim() }));
+  // with an Idempotency-Key: the job and the key's record commit together
+  await app.db.transaction(async (trx) => {
+    await app.jobs.enqueue(trx, QUEUES.passwordForgot, { email: email.trim() });
+    await beforeCommit(trx);
+  });
 }
 
 /** The `auth.password_forgot` job: a link for an Approved account, at most RESET_MAILS_PER_HOUR an hour. */
@@ -154,7 +165,7 @@ export function resetMailCap(app: AppContext): RateLimiterPostgres {
   });
 }
 
-export async function resetPassword(app: AppContext, token: string, next: string): Promise<void> {
+export async function resetPassword(app: AppContext, token: string, next: string, beforeCommit?: BeforeCommit<void>): Promise<void> {
   const problems = passwordProblems(next, 'new_password');
   if (problems.length) throw unprocessable('invalid_password', 'The new password does not meet the rules.', problems);
   const hash = await hashPassword(next);
@@ -166,5 +177,6 @@ export async function resetPassword(app: AppContext, token: string, next: string
     if (!owner || owner.status === 'Deactivated' || owner.status === 'Erased') throw new AppError(400, 'invalid_reset_token', 'This reset link is invalid, expired or already used; request a new one.');
     await trx('employees').where({ id: employeeId }).update({ password_hash: hash, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await store.revokeEmployeeSessions(trx, employeeId, 'password_reset');
+    await beforeCommit?.(trx);
   });
 }

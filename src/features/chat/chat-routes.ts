@@ -8,8 +8,9 @@ import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { createRateLimiter, type RateLimiter } from '../../http/middleware.js';
 import { callerKey, type Principal } from '../../http/auth.js';
 import { etagOf } from '../tickets/ticket-model.js';
-import { answerMessage, conversationIdOf, escalateConversation, getConversation } from './chat-service.js';
-import { createFaq, deleteFaq, faqId, getFaq, listFaqs, updateFaq } from './faq-store.js';
+import { answerMessage, conversationIdOf, escalateConversation, getConversation, type Escalation } from './chat-service.js';
+import { createFaq, deleteFaq, faqId, getFaq, listFaqs, updateFaq, type Faq } from './faq-store.js';
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 
 type Input = { params: Record<string, unknown>; query: Record<string, unknown>; body: Record<string, unknown> };
 const input = (ctx: ApiContext) => ctx.state.input as unknown as Input;
@@ -29,10 +30,8 @@ function routes(app: AppContext): RouteTable {
     },
     async createFaq(ctx) {
       const b = input(ctx).body as { question: string; answer: string; tags?: string[] };
-      const faq = await createFaq(app.db, b, actorOf(ctx.state.principal));
-      ctx.status = 201;
-      ctx.set('Location', `/api/faqs/${faq.id}/`);
-      ctx.body = faq;
+      const a = answerInTransaction(ctx, (faq: Faq): Answer => ({ status: 201, headers: { location: `/api/faqs/${faq.id}/` }, body: faq }));
+      a.send(await createFaq(app.db, b, actorOf(ctx.state.principal), a.beforeCommit));
     },
     async updateFaq(ctx) {
       ctx.body = await updateFaq(app.db, faqId(input(ctx).params.id), input(ctx).body as { question?: string; answer?: string; tags?: string[] }, actorOf(ctx.state.principal));
@@ -47,16 +46,16 @@ function routes(app: AppContext): RouteTable {
       const b = input(ctx).body as { message: string; conversation_id?: number };
       // per caller, so one chatty person (or integration) cannot spend everyone's model budget
       if (chatLimiter) await chatLimiter.consume(callerKey(p, ctx.ip));
-      ctx.body = await answerMessage(app, p, b);
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 200, body }));
+      a.send(await answerMessage(app, p, b, a.beforeCommit));
     },
     async getChatConversation(ctx) {
       ctx.body = await getConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id));
     },
     async escalateChatConversation(ctx) {
-      const r = await escalateConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id));
-      ctx.status = r.created ? 201 : 200;
-      ctx.set('ETag', etagOf(r.row)); // as GET /api/tickets/{id}/ answers for the same ticket
-      ctx.body = r.body;
+      // ETag as GET /api/tickets/{id}/ answers for the same ticket
+      const a = answerInTransaction(ctx, (r: Escalation): Answer => ({ status: r.created ? 201 : 200, headers: { etag: etagOf(r.row) }, body: r.body }));
+      a.send(await escalateConversation(app, principal(ctx), conversationIdOf(input(ctx).params.conversation_id), a.beforeCommit));
     },
   };
 }

@@ -7,6 +7,7 @@
  * using that key, and are not visible to the key's creator through their own token). Anyone else
  * gets 404.
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { actorOf, recordEvent } from '../events/events.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
@@ -112,7 +113,7 @@ export function systemPrompt(faqs: Faq[]): string {
 }
 
 /** Answer `message` in a new or existing conversation; never fails because the model did. */
-export async function answerMessage(app: AppContext, p: Principal, input: { message: string; conversation_id?: number }): Promise<ChatReply> {
+export async function answerMessage(app: AppContext, p: Principal, input: { message: string; conversation_id?: number }, beforeCommit?: BeforeCommit<ChatReply>): Promise<ChatReply> {
   const started = performance.now();
   const message = input.message.trim();
   const existing = input.conversation_id !== undefined ? await findOwnedConversation(app.db, p, input.conversation_id) : undefined;
@@ -169,7 +170,7 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
       .insert({ conversation_id: conversation.id, role: 'assistant', content: text, provider, sources: sourceIds, latency_ms: latency, model_failed: modelFailed })
       .returning('id');
     await trx('chat_conversations').where({ id: conversation.id }).update({ updated_at: trx.fn.now() });
-    return {
+    const out: ChatReply = {
       conversation_id: Number(conversation.id),
       message_id: Number(assistant.id),
       answer: text,
@@ -178,6 +179,8 @@ export async function answerMessage(app: AppContext, p: Principal, input: { mess
       provider,
       latency_ms: latency,
     };
+    await beforeCommit?.(trx, out); // an Idempotency-Key's answer commits with the messages
+    return out;
   });
 }
 
@@ -188,14 +191,20 @@ export function transcript(conversationId: number, messages: ChatMessage[]): str
   return `Escalated from chatbot conversation ${conversationId}.\n\nTranscript:\n\n${body}`;
 }
 
-export async function escalateConversation(app: AppContext, p: Principal, id: number): Promise<{ row: TicketRow; body: Record<string, unknown>; created: boolean }> {
+export type Escalation = { row: TicketRow; body: Record<string, unknown>; created: boolean };
+
+export async function escalateConversation(app: AppContext, p: Principal, id: number, beforeCommit?: BeforeCommit<Escalation>): Promise<Escalation> {
   if (p.kind !== 'user') throw forbidden('Only a signed-in person can escalate a conversation.', 'api_key_not_allowed');
   const tickets = new TicketService(app);
   return app.db.transaction(async (trx) => {
     const c = await findOwnedConversation(trx, p, id, true);
     if (c.ticket_id) {
       const row = await findTicket(trx, { by: 'id', value: c.ticket_id });
-      if (row) return { row, body: await tickets.detail(p, row, trx), created: false };
+      if (row) {
+        const out: Escalation = { row, body: await tickets.detail(p, row, trx), created: false };
+        await beforeCommit?.(trx, out);
+        return out;
+      }
       // the ticket was deleted since: escalate again
     }
     const messages = await messagesOf(trx, c.id);
@@ -218,6 +227,8 @@ export async function escalateConversation(app: AppContext, p: Principal, id: nu
       ticket_id: row.id,
       data: { object: { id: c.id, ticket_number: row.ticket_number }, ticket_number: row.ticket_number },
     });
-    return { row, body: await tickets.detail(p, row, trx), created: true };
+    const out: Escalation = { row, body: await tickets.detail(p, row, trx), created: true };
+    await beforeCommit?.(trx, out);
+    return out;
   });
 }

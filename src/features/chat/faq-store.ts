@@ -7,6 +7,7 @@
  * answer C; normalised to 0..1) and anything under MIN_RANK is not a match — a lone word found only
  * in an answer ("manila") is not enough, a word in a question or tag is.
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
 import type { Knex } from 'knex';
 import { notFound } from '../../http/errors.js';
@@ -82,12 +83,13 @@ const cleanTags = (tags: string[]) => [...new Set(tags.map((t) => t.trim().toLow
 const faqEvent = (trx: Knex, type: string, row: Faq, actor: EventInput['actor']) =>
   recordEvent(trx, { type, actor, object: { type: 'faq', id: String(row.id) }, data: { object: row } });
 
-export async function createFaq(db: Knex, input: { question: string; answer: string; tags?: string[] }, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<Faq> {
+export async function createFaq(db: Knex, input: { question: string; answer: string; tags?: string[] }, actor: EventInput['actor'] = SYSTEM_ACTOR, beforeCommit?: BeforeCommit<Faq>): Promise<Faq> {
   return db.transaction(async (trx) => {
     const [row] = await trx('faqs')
       .insert({ question: input.question.trim(), answer: input.answer.trim(), tags: cleanTags(input.tags ?? []) })
       .returning([...COLUMNS]);
     await faqEvent(trx, 'faq.created', row as Faq, actor);
+    await beforeCommit?.(trx, row as Faq); // an Idempotency-Key's record commits with the FAQ
     return row as Faq;
   });
 }

@@ -3,6 +3,8 @@
  * SMTP receiver (started by `serve` when INBOUND_SMTP_PORT is set) and the admin API over received
  * mail (list, show, release from quarantine / replay a failed one).
  */
+import type { Knex } from 'knex';
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
 import { conflict, notFound, unprocessable } from '../../http/errors.js';
@@ -40,7 +42,7 @@ export function presentInbound(r: Record<string, unknown>) {
   };
 }
 
-const inboundQuery = (app: AppContext) => app.db({ i: 'inbound_emails' }).leftJoin({ t: 'tickets' }, 't.id', 'i.ticket_id');
+const inboundQuery = (app: AppContext, db: Knex | Knex.Transaction = app.db) => db({ i: 'inbound_emails' }).leftJoin({ t: 'tickets' }, 't.id', 'i.ticket_id');
 
 function inboundId(raw: string): number {
   if (!/^\d{1,15}$/.test(raw)) throw notFound('inbound email');
@@ -66,7 +68,8 @@ function routes(app: AppContext): RouteTable {
       const id = inboundId(String(ctx.state.input.params.id));
       const body = (ctx.state.input.body ?? {}) as { employee_id?: number };
       const p = ctx.state.principal!;
-      await app.db.transaction(async (trx) => {
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 200, body }));
+      const answer = await app.db.transaction(async (trx) => {
         const row = await trx('inbound_emails').where({ id }).forUpdate().first('id', 'status');
         if (!row) throw notFound('inbound email');
         if (row.status !== 'quarantined' && row.status !== 'failed') {
@@ -80,9 +83,12 @@ function routes(app: AppContext): RouteTable {
           .update({ status: 'received', release_employee_id: body.employee_id ?? null, released_by: p.employeeId, attempts: 0 });
         await app.jobs.enqueue(trx, QUEUES.emailInbound, { inboundId: id });
         await emitEmailEvent(trx, { type: 'email.released', actor: actorOf(p), object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { id, employee_id: body.employee_id ?? null } });
+        // read in the transaction: an Idempotency-Key's answer commits with the release
+        const out: unknown = presentInbound(await inboundQuery(app, trx).select(LIST_COLUMNS).where('i.id', id).first());
+        await a.beforeCommit?.(trx, out);
+        return out;
       });
-      const fresh = await inboundQuery(app).select(LIST_COLUMNS).where('i.id', id).first();
-      ctx.body = presentInbound(fresh);
+      a.send(answer);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { conflict, notFound, tooManyRequests, unprocessable, type FieldError } from '../../http/errors.js';
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { parseIdRef } from '../../lib/ids.js';
 import { profileImageUrl } from '../files/media-access.js';
 import type { UploadedFile } from '../files/attachments-service.js';
@@ -77,7 +78,7 @@ export interface RegistrationInput extends NewEmployeeNames {
  * per-address registration limit — and only then the expensive work (image decoding in the bounded
  * image pool, password hashing), so an anonymous caller cannot make us do that work for nothing.
  */
-export async function register(app: AppContext, input: RegistrationInput, image: UploadedFile | undefined, limit?: RegistrationLimit, ip = ''): Promise<EmployeeRecord> {
+export async function register(app: AppContext, input: RegistrationInput, image: UploadedFile | undefined, limit?: RegistrationLimit, ip = '', beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   const errors: FieldError[] = passwordProblems(input.password, 'password', [input.email, input.email.split('@')[0], input.first_name, input.last_name]);
   if (input.password !== input.confirm_password) errors.push({ field: 'confirm_password', message: 'does not match password' });
   if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
@@ -93,7 +94,7 @@ export async function register(app: AppContext, input: RegistrationInput, image:
     throw err;
   }
   try {
-    return await createPending(app, input, passwordHash, imageKey);
+    return await createPending(app, input, passwordHash, imageKey, beforeCommit);
   } catch (err) {
     if (imageKey) await fileStore(app).delete(imageKey).catch(() => undefined);
     throw err;
@@ -114,7 +115,7 @@ export function employeeEvent(trx: Knex | Knex.Transaction, type: string, e: Emp
   return recordEvent(trx, { type, actor, object: { type: 'employee', id: e.company_id }, subject_employee_id: e.id, data: { object: employeeSnapshot(e), ...extra } });
 }
 
-async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null): Promise<EmployeeRecord> {
+async function createPending(app: AppContext, input: RegistrationInput, passwordHash: string, imageKey: string | null, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await insertNewEmployee(trx, input, {
       password_hash: passwordHash,
@@ -125,6 +126,7 @@ async function createPending(app: AppContext, input: RegistrationInput, password
     });
     await queueEmail(trx, app.jobs, { template: 'account_pending', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id } });
     await employeeEvent(trx, 'employee.registered', e, { kind: 'employee', id: e.id, display: null });
+    await beforeCommit?.(trx, e); // the Idempotency-Key's answer commits with the account
     return e;
   });
 }
@@ -156,7 +158,7 @@ export interface AdminCreateInput extends NewEmployeeNames {
   password?: string;
 }
 
-export async function adminCreate(app: AppContext, input: AdminCreateInput, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
+export async function adminCreate(app: AppContext, input: AdminCreateInput, actor: EventInput['actor'] = SYSTEM_ACTOR, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   if (input.password !== undefined) {
     const errors = passwordProblems(input.password, 'password', [input.email, input.first_name, input.last_name]);
     if (errors.length) throw unprocessable('invalid_password', 'The password does not meet the rules.', errors);
@@ -177,6 +179,7 @@ export async function adminCreate(app: AppContext, input: AdminCreateInput, acto
     }
     await queueEmail(trx, app.jobs, { template: 'account_created', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, role: e.role, set_password_url: url } });
     await employeeEvent(trx, 'employee.created', e, actor);
+    await beforeCommit?.(trx, e);
     return e;
   });
 }
@@ -207,7 +210,7 @@ export async function patchEmployee(app: AppContext, rawId: string, patch: Recor
   });
 }
 
-async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', actor: EventInput['actor'], after: (trx: store.Db, e: EmployeeRecord) => Promise<void>): Promise<EmployeeRecord> {
+async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Rejected', actor: EventInput['actor'], after: (trx: store.Db, e: EmployeeRecord) => Promise<void>, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const ref = employeeRef(rawId);
     const current = await store.findEmployee(trx, ref, { forUpdate: true });
@@ -218,17 +221,18 @@ async function transition(app: AppContext, rawId: string, to: 'Approved' | 'Reje
     const e = (await store.updateEmployee(trx, current.id, { status: to, notified: true }, { status: 'Pending' }))!;
     await after(trx, e);
     await employeeEvent(trx, to === 'Approved' ? 'employee.approved' : 'employee.rejected', e, actor);
+    await beforeCommit?.(trx, e);
     return e;
   });
 }
 
-export function approve(app: AppContext, rawId: string, actor: EventInput['actor'] = SYSTEM_ACTOR): Promise<EmployeeRecord> {
+export function approve(app: AppContext, rawId: string, actor: EventInput['actor'] = SYSTEM_ACTOR, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return transition(app, rawId, 'Approved', actor, async (trx, e) => {
     await queueEmail(trx as never, app.jobs, { template: 'account_approved', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: loginUrl(app) } });
-  });
+   }, beforeCommit);
 }
 
-export function reject(app: AppContext, actor: Principal, rawId: string, reason: string | null): Promise<EmployeeRecord> {
+export function reject(app: AppContext, actor: Principal, rawId: string, reason: string | null, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return transition(app, rawId, 'Rejected', actorOf(actor), async (trx, e) => {
     let actorName: string | null = null;
     if (actor.employeeId) {
@@ -244,7 +248,7 @@ export function reject(app: AppContext, actor: Principal, rawId: string, reason:
     // a rejected account has no sessions (a Pending one never had any; this keeps it so)
     await revokeEmployeeSessions(trx, e.id, 'rejected');
     await queueEmail(trx as never, app.jobs, { template: 'account_rejected', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, reason } });
-  });
+   }, beforeCommit);
 }
 
 export async function counts(app: AppContext): Promise<{ count: number; by_status: Record<string, number> }> {

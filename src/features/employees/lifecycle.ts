@@ -19,6 +19,7 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { conflict, notFound, unprocessable } from '../../http/errors.js';
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { revokeEmployeeSessions } from '../auth/auth-store.js';
 import { DEFAULT_PROFILE_IMAGE_KEY } from '../files/profile-images.js';
 import { fileStore } from '../files/storage.js';
@@ -91,7 +92,7 @@ async function locked(trx: Knex.Transaction, rawId: string): Promise<EmployeeRec
 const wrongState = (e: EmployeeRecord, verb: string, from: string) =>
   conflict('invalid_transition', `Only ${from} accounts can be ${verb}; this one is ${e.status}.`, { current_status: e.status });
 
-export async function deactivate(app: AppContext, actor: Principal, rawId: string, reason: string | null): Promise<EmployeeRecord> {
+export async function deactivate(app: AppContext, actor: Principal, rawId: string, reason: string | null, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await locked(trx, rawId);
     if (e.status !== 'Approved') throw wrongState(e, 'deactivated', 'Approved');
@@ -103,11 +104,12 @@ export async function deactivate(app: AppContext, actor: Principal, rawId: strin
     await audit(trx, actor, e, 'deactivated', reason);
     await queueEmail(trx, app.jobs, { template: 'account_deactivated', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, reason } });
     await emitLifecycleEvent(trx, actor, updated, 'deactivated', { reason });
+    await beforeCommit?.(trx, updated); // the Idempotency-Key's answer commits with the change
     return updated;
   });
 }
 
-export async function reactivate(app: AppContext, actor: Principal, rawId: string): Promise<EmployeeRecord> {
+export async function reactivate(app: AppContext, actor: Principal, rawId: string, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   return app.db.transaction(async (trx) => {
     const e = await locked(trx, rawId);
     if (e.status !== 'Deactivated') throw wrongState(e, 'reactivated', 'Deactivated');
@@ -115,11 +117,12 @@ export async function reactivate(app: AppContext, actor: Principal, rawId: strin
     await audit(trx, actor, e, 'reactivated', null);
     await queueEmail(trx, app.jobs, { template: 'account_reactivated', to: e.email, data: { first_name: e.first_name, last_name: e.last_name, company_id: e.company_id, login_url: `${app.config.publicUrl}/login` } });
     await emitLifecycleEvent(trx, actor, updated, 'reactivated', {});
+    await beforeCommit?.(trx, updated); // the Idempotency-Key's answer commits with the change
     return updated;
   });
 }
 
-export async function erase(app: AppContext, actor: Principal, rawId: string, confirm: string): Promise<EmployeeRecord> {
+export async function erase(app: AppContext, actor: Principal, rawId: string, confirm: string, beforeCommit?: BeforeCommit<EmployeeRecord>): Promise<EmployeeRecord> {
   let oldImage: string | null = null;
   const erased = await app.db.transaction(async (trx) => {
     const e = await locked(trx, rawId);
@@ -155,10 +158,15 @@ export async function erase(app: AppContext, actor: Principal, rawId: string, co
     });
     await trx('chat_conversations').where({ employee_id: e.id }).delete();
     // stored replays (24 h) of responses that showed this person
-    await trx('idempotency_keys').where({ caller: `user:${e.id}` }).orWhereRaw('response_body::text ILIKE ?', [`%${e.email.replace(/[\\%_]/g, (c) => '\\' + c)}%`]).delete();
+    // (not a claim still running — this very request's, if an admin erases their own account)
+    await trx('idempotency_keys')
+      .where((q) => q.where({ caller: `user:${e.id}` }).orWhereRaw('response_body::text ILIKE ?', [`%${e.email.replace(/[\\%_]/g, (c) => '\\' + c)}%`]))
+      .andWhere({ state: 'done' })
+      .delete();
     await audit(trx, actor, e, 'erased', null);
     if (await trx.schema.hasTable('events')) await scrubEvents(trx, e, placeholder);
     await emitLifecycleEvent(trx, actor, updated, 'erased', {});
+    await beforeCommit?.(trx, updated); // the Idempotency-Key's answer commits with the change
     return updated;
   });
   // the image goes through the storage API once the erasure has committed

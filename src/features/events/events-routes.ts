@@ -2,6 +2,7 @@
  * The events feature: the feed (`GET /api/events/`), the live stream (`GET /api/events/stream/`),
  * webhook subscriptions (`/api/webhooks/…`), the webhook delivery worker and the dispatcher.
  */
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature, RouteTable } from '../../app/feature.js';
 import { badRequest, unauthorized } from '../../http/errors.js';
@@ -67,11 +68,9 @@ function routes(app: AppContext): RouteTable {
       ctx.body = { data: page.data.map(wh.presentEndpoint), next_cursor: page.next_cursor };
     },
     async createWebhook(ctx) {
-      const r = await wh.createEndpoint(app, principal(ctx), ctx.state.input.body, actorOf(ctx.state.principal));
-      ctx.status = 201;
+      const a = answerInTransaction(ctx, (r: unknown): Answer => ({ status: 201, headers: { location: `/api/webhooks/${(r as { id: number }).id}/` }, body: r }));
       ctx.set('Cache-Control', 'no-store');
-      ctx.set('Location', `/api/webhooks/${r.id}/`);
-      ctx.body = r;
+      a.send(await wh.createEndpoint(app, principal(ctx), ctx.state.input.body, actorOf(ctx.state.principal), a.beforeCommit));
     },
     async getWebhook(ctx) {
       ctx.body = wh.presentEndpoint(await wh.findEndpoint(app.db, principal(ctx), ctx.state.input.params.id));
@@ -85,13 +84,13 @@ function routes(app: AppContext): RouteTable {
     },
     async rotateWebhookSecret(ctx) {
       const body = (ctx.state.input.body ?? {}) as { overlap_hours?: number };
-      const r = await wh.rotateSecret(app, principal(ctx), ctx.state.input.params.id, body.overlap_hours, actorOf(ctx.state.principal));
+      const a = answerInTransaction(ctx, (r: unknown): Answer => ({ status: 200, body: r }));
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = r;
+      a.send(await wh.rotateSecret(app, principal(ctx), ctx.state.input.params.id, body.overlap_hours, actorOf(ctx.state.principal), a.beforeCommit));
     },
     async pingWebhook(ctx) {
-      ctx.status = 202;
-      ctx.body = await wh.ping(app, principal(ctx), ctx.state.input.params.id);
+      const a = answerInTransaction(ctx, (r: unknown): Answer => ({ status: 202, body: r }));
+      a.send(await wh.ping(app, principal(ctx), ctx.state.input.params.id, a.beforeCommit));
     },
     async listWebhookDeliveries(ctx) {
       const ep = await wh.findEndpoint(app.db, principal(ctx), ctx.state.input.params.id);
@@ -103,8 +102,8 @@ function routes(app: AppContext): RouteTable {
     },
     async redeliverWebhookDelivery(ctx) {
       const params = ctx.state.input.params as { id: string; delivery_id: string };
-      ctx.status = 202;
-      ctx.body = await wh.redeliver(app, principal(ctx), params.id, params.delivery_id);
+      const a = answerInTransaction(ctx, (r: unknown): Answer => ({ status: 202, body: r }));
+      a.send(await wh.redeliver(app, principal(ctx), params.id, params.delivery_id, a.beforeCommit));
     },
   };
 }

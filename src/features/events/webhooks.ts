@@ -3,6 +3,7 @@
  * that fans committed events out to matching endpoints, and the webhook destination of the
  * delivery engine (Standard Webhooks signing, attempt log, endpoint health).
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
@@ -96,7 +97,7 @@ export async function findEndpoint(db: Knex | Knex.Transaction, p: Principal, ra
   return row;
 }
 
-export async function createEndpoint(app: AppContext, p: Principal, body: { url: string; event_types?: string[]; description?: string | null; enabled?: boolean }, actor: EventInput['actor']) {
+export async function createEndpoint(app: AppContext, p: Principal, body: { url: string; event_types?: string[]; description?: string | null; enabled?: boolean }, actor: EventInput['actor'], beforeCommit?: BeforeCommit<unknown>) {
   const secret = newSecret();
   return app.db.transaction(async (trx) => {
     const [row] = await trx('webhook_endpoints')
@@ -113,7 +114,9 @@ export async function createEndpoint(app: AppContext, p: Principal, body: { url:
       })
       .returning(ENDPOINT_COLUMNS);
     await webhookEvent(trx, 'webhook.created', row, actor);
-    return { ...presentEndpoint(row), secret };
+    const out = { ...presentEndpoint(row), secret };
+    await beforeCommit?.(trx, out); // the Idempotency-Key's answer commits with the write
+    return out;
   });
 }
 
@@ -146,7 +149,7 @@ export async function deleteEndpoint(app: AppContext, p: Principal, rawId: unkno
 }
 
 /** A new secret; the old one keeps signing too for WEBHOOK_SECRET_OVERLAP_HOURS (or `overlap_hours`). */
-export async function rotateSecret(app: AppContext, p: Principal, rawId: unknown, overlapHours: number | undefined, actor: EventInput['actor']) {
+export async function rotateSecret(app: AppContext, p: Principal, rawId: unknown, overlapHours: number | undefined, actor: EventInput['actor'], beforeCommit?: BeforeCommit<unknown>) {
   const secret = newSecret();
   const hours = overlapHours ?? app.config.webhookSecretOverlapHours;
   return app.db.transaction(async (trx) => {
@@ -161,7 +164,9 @@ export async function rotateSecret(app: AppContext, p: Principal, rawId: unknown
       })
       .returning(ENDPOINT_COLUMNS);
     await webhookEvent(trx, 'webhook.secret_rotated', row, actor);
-    return { ...presentEndpoint(row), secret };
+    const out = { ...presentEndpoint(row), secret };
+    await beforeCommit?.(trx, out);
+    return out;
   });
 }
 
@@ -191,19 +196,21 @@ export function presentWebhookDelivery(r: Record<string, any>) { // eslint-disab
 export const DELIVERY_COLUMNS = ['id', 'endpoint_id', 'event_id', 'event_type', 'status', 'attempts', 'last_status_code', 'last_error', 'last_response', 'next_attempt_at', 'created_at', 'delivered_at'];
 
 /** A ping: a delivery of a `webhook.ping` message to this endpoint only (not an event in the log). */
-export async function ping(app: AppContext, p: Principal, rawId: unknown) {
+export async function ping(app: AppContext, p: Principal, rawId: unknown, beforeCommit?: BeforeCommit<unknown>) {
   return app.db.transaction(async (trx) => {
     const ep = await findEndpoint(trx, p, rawId);
     const id = `msg_ping_${randomBytes(12).toString('hex')}`;
     const body = JSON.stringify({ id, type: 'webhook.ping', created_at: new Date().toISOString(), actor: null, object: { type: 'webhook', id: String(ep.id) }, data: { object: presentEndpoint(ep) } });
     const [row] = await trx('webhook_deliveries').insert({ endpoint_id: ep.id, event_id: id, event_type: 'webhook.ping', payload: body }).returning(DELIVERY_COLUMNS);
     await app.jobs.enqueue(trx, QUEUES.webhookDelivery, { deliveryId: Number(row.id), attempt: 0, trigger: 'manual' });
-    return presentWebhookDelivery(row);
+    const out = presentWebhookDelivery(row);
+    await beforeCommit?.(trx, out);
+    return out;
   });
 }
 
 /** Redelivery: one more (manual) attempt of the same message — same webhook-id; the attempt log keeps every try. */
-export async function redeliver(app: AppContext, p: Principal, rawEndpoint: unknown, rawDelivery: unknown) {
+export async function redeliver(app: AppContext, p: Principal, rawEndpoint: unknown, rawDelivery: unknown, beforeCommit?: BeforeCommit<unknown>) {
   return app.db.transaction(async (trx) => {
     const ep = await findEndpoint(trx, p, rawEndpoint);
     const s = String(rawDelivery);
@@ -213,7 +220,9 @@ export async function redeliver(app: AppContext, p: Principal, rawEndpoint: unkn
     if (d.status === 'pending') throw conflict('delivery_pending', 'This delivery is still being attempted; wait for it to finish.', { current_status: d.status });
     const [row] = await trx('webhook_deliveries').where({ id: d.id }).update({ status: 'pending', next_attempt_at: null, lease_until: null }).returning(DELIVERY_COLUMNS);
     await app.jobs.enqueue(trx, QUEUES.webhookDelivery, { deliveryId: Number(d.id), attempt: d.attempts, trigger: 'manual' });
-    return presentWebhookDelivery(row);
+    const out = presentWebhookDelivery(row);
+    await beforeCommit?.(trx, out);
+    return out;
   });
 }
 

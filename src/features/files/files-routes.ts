@@ -2,6 +2,7 @@
  * Files: ticket attachments (upload, download), profile images (upload) and /media/ serving.
  * See docs/files.md for limits, types, storage layout, permissions and signed URLs.
  */
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import { actorOf } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Feature } from '../../app/feature.js';
@@ -22,16 +23,19 @@ export const filesFeature: Feature = {
     async uploadTicketAttachments(ctx) {
       const p = ctx.state.principal!;
       const files = asFileList(ctx.request.files?.['files[]'] ?? ctx.request.files?.files);
-      const rows = await app.db.transaction(async (trx) => {
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 201, body }));
+      const body = await app.db.transaction(async (trx) => {
         // the owner or staff (404 otherwise, before anything else is said), locked while files are added
         const ticket = await new TicketService(app).visible(trx, p, ctx.state.input.params.id, true);
         if (files.length === 0) throw badRequest('validation_failed', 'Attach at least one file in the `files[]` field.', [{ field: 'files', message: 'is required' }]);
         const stored = await storeTicketAttachments(app, trx, ticket.id, files, p.kind === 'user' ? p.employeeId : null, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
         await trx('tickets').where({ id: ticket.id }).update({ update_date: trx.fn.now() });
-        return stored;
+        // an Idempotency-Key's answer commits with the files' rows
+        const out: unknown = { data: stored.map((r) => presentAttachment(app, r)) };
+        await a.beforeCommit?.(trx, out);
+        return out;
       });
-      ctx.status = 201;
-      ctx.body = { data: rows.map((r) => presentAttachment(app, r)) };
+      a.send(body);
     },
 
     async downloadAttachment(ctx) {
@@ -50,9 +54,8 @@ export const filesFeature: Feature = {
       if (p.kind !== 'user') throw notFound('employee');
       const files = asFileList(ctx.request.files?.image);
       if (files.length !== 1) throw badRequest('validation_failed', 'Send exactly one file in the `image` field.', [{ field: 'image', message: 'is required' }]);
-      const key = await replaceProfileImage(app, p.employeeId, files[0]);
-      ctx.status = 200;
-      ctx.body = { image: profileImageKey(key), image_url: signedMediaUrl(app, key) };
+      const a = answerInTransaction(ctx, (key: string): Answer => ({ status: 200, body: { image: profileImageKey(key), image_url: signedMediaUrl(app, key) } }));
+      a.send(await replaceProfileImage(app, p.employeeId, files[0], a.beforeCommit));
     },
   }),
 };

@@ -4,6 +4,7 @@
  * 1024×1024 (fit cover) and re-encoded as WebP without any metadata (EXIF, GPS, ICC, XMP are
  * dropped). Decoding runs in the per-process image pool (image-pool.ts): one at a time.
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import type { AppContext } from '../../app/context.js';
 import { notFound, tooLarge, unsupportedMediaType } from '../../http/errors.js';
 import { IMAGE_TYPES } from './detect.js';
@@ -63,7 +64,7 @@ async function decodeAndResize(file: UploadedFile): Promise<Buffer> {
  * Process `file` and make it `employeeId`'s image; the previous image (not the default) is removed
  * after the change commits. Returns the new key.
  */
-export async function replaceProfileImage(app: AppContext, employeeId: number, file: UploadedFile): Promise<string> {
+export async function replaceProfileImage(app: AppContext, employeeId: number, file: UploadedFile, beforeCommit?: BeforeCommit<string>): Promise<string> {
   const key = await processProfileImage(app, file);
   const store = fileStore(app);
   let previous: string | null = null;
@@ -73,6 +74,7 @@ export async function replaceProfileImage(app: AppContext, employeeId: number, f
       if (!row) throw notFound('employee');
       previous = row.image;
       await trx('employees').where({ id: employeeId }).update({ image: key });
+      await beforeCommit?.(trx, key); // an Idempotency-Key's answer commits with the change
     });
   } catch (err) {
     await store.delete(key).catch(() => undefined);

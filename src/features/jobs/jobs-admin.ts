@@ -8,6 +8,7 @@
  *   `queued`, delivery back to `pending`) and a fresh job is sent to the work queue, in one
  *   transaction that also removes the dead-letter job.
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { conflict, notFound } from '../../http/errors.js';
@@ -99,7 +100,13 @@ async function revive(trx: Knex.Transaction, queue: QueueName, data: Record<stri
   return data;
 }
 
-export async function retryJob(app: AppContext, queue: string, id: string): Promise<{ id: string; queue: string; state: 'queued' }> {
+export interface RetriedJob {
+  id: string;
+  queue: string;
+  state: 'queued';
+}
+
+export async function retryJob(app: AppContext, queue: string, id: string, beforeCommit?: BeforeCommit<RetriedJob>): Promise<RetriedJob> {
   const isWork = (WORK_QUEUES as string[]).includes(queue);
   const source = sourceOf(queue);
   if (!isWork && !source) throw notFound('queue', 'queue_not_found');
@@ -111,12 +118,16 @@ export async function retryJob(app: AppContext, queue: string, id: string): Prom
       if (job.state !== 'failed') throw conflict('job_not_failed', 'Only a failed job can be retried.', { current_state: job.state });
       await revive(trx, queue as QueueName, job.data ?? {});
       await trx.raw(`UPDATE ${BOSS_SCHEMA}.job SET state = 'retry', retry_limit = retry_limit + 1, start_after = now() WHERE name = ? AND id = ?`, [queue, id]);
-      return { id, queue, state: 'queued' as const };
+      const out: RetriedJob = { id, queue, state: 'queued' };
+      await beforeCommit?.(trx, out); // an Idempotency-Key's answer commits with the retry
+      return out;
     }
     if (!['created', 'retry'].includes(job.state)) throw conflict('job_not_failed', 'This dead-lettered job was already handled.', { current_state: job.state });
     const data = await revive(trx, source!, job.data ?? {});
     const newId = await app.jobs.enqueue(trx, source!, data as never);
     await trx.raw(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = ? AND id = ?`, [queue, id]);
-    return { id: newId!, queue: source!, state: 'queued' as const };
+    const out: RetriedJob = { id: newId!, queue: source!, state: 'queued' };
+    await beforeCommit?.(trx, out);
+    return out;
   });
 }

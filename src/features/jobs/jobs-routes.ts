@@ -1,3 +1,4 @@
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
 import { QUEUES } from '../../jobs/queues.js';
@@ -11,8 +12,8 @@ function routes(app: AppContext): RouteTable {
     },
     async retryJob(ctx) {
       const p = ctx.state.input.params as { queue: string; id: string };
-      ctx.status = 202;
-      ctx.body = await retryJob(app, p.queue, p.id);
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 202, body }));
+      a.send(await retryJob(app, p.queue, p.id, a.beforeCommit));
     },
   };
 }

@@ -3,6 +3,7 @@
  * that moves due times (hours, holidays, zone; targets, calendar, pauses, escalation) queues an
  * `sla.recompute` job in the same transaction: open tickets get the new copy and new timers.
  */
+import type { BeforeCommit } from '../../http/idempotency.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { conflict, notFound, unprocessable } from '../../http/errors.js';
@@ -62,7 +63,8 @@ export class SlaAdmin {
     return presentCalendar(c);
   }
 
-  async createCalendar(b: Body) {
+  /** `beforeCommit`: an Idempotency-Key's record, run last inside the transaction (src/http/idempotency.ts). */
+  async createCalendar(b: Body, beforeCommit?: BeforeCommit<{ id: number }>) {
     const cal: BusinessCalendar = { time_zone: b.time_zone, hours: b.hours, holidays: b.holidays ?? [] };
     checkCalendar(cal);
     return this.db.transaction(async (trx) => {
@@ -71,7 +73,9 @@ export class SlaAdmin {
         const [row] = await trx('sla_calendars')
           .insert({ name: b.name, time_zone: b.time_zone, hours: JSON.stringify(b.hours), holidays: JSON.stringify(cal.holidays), is_default: Boolean(b.is_default) })
           .returning(CALENDAR_COLUMNS);
-        return presentCalendar(row);
+        const out = presentCalendar(row);
+        await beforeCommit?.(trx, out);
+        return out;
       } catch (e) {
         if (uniqueViolation(e)) throw conflict('name_taken', 'A calendar with this name exists.');
         throw e;
@@ -138,7 +142,7 @@ export class SlaAdmin {
     }
   }
 
-  async createPolicy(b: Body) {
+  async createPolicy(b: Body, beforeCommit?: BeforeCommit<{ id: number }>) {
     return this.db.transaction(async (trx) => {
       // no calendar_id: the default calendar (if any); null: around the clock
       let calendarId: number | null = b.calendar_id ?? null;
@@ -161,7 +165,9 @@ export class SlaAdmin {
             escalation: JSON.stringify(escalation),
           })
           .returning('*');
-        return presentPolicy(row);
+        const out = presentPolicy(row);
+        await beforeCommit?.(trx, out);
+        return out;
       } catch (e) {
         if (uniqueViolation(e)) throw conflict('name_taken', 'A policy with this name exists.');
         throw e;

@@ -4,6 +4,7 @@
  */
 import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature } from '../../app/feature.js';
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { slaSettings } from '../tickets/ticket-model.js';
 import { SlaAdmin } from './sla-admin.js';
@@ -13,15 +14,15 @@ const input = (ctx: ApiContext) => ctx.state.input;
 
 export function slaRoutes(app: AppContext) {
   const admin = new SlaAdmin(app);
-  const created = (ctx: ApiContext, body: { id: number }, base: string) => {
-    ctx.status = 201;
-    ctx.set('Location', `${base}${body.id}/`);
-    ctx.body = body;
-  };
+  // creates record their Idempotency-Key answer inside the transaction (src/http/idempotency.ts)
+  const created = (ctx: ApiContext, base: string) => answerInTransaction(ctx, (body: { id: number }): Answer => ({ status: 201, headers: { location: `${base}${body.id}/` }, body }));
   return {
     listSlaCalendars: async (ctx: ApiContext) => void (ctx.body = await admin.listCalendars(input(ctx).query)),
     getSlaCalendar: async (ctx: ApiContext) => void (ctx.body = await admin.getCalendar(input(ctx).params.id)),
-    createSlaCalendar: async (ctx: ApiContext) => created(ctx, await admin.createCalendar(input(ctx).body), '/api/sla/calendars/'),
+    createSlaCalendar: async (ctx: ApiContext) => {
+      const a = created(ctx, '/api/sla/calendars/');
+      a.send(await admin.createCalendar(input(ctx).body, a.beforeCommit));
+    },
     updateSlaCalendar: async (ctx: ApiContext) => void (ctx.body = await admin.updateCalendar(input(ctx).params.id, input(ctx).body)),
     deleteSlaCalendar: async (ctx: ApiContext) => {
       await admin.deleteCalendar(input(ctx).params.id);
@@ -29,7 +30,10 @@ export function slaRoutes(app: AppContext) {
     },
     listSlaPolicies: async (ctx: ApiContext) => void (ctx.body = await admin.listPolicies(input(ctx).query)),
     getSlaPolicy: async (ctx: ApiContext) => void (ctx.body = await admin.getPolicy(input(ctx).params.id)),
-    createSlaPolicy: async (ctx: ApiContext) => created(ctx, await admin.createPolicy(input(ctx).body), '/api/sla/policies/'),
+    createSlaPolicy: async (ctx: ApiContext) => {
+      const a = created(ctx, '/api/sla/policies/');
+      a.send(await admin.createPolicy(input(ctx).body, a.beforeCommit));
+    },
     updateSlaPolicy: async (ctx: ApiContext) => void (ctx.body = await admin.updatePolicy(input(ctx).params.id, input(ctx).body)),
     deleteSlaPolicy: async (ctx: ApiContext) => {
       await admin.deletePolicy(input(ctx).params.id);

@@ -6,10 +6,11 @@ import type { AppContext } from '../../app/context.js';
 import type { ApiContext, Feature } from '../../app/feature.js';
 import type { Principal } from '../../http/auth.js';
 import { unauthorized } from '../../http/errors.js';
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import { verify } from '../../lib/webhooks.js';
 import { etagOf, type TicketRow } from './ticket-model.js';
 import { asFileList, type UploadedFile } from '../files/attachments-service.js';
-import { TicketService } from './ticket-service.js';
+import { TicketService, type Single } from './ticket-service.js';
 import type { TicketAction } from './ticket-states.js';
 
 const principal = (ctx: ApiContext): Principal => ctx.state.principal!;
@@ -21,23 +22,32 @@ function single(ctx: ApiContext, r: { row: TicketRow; body: unknown }, status = 
   ctx.body = r.body;
 }
 
+/** A single ticket's answer (ETag from its version); writes record it with their transaction. */
+const singleAnswer = (status: number, location?: boolean) => (r: Single): Answer => ({
+  status,
+  headers: { etag: etagOf(r.row), ...(location ? { location: `/api/tickets/${r.row.ticket_number}/` } : {}) },
+  body: r.body,
+});
+
 function uploadedFiles(ctx: ApiContext): UploadedFile[] {
   return asFileList(ctx.request.files?.['files[]'] ?? ctx.request.files?.files);
 }
 
 export function ticketRoutes(app: AppContext) {
   const svc = new TicketService(app);
-  const move = (action: Exclude<TicketAction, 'finalize' | 'workflow'>) => async (ctx: ApiContext) =>
-    single(ctx, await svc.transition(principal(ctx), ctx.state.input.params.id, action, ctx.state.input.body ?? {}, ifMatch(ctx)));
+  // every POST here records its Idempotency-Key answer inside the service's transaction
+  const move = (action: Exclude<TicketAction, 'finalize' | 'workflow'>) => async (ctx: ApiContext) => {
+    const a = answerInTransaction(ctx, singleAnswer(200));
+    a.send(await svc.transition(principal(ctx), ctx.state.input.params.id, action, ctx.state.input.body ?? {}, ifMatch(ctx), a.beforeCommit));
+  };
   return {
     listTickets: async (ctx: ApiContext) => void (ctx.body = await svc.list(principal(ctx), ctx.state.input.query)),
     listNewTickets: async (ctx: ApiContext) => void (ctx.body = await svc.list(principal(ctx), ctx.state.input.query, { status: ['New'] })),
     listOpenTickets: async (ctx: ApiContext) => void (ctx.body = await svc.list(principal(ctx), ctx.state.input.query, { status: ['Open'] })),
     listMyTickets: async (ctx: ApiContext) => void (ctx.body = await svc.list(principal(ctx), ctx.state.input.query, { mine: principal(ctx).employeeId ?? -1 })),
     createTicket: async (ctx: ApiContext) => {
-      const r = await svc.create(principal(ctx), ctx.state.input.body ?? {}, uploadedFiles(ctx));
-      ctx.set('Location', `/api/tickets/${r.row.ticket_number}/`);
-      single(ctx, r, 201);
+      const a = answerInTransaction(ctx, singleAnswer(201, true));
+      a.send(await svc.create(principal(ctx), ctx.state.input.body ?? {}, uploadedFiles(ctx), a.beforeCommit));
     },
     getTicket: async (ctx: ApiContext) => single(ctx, await svc.get(principal(ctx), ctx.state.input.params.id)),
     replaceTicket: async (ctx: ApiContext) => single(ctx, await svc.update(principal(ctx), ctx.state.input.params.id, ctx.state.input.body, ifMatch(ctx), true)),
@@ -48,8 +58,8 @@ export function ticketRoutes(app: AppContext) {
     },
     listTicketComments: async (ctx: ApiContext) => void (ctx.body = await svc.comments(principal(ctx), ctx.state.input.params.id, ctx.state.input.query)),
     createTicketComment: async (ctx: ApiContext) => {
-      ctx.status = 201;
-      ctx.body = await svc.comment(principal(ctx), ctx.state.input.params.id, ctx.state.input.body);
+      const a = answerInTransaction(ctx, (c: unknown): Answer => ({ status: 201, body: c }));
+      a.send(await svc.comment(principal(ctx), ctx.state.input.params.id, ctx.state.input.body, a.beforeCommit));
     },
     listTicketHistory: async (ctx: ApiContext) => void (ctx.body = await svc.history(principal(ctx), ctx.state.input.params.id, ctx.state.input.query)),
     approveTicket: move('approve'),
@@ -59,8 +69,8 @@ export function ticketRoutes(app: AppContext) {
     withdrawTicket: move('withdraw'),
     closeTicket: move('close'),
     finalizeTicket: async (ctx: ApiContext) => {
-      ctx.status = 202;
-      ctx.body = await svc.finalize(principal(ctx), ctx.state.input.params.id, ifMatch(ctx));
+      const a = answerInTransaction(ctx, (d: unknown): Answer => ({ status: 202, body: d }));
+      a.send(await svc.finalize(principal(ctx), ctx.state.input.params.id, ifMatch(ctx), a.beforeCommit));
     },
     getTicketReport: async (ctx: ApiContext) => void (ctx.body = await svc.report()),
     receiveWorkflowStatus: async (ctx: ApiContext) => {
@@ -79,9 +89,10 @@ export function ticketRoutes(app: AppContext) {
         }
       }
       const body = ctx.state.input.body;
-      const r = await svc.workflowStatus(p.id, body, webhookId ?? body.event_id);
+      const a = answerInTransaction(ctx, (r: { result: unknown }): Answer => ({ status: 200, body: r.result }));
+      const r = await svc.workflowStatus(p.id, body, webhookId ?? body.event_id, a.beforeCommit);
       if (r.replayed) ctx.set('Idempotent-Replayed', 'true');
-      ctx.body = r.result;
+      a.send(r);
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
+import type { BeforeCommit } from '../../http/idempotency.js';
 import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { deleteTicketFiles, presentAttachment, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
@@ -17,6 +18,12 @@ import { actorOf, recordEvent, type EventInput } from '../events/events.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
 import * as store from './ticket-store.js';
 import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
+
+/** A single ticket as a write answers it: the row (for the ETag) and the body. */
+export interface Single {
+  row: TicketRow;
+  body: unknown;
+}
 
 export function ticketRef(raw: string): IdRef {
   const ref = parseIdRef(raw, 'TX');
@@ -117,7 +124,11 @@ export class TicketService {
     return { data: page.data.map((r) => presentTicket(r, staff)), next_cursor: page.next_cursor };
   }
 
-  async create(p: Principal, body: Record<string, any>, files: UploadedFile[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * `beforeCommit` (the Idempotency-Key's record, src/http/idempotency.ts) runs last inside the
+   * transaction with the result returned — every write method here takes one.
+   */
+  async create(p: Principal, body: Record<string, any>, files: UploadedFile[], beforeCommit?: BeforeCommit<Single>) { // eslint-disable-line @typescript-eslint/no-explicit-any
     const staff = isStaff(p);
     if (!staff) {
       const extra = ['priority', 'department', 'employee_id'].filter((k) => body[k] !== undefined && !(k === 'employee_id' && body[k] === p.employeeId));
@@ -132,8 +143,9 @@ export class TicketService {
     for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
     // the SLA policy it gets (read first: most tickets of a desk without policies need no transaction)
     const sla = await this.sla.planFor(this.db, { priority: (values.priority as string | undefined) ?? null, category: values.category as string, department: (values.department as string | undefined) ?? null });
-    if (!files.length && !sla) {
+    if (!files.length && !sla && !beforeCommit) {
       // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
+      // (with an Idempotency-Key it is a transaction: the key's record commits with the ticket)
       const row = await store.insertTicketWithHistory(this.db, values, actorRef(p), actorOf(p));
       return { row, body: { ...presentTicket(row, staff), attachments: [], comments: [] } };
     }
@@ -144,7 +156,9 @@ export class TicketService {
       const stored = await storeTicketAttachments(this.app, trx, id, files, p.employeeId, p.kind === 'api_key' ? { apiKeyId: p.id } : {}, actorOf(p));
       // the answer is built from the rows in hand: only an SLA attached changes the ticket as read back
       const row = sla ? (await store.findTicket(trx, { by: 'id', value: id }))! : created;
-      return { row, body: { ...presentTicket(row, staff), attachments: stored.map((a) => presentAttachment(this.app, a)), comments: [] } };
+      const out: Single = { row, body: { ...presentTicket(row, staff), attachments: stored.map((a) => presentAttachment(this.app, a)), comments: [] } };
+      await beforeCommit?.(trx, out);
+      return out;
     });
   }
 
@@ -261,7 +275,7 @@ export class TicketService {
   }
 
   /** approve / reject / claim / update_status / withdraw / close, from an endpoint. */
-  async transition(p: Principal, raw: string, action: Exclude<TicketAction, 'finalize' | 'workflow'>, body: Record<string, any>, ifMatch: string | undefined) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async transition(p: Principal, raw: string, action: Exclude<TicketAction, 'finalize' | 'workflow'>, body: Record<string, any>, ifMatch: string | undefined, beforeCommit?: BeforeCommit<Single>) { // eslint-disable-line @typescript-eslint/no-explicit-any
     return this.db.transaction(async (trx) => {
       const row = await this.visible(trx, p, raw, true);
       if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
@@ -277,11 +291,13 @@ export class TicketService {
         commentAuthor: p.employeeId,
       });
       if (plan.effects.push) await queueWorkflowDelivery(trx, this.app.jobs, row.id, 'approved');
-      return { row: fresh, body: await this.detail(p, fresh, trx) };
+      const out: Single = { row: fresh, body: await this.detail(p, fresh, trx) };
+      await beforeCommit?.(trx, out);
+      return out;
     });
   }
 
-  async finalize(p: Principal, raw: string, ifMatch: string | undefined) {
+  async finalize(p: Principal, raw: string, ifMatch: string | undefined, beforeCommit?: BeforeCommit<ReturnType<typeof presentDelivery>>) {
     return this.db.transaction(async (trx) => {
       const row = await this.visible(trx, p, raw, true);
       if (!ifMatchOk(ifMatch, row)) throw preconditionFailed();
@@ -289,12 +305,14 @@ export class TicketService {
       if (!plan.ok) this.refuse(plan, row, 'finalize');
       const queued = await queueWorkflowDelivery(trx, this.app.jobs, row.id, 'finalized');
       await store.addHistory(trx, row.id, actorRef(p), [{ event: 'updated', field: 'workflow_delivery', to_value: queued.event_id, is_internal: true }]);
-      return presentDelivery({ ...queued, ticket_number: row.ticket_number });
+      const out = presentDelivery({ ...queued, ticket_number: row.ticket_number });
+      await beforeCommit?.(trx, out);
+      return out;
     });
   }
 
   /** Inbound status from the workflow system: same state machine, never pushes back out. */
-  async workflowStatus(apiKeyId: number, body: { ticket_id?: number | string; ticket_number?: string; status: TicketStatus; comment?: string; event_id?: string }, eventKey: string | undefined) {
+  async workflowStatus(apiKeyId: number, body: { ticket_id?: number | string; ticket_number?: string; status: TicketStatus; comment?: string; event_id?: string }, eventKey: string | undefined, beforeCommit?: BeforeCommit<{ replayed: boolean; result: unknown }>) {
     const rawRef = body.ticket_number ?? String(body.ticket_id);
     const ref = parseIdRef(rawRef, 'TX');
     if (!ref) throw notFound('ticket');
@@ -305,14 +323,20 @@ export class TicketService {
       if (eventKey) {
         const c = await store.claimCallbackEvent(trx, eventKey, row.id, sha256(JSON.stringify(body)));
         if ('mismatch' in c) throw unprocessable('idempotency_key_reused', 'This webhook-id (or event_id) was already used for a different request; send a new id for a new event.');
-        if (!c.claimed && c.result) return { replayed: true, result: c.result };
+        if (!c.claimed && c.result) {
+          const again = { replayed: true, result: c.result as unknown };
+          await beforeCommit?.(trx, again);
+          return again;
+        }
       }
       const plan = planTransition({ from: row.status, action: 'workflow', actor: { kind: 'workflow', staff: true, admin: false, owner: false }, to: body.status, approved: row.approved_at !== null });
       if (!plan.ok) this.refuse(plan, row, 'workflow');
       const fresh = await this.apply(trx, row, { actor_kind: 'workflow', actor_id: null, actor_api_key_id: apiKeyId }, 'workflow', plan, { comment: body.comment, commentAuthor: null });
       const result = { ticket_id: fresh.id, ticket_number: fresh.ticket_number, from_status: plan.from, status: fresh.status, event_id: eventKey ?? null, applied_at: fresh.update_date.toISOString() };
       if (eventKey) await store.storeCallbackResult(trx, eventKey, result);
-      return { replayed: false, result };
+      const out = { replayed: false, result: result as unknown };
+      await beforeCommit?.(trx, out);
+      return out;
     });
   }
 
@@ -321,7 +345,7 @@ export class TicketService {
     return store.pageComments(this.db, row.id, isStaff(p), page);
   }
 
-  async comment(p: Principal, raw: string, body: { comment: string; is_internal?: boolean }) {
+  async comment(p: Principal, raw: string, body: { comment: string; is_internal?: boolean }, beforeCommit?: BeforeCommit<unknown>) {
     const internal = Boolean(body.is_internal);
     if (internal && !isStaff(p)) throw forbidden('Only staff can write internal comments.', 'internal_comment_forbidden');
     return this.db.transaction(async (trx) => {
@@ -339,6 +363,7 @@ export class TicketService {
           data: { first_name: row.employee.first_name, ticket_number: row.ticket_number, subject: row.subject, commenter_name: c.author ? `${c.author.first_name} ${c.author.last_name}` : 'SmartSupport', comment: body.comment },
         });
       }
+      await beforeCommit?.(trx, c);
       return c;
     });
   }

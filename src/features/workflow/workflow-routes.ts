@@ -1,3 +1,4 @@
+import { answerInTransaction, type Answer } from '../../http/idempotency.js';
 import type { AppContext } from '../../app/context.js';
 import type { Feature, RouteTable } from '../../app/feature.js';
 import { conflict, notFound } from '../../http/errors.js';
@@ -36,16 +37,18 @@ function routes(app: AppContext): RouteTable {
      */
     async redeliverWorkflowDelivery(ctx) {
       const id = Number((ctx.state.input.params as { id: number | string }).id);
-      const created = await app.db.transaction(async (trx) => {
+      const a = answerInTransaction(ctx, (body: unknown): Answer => ({ status: 202, body }));
+      const body = await app.db.transaction(async (trx) => {
         const src = await trx('workflow_deliveries').where({ id }).forUpdate().first();
         if (!src) throw notFound('delivery');
         if (src.status === 'pending') throw conflict('delivery_pending', 'This delivery is still being attempted; wait for it to finish.', { current_status: src.status });
         const ticket = await trx('tickets').where({ id: src.ticket_id }).first('ticket_number');
         if (!ticket) throw conflict('ticket_gone', 'The ticket of this delivery no longer exists.');
-        return { ...(await queueWorkflowDelivery(trx, app.jobs, Number(src.ticket_id), 'redelivery')), ticket_number: ticket.ticket_number };
+        const out: unknown = presentDelivery({ ...(await queueWorkflowDelivery(trx, app.jobs, Number(src.ticket_id), 'redelivery')), ticket_number: ticket.ticket_number });
+        await a.beforeCommit?.(trx, out); // an Idempotency-Key's answer commits with the redelivery
+        return out;
       });
-      ctx.status = 202;
-      ctx.body = presentDelivery(created);
+      a.send(body);
     },
   };
 }
