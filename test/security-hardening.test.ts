@@ -174,10 +174,24 @@ t.test('8. no secret is stored for replay: the Idempotency-Key is remembered, th
   t.equal(key.status, 201);
   t.equal((await api.post('/api/admin/api-keys/', { name: 'k', role: 'Employee' }, { token: admin.token, headers: { 'Idempotency-Key': 'key-1' } })).status, 409);
   t.equal((await ta.db('api_keys').where({ name: 'k' })).length, 1, 'one key created');
-  const stored = await ta.db('idempotency_keys').whereIn('key', ['login-1', 'key-1']);
-  t.equal(stored.length, 2);
+  // webhook signing secrets, at creation and at rotation, likewise
+  const hookBody = { url: 'https://hooks.example.com/ss', event_types: ['ticket.*'] };
+  const hook = await api.post('/api/webhooks/', hookBody, { token: admin.token, headers: { 'Idempotency-Key': 'hook-1' } });
+  t.equal(hook.status, 201);
+  const hookAgain = await api.post('/api/webhooks/', hookBody, { token: admin.token, headers: { 'Idempotency-Key': 'hook-1' } });
+  t.equal(hookAgain.status, 409, 'a repeated webhook creation does not get the secret again');
+  t.equal(hookAgain.body.code, 'idempotency_replay_unavailable');
+  t.equal((await ta.db('webhook_endpoints').where({ url: hookBody.url })).length, 1, 'one endpoint created');
+  const rotated = await api.post(`/api/webhooks/${hook.body.id}/rotate-secret/`, {}, { token: admin.token, headers: { 'Idempotency-Key': 'rot-1' } });
+  t.equal(rotated.status, 200);
+  t.equal((await api.post(`/api/webhooks/${hook.body.id}/rotate-secret/`, {}, { token: admin.token, headers: { 'Idempotency-Key': 'rot-1' } })).status, 409);
+  const secrets = [hook.body.secret, rotated.body.secret];
+  t.ok(secrets.every((s) => typeof s === 'string' && s.startsWith('whsec_')), 'both answers carried a secret');
+  const stored = await ta.db('idempotency_keys').whereIn('key', ['login-1', 'key-1', 'hook-1', 'rot-1']);
+  t.equal(stored.length, 4);
   const text = JSON.stringify(stored);
   t.notOk(text.includes(login.body.refresh) || text.includes(login.body.access) || text.includes(key.body.key), 'no token or key is stored');
+  t.notOk(secrets.some((s) => text.includes(s.slice('whsec_'.length))), 'no webhook secret is stored');
   t.ok(stored.every((r: { response_body: unknown }) => r.response_body === null));
 });
 
