@@ -3,6 +3,7 @@
  * A bad value fails fast with a message that names the variable.
  */
 import path from 'node:path';
+import { parseKey } from '../lib/sealed.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -31,6 +32,13 @@ export interface Config {
   dataDir: string;
   /** Unset outside production: generated once and kept in `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
+  /**
+   * The key that seals secrets stored in the database (webhook signing secrets): 32 bytes. Unset
+   * outside production: generated once and kept in `<dataDir>/secrets-key`.
+   */
+  secretsKey: Buffer | undefined;
+  /** Earlier secrets keys: still open what they sealed (re-sealed under `secretsKey`). */
+  secretsKeyPrevious: Buffer[];
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
@@ -209,6 +217,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && jwtSecret === undefined) {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
   }
+  const secretsKeyRaw = str(env, 'SECRETS_KEY');
+  let secretsKey: Buffer | undefined;
+  if (secretsKeyRaw !== undefined) {
+    const k = parseKey(secretsKeyRaw);
+    if (typeof k === 'string') throw new ConfigError('SECRETS_KEY', k);
+    secretsKey = k;
+  }
+  if (nodeEnv === 'production' && secretsKey === undefined) {
+    throw new ConfigError('SECRETS_KEY', 'is required when NODE_ENV=production (it seals webhook signing secrets at rest; openssl rand -base64 32)');
+  }
+  const secretsKeyPrevious: Buffer[] = [];
+  for (const raw of (str(env, 'SECRETS_KEY_PREVIOUS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const k = parseKey(raw);
+    if (typeof k === 'string') throw new ConfigError('SECRETS_KEY_PREVIOUS', k.replace(/^must/, 'entries must').replace(/^is/, 'has an entry that is'));
+    secretsKeyPrevious.push(k);
+  }
   const corsOrigins = (str(env, 'CORS_ORIGINS') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -273,6 +297,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 5_000, 0, 60_000),
     dataDir: path.resolve(str(env, 'SMARTSUPPORT_DATA_DIR') ?? '.smartsupport'),
     jwtSecret,
+    secretsKey,
+    secretsKeyPrevious,
     jwtIssuer: str(env, 'JWT_ISSUER') ?? 'smartsupport',
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? 'smartsupport-api',
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86400),
