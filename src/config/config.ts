@@ -69,6 +69,8 @@ export interface Config {
   /** Events (docs/events.md): retention, live streams, webhook deliveries. */
   eventRetentionDays: number;
   eventStreamMaxPerCaller: number;
+  /** an open stream's slot outlives a dead instance at most this long (heartbeat every third of it) */
+  eventStreamLeaseSeconds: number;
   eventStreamHeartbeatMs: number;
   /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
   eventStreamBufferEvents: number;
@@ -325,6 +327,7 @@ export function loadConfig(env: Env = process.env): Config {
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
     eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
     eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
+    eventStreamLeaseSeconds: int(env, 'EVENT_STREAM_LEASE_SECONDS', 30, 1, 3600),
     eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
     eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
     eventStreamStallMs: int(env, 'EVENT_STREAM_STALL_MS', 30_000, 100, 600_000),
