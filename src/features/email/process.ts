@@ -182,7 +182,7 @@ async function newTicket(app: AppContext, trx: Knex.Transaction, row: InboundRow
   }
   const sc = subjectAndCategory(m.subject);
   const description = clipText(followUpOf ? `Follow-up to ${followUpOf.ticket_number} (${followUpOf.status}).\n\n${body}` : body);
-  const t = await tickets.insertTicketWithHistory(trx, { employee_id: sender.id, subject: sc.subject, category: sc.category ?? c.defaultCategory, sub_category: c.defaultSubCategory, description }, actorOf(sender));
+  const t = await tickets.insertTicketWithHistory(trx, { employee_id: sender.id, subject: sc.subject, category: sc.category ?? c.defaultCategory, sub_category: c.defaultSubCategory, description }, actorOf(sender), null, { event: false });
   if (followUpOf) await tickets.addHistory(trx, t.id, actorOf(sender), [{ event: 'updated', field: 'follow_up_of', to_value: followUpOf.ticket_number }]);
   const att = await attach(app, trx, t.id, sender.id, m);
   if (await wantsEmail(trx, sender.id, 'ticket_updates')) {

@@ -14,7 +14,7 @@ import { isStale, open, seal, SealedValueError } from '../../lib/sealed.js';
 import { sign } from '../../lib/webhooks.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import type { Destination } from './delivery.js';
-import { recordEvent, SYSTEM_ACTOR, type EventInput } from './events.js';
+import { recordEvent, SYSTEM_ACTOR, type EventInput, type EventType } from './events.js';
 import { canSeeEvent, positionOf, presentEvent, readEvents, typeMatcher, TYPE_PATTERN, type EventRow, type Viewer } from './feed.js';
 import { hubOf } from './hub.js';
 
@@ -108,7 +108,7 @@ function validUrl(app: AppContext, url: string): string {
   return url;
 }
 
-const webhookEvent = (trx: Knex | Knex.Transaction, type: string, row: Record<string, unknown>, actor: EventInput['actor']) =>
+const webhookEvent = (trx: Knex | Knex.Transaction, type: EventType, row: Record<string, unknown>, actor: EventInput['actor']) =>
   recordEvent(trx, { type, actor, object: { type: 'webhook', id: String(row.id) }, admin_only: true, data: { object: presentEndpoint(row) } });
 
 /** Endpoints are managed by System Admins and System Admin API keys with `webhooks:write` (x-roles/x-scope). */
