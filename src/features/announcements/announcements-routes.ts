@@ -73,7 +73,7 @@ function routes(app: AppContext): RouteTable {
           .returning('id');
         const id = Number(row.id);
         if (b.send_email) await app.jobs.enqueue(trx, QUEUES.announcement, { announcementId: id });
-        await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, data: { id, title: b.title, body: b.body, audience: b.audience, department: b.department ?? null, role: b.role ?? null } });
+        await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, data: { object: presentAnnouncement(await base(trx).select(COLUMNS).where('a.id', id).first()) } });
         return id;
       });
       ctx.status = 201;
@@ -82,10 +82,14 @@ function routes(app: AppContext): RouteTable {
     },
     async archiveAnnouncement(ctx) {
       const id = idOf(String(ctx.state.input.params.id));
-      const n = await app.db('announcements').where({ id }).whereNull('archived_at').update({ archived_at: app.db.fn.now() });
-      const row = await base(app.db).select(COLUMNS).where('a.id', id).first();
+      // the change and its event in one transaction (docs/events.md)
+      const row = await app.db.transaction(async (trx) => {
+        const n = await trx('announcements').where({ id }).whereNull('archived_at').update({ archived_at: trx.fn.now() });
+        const r = await base(trx).select(COLUMNS).where('a.id', id).first();
+        if (r && n) await emitEmailEvent(trx, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: { object: presentAnnouncement(r) } });
+        return r;
+      });
       if (!row) throw notFound('announcement');
-      if (n) await emitEmailEvent(app.db, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: presentAnnouncement(row) });
       ctx.body = presentAnnouncement(row);
     },
   };

@@ -29,7 +29,7 @@ import { commentEvent, ticketEvent } from '../tickets/ticket-service.js';
 import type { TicketRow } from '../tickets/ticket-model.js';
 import * as tickets from '../tickets/ticket-store.js';
 import { loopToken, mailHost, messageIdList, subjectAndCategory, subjectTicketToken, ticketFromRoot, verifyReplyAddress } from './addresses.js';
-import { emitEmailEvent } from './events-bridge.js';
+import { emitEmailEvent, inboundSnapshot } from './events-bridge.js';
 import { checkGuards } from './guards.js';
 import { internalMarker, parseMail, trimReply, type ParsedInbound } from './parse.js';
 
@@ -303,7 +303,7 @@ export function inboundHandler(app: AppContext) {
           });
         app.log.info({ inbound: row.id, status: out.status, outcome: out.outcome, reason: out.reason, ticket_id: out.ticket_id }, 'inbound email processed');
         const type = out.status === 'quarantined' ? 'email.quarantined' : out.status === 'ignored' ? 'email.ignored' : 'email.processed';
-        await emitEmailEvent(trx, { type, object: { type: 'inbound_email', id: String(row.id) }, ticket_id: out.ticket_id ?? null, staff_only: true, data: { id: row.id, status: out.status, outcome: out.outcome, reason: out.reason ?? null } });
+        await emitEmailEvent(trx, { type, object: { type: 'inbound_email', id: String(row.id) }, ticket_id: out.ticket_id ?? null, staff_only: true, data: { object: await inboundSnapshot(trx, Number(row.id)), status: out.status, outcome: out.outcome, reason: out.reason ?? null } });
       });
     } catch (err) {
       const last = (job?.retryCount ?? 0) >= (job?.retryLimit ?? 0);
