@@ -50,7 +50,7 @@ export const eventSubscriptions: Benchmark = {
     const request = { method: 'POST' as const, body: BODY, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${emp.token}` }, url: `${env.server.url}/api/tickets/` };
     const receiver = await child(['-e', RECEIVER], {}, /receiver (\d+)/);
     const worker = await child([path.join(root, 'bin', 'smartsupport'), 'worker'], {
-      DATABASE_URL: env.databaseUrl, JWT_SECRET: env.app.jwt.secret, LOG_LEVEL: 'info', NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      DATABASE_URL: env.databaseUrl, JWT_SECRET: env.app.jwt.secret, SECRETS_KEY: env.app.config.secretsKey?.toString('base64') ?? '', LOG_LEVEL: 'info', NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
       WORKFLOW_SIGNING_SECRET: env.app.config.workflowSigningSecret ?? '',
       SMARTSUPPORT_DATA_DIR: path.join(env.app.config.dataDir, 'worker'),
     }, /worker is running/);

@@ -66,6 +66,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     DATABASE_URL: databaseUrl,
     SMARTSUPPORT_DATA_DIR: path.join(tmp, 'data'),
     JWT_SECRET: randomBytes(32).toString('hex'),
+    // production refuses to start without it (it seals webhook signing secrets)
+    SECRETS_KEY: process.env.SECRETS_KEY ?? randomBytes(32).toString('base64'),
     // production refuses to start without it (signed workflow callbacks); the benchmarks send none
     WORKFLOW_SIGNING_SECRET: process.env.WORKFLOW_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
     LOG_LEVEL: 'silent',

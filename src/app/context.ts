@@ -15,7 +15,8 @@ import { createBoss, createJobs, ensureQueues, type Jobs } from '../jobs/boss.js
 import { QUEUES, workflowLeaseSeconds } from '../jobs/queues.js';
 import type { JwtSettings } from '../lib/jwt.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { resolveJwtSecret } from './secrets.js';
+import { createKeyring, type Keyring } from '../lib/sealed.js';
+import { resolveJwtSecret, resolveSecretsKey } from './secrets.js';
 
 export interface AppContext {
   config: Config;
@@ -24,6 +25,8 @@ export interface AppContext {
   boss: PgBoss;
   log: Logger;
   jwt: JwtSettings;
+  /** SECRETS_KEY (+ previous keys, + the legacy JWT_SECRET-derived key, read only): seals secrets at rest */
+  secrets: Keyring;
   metrics: Registry;
   databaseUrl: string;
   /** Run `fn` first when closing (e.g. stop the job loops before pg-boss and the pool go). */
@@ -83,6 +86,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     throw err;
   }
   const jwtSecret = await resolveJwtSecret(config.jwtSecret, config.dataDir);
+  const secrets = createKeyring(await resolveSecretsKey(config.secretsKey, config.dataDir), config.secretsKeyPrevious, jwtSecret);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const theBoss = boss;
@@ -95,6 +99,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     jobs: createJobs(theBoss),
     log,
     jwt: { secret: jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience, accessTtlSeconds: config.accessTokenTtlSeconds },
+    secrets,
     metrics,
     databaseUrl,
     onClose(fn) {

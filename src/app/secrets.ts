@@ -20,3 +20,22 @@ export async function resolveJwtSecret(configured: string | undefined, dataDir: 
   await chmod(file, 0o600);
   return secret;
 }
+
+/**
+ * The same for SECRETS_KEY (the key that seals webhook signing secrets at rest, src/lib/sealed.ts):
+ * without it, 32 random bytes are generated once into `<dataDir>/secrets-key` (0600, base64).
+ * Production refuses to start without SECRETS_KEY (see config).
+ */
+export async function resolveSecretsKey(configured: Buffer | undefined, dataDir: string): Promise<Buffer> {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'secrets-key');
+  if (existsSync(file)) {
+    const k = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+    if (k.length === 32) return k;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  await writeFile(file, key.toString('base64') + '\n', { mode: 0o600 });
+  await chmod(file, 0o600);
+  return key;
+}

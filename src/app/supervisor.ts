@@ -20,7 +20,7 @@ import { createKnex } from '../db/knex.js';
 import { migrateLatest } from '../db/migrate.js';
 import { createLogger } from '../lib/log.js';
 import { computeBudget, describeBudget, serverLimits } from './budget.js';
-import { resolveJwtSecret } from './secrets.js';
+import { resolveJwtSecret, resolveSecretsKey } from './secrets.js';
 
 export const CHILD_ROLE_ENV = 'SMARTSUPPORT_CHILD_ROLE';
 type Role = 'api' | 'worker';
@@ -58,6 +58,7 @@ export async function runSupervisor(config: Config, opts: { processes: number; w
   await admin.destroy();
   // a development secret generated once here, not raced by N children writing different ones
   await resolveJwtSecret(config.jwtSecret, config.dataDir);
+  await resolveSecretsKey(config.secretsKey, config.dataDir);
 
   const childEnv = (role: Role) => ({ [CHILD_ROLE_ENV]: role, DATABASE_URL: databaseUrl!, ...(config.databaseDirectUrl ? {} : { DATABASE_DIRECT_URL: directUrl }) });
   const roles = new Map<Worker, Role>();

@@ -3,6 +3,7 @@
  * A bad value fails fast with a message that names the variable.
  */
 import path from 'node:path';
+import { parseKey } from '../lib/sealed.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -31,6 +32,13 @@ export interface Config {
   dataDir: string;
   /** Unset outside production: generated once and kept in `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
+  /**
+   * The key that seals secrets stored in the database (webhook signing secrets): 32 bytes. Unset
+   * outside production: generated once and kept in `<dataDir>/secrets-key`.
+   */
+  secretsKey: Buffer | undefined;
+  /** Earlier secrets keys: still open what they sealed (re-sealed under `secretsKey`). */
+  secretsKeyPrevious: Buffer[];
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
@@ -61,6 +69,8 @@ export interface Config {
   /** Events (docs/events.md): retention, live streams, webhook deliveries. */
   eventRetentionDays: number;
   eventStreamMaxPerCaller: number;
+  /** an open stream's slot outlives a dead instance at most this long (heartbeat every third of it) */
+  eventStreamLeaseSeconds: number;
   eventStreamHeartbeatMs: number;
   /** events queued for one stream before it is cut (the client resumes with Last-Event-ID) */
   eventStreamBufferEvents: number;
@@ -211,6 +221,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && jwtSecret === undefined) {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
   }
+  const secretsKeyRaw = str(env, 'SECRETS_KEY');
+  let secretsKey: Buffer | undefined;
+  if (secretsKeyRaw !== undefined) {
+    const k = parseKey(secretsKeyRaw);
+    if (typeof k === 'string') throw new ConfigError('SECRETS_KEY', k);
+    secretsKey = k;
+  }
+  if (nodeEnv === 'production' && secretsKey === undefined) {
+    throw new ConfigError('SECRETS_KEY', 'is required when NODE_ENV=production (it seals webhook signing secrets at rest; openssl rand -base64 32)');
+  }
+  const secretsKeyPrevious: Buffer[] = [];
+  for (const raw of (str(env, 'SECRETS_KEY_PREVIOUS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const k = parseKey(raw);
+    if (typeof k === 'string') throw new ConfigError('SECRETS_KEY_PREVIOUS', k.replace(/^must/, 'entries must').replace(/^is/, 'has an entry that is'));
+    secretsKeyPrevious.push(k);
+  }
   const corsOrigins = (str(env, 'CORS_ORIGINS') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -275,6 +301,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 5_000, 0, 60_000),
     dataDir: path.resolve(str(env, 'SMARTSUPPORT_DATA_DIR') ?? '.smartsupport'),
     jwtSecret,
+    secretsKey,
+    secretsKeyPrevious,
     jwtIssuer: str(env, 'JWT_ISSUER') ?? 'smartsupport',
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? 'smartsupport-api',
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86400),
@@ -301,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
     workflowRetryHours: int(env, 'WORKFLOW_RETRY_HOURS', 72, 1, 24 * 30),
     eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
     eventStreamMaxPerCaller: int(env, 'EVENT_STREAM_MAX_PER_CALLER', 5, 1, 1000),
+    eventStreamLeaseSeconds: int(env, 'EVENT_STREAM_LEASE_SECONDS', 30, 1, 3600),
     eventStreamHeartbeatMs: int(env, 'EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 600_000),
     eventStreamBufferEvents: int(env, 'EVENT_STREAM_BUFFER_EVENTS', 500, 1, 100_000),
     eventStreamStallMs: int(env, 'EVENT_STREAM_STALL_MS', 30_000, 100, 600_000),

@@ -8,7 +8,7 @@
  * in an answer ("manila") is not enough, a word in a question or tag is.
  */
 import type { BeforeCommit } from '../../http/idempotency.js';
-import { recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
+import { recordEvent, SYSTEM_ACTOR, type EventInput, type EventType } from '../events/events.js';
 import type { Knex } from 'knex';
 import { notFound } from '../../http/errors.js';
 import { paginate, type Page } from '../../http/pagination.js';
@@ -80,7 +80,7 @@ export async function getFaq(db: Knex | Knex.Transaction, id: number): Promise<F
 
 const cleanTags = (tags: string[]) => [...new Set(tags.map((t) => t.trim().toLowerCase()).filter(Boolean))];
 
-const faqEvent = (trx: Knex, type: string, row: Faq, actor: EventInput['actor']) =>
+const faqEvent = (trx: Knex, type: EventType, row: Faq, actor: EventInput['actor']) =>
   recordEvent(trx, { type, actor, object: { type: 'faq', id: String(row.id) }, data: { object: row } });
 
 export async function createFaq(db: Knex, input: { question: string; answer: string; tags?: string[] }, actor: EventInput['actor'] = SYSTEM_ACTOR, beforeCommit?: BeforeCommit<Faq>): Promise<Faq> {

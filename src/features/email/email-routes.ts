@@ -11,36 +11,17 @@ import { conflict, notFound, unprocessable } from '../../http/errors.js';
 import { paginate } from '../../http/pagination.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { actorOf } from '../events/events.js';
-import { emitEmailEvent } from './events-bridge.js';
+import { emitEmailEvent, inboundSnapshot, presentInbound } from './events-bridge.js';
 import { imapSession } from './imap-poller.js';
 import { inboundHandler } from './process.js';
 import { startSmtpReceiver } from './smtp-receiver.js';
+
+export { presentInbound };
 
 const LIST_COLUMNS = [
   'i.id', 'i.source', 'i.message_id', 'i.envelope_from', 'i.from_address', 'i.subject', 'i.size', 'i.status', 'i.outcome', 'i.reason',
   't.ticket_number', 'i.received_at', 'i.processed_at',
 ];
-
-const iso = (v: unknown) => (v ? (v as Date).toISOString() : null);
-
-export function presentInbound(r: Record<string, unknown>) {
-  return {
-    id: Number(r.id),
-    source: r.source,
-    message_id: r.message_id ?? null,
-    envelope_from: r.envelope_from ?? null,
-    from_address: r.from_address ?? null,
-    subject: r.subject ?? null,
-    size: Number(r.size),
-    status: r.status,
-    outcome: r.outcome ?? null,
-    reason: r.reason ?? null,
-    ticket_number: r.ticket_number ?? null,
-    received_at: iso(r.received_at),
-    processed_at: iso(r.processed_at),
-    ...('body_text' in r ? { body_text: r.body_text ?? null } : {}),
-  };
-}
 
 const inboundQuery = (app: AppContext, db: Knex | Knex.Transaction = app.db) => db({ i: 'inbound_emails' }).leftJoin({ t: 'tickets' }, 't.id', 'i.ticket_id');
 
@@ -82,7 +63,7 @@ function routes(app: AppContext): RouteTable {
           .where({ id })
           .update({ status: 'received', release_employee_id: body.employee_id ?? null, released_by: p.employeeId, attempts: 0 });
         await app.jobs.enqueue(trx, QUEUES.emailInbound, { inboundId: id });
-        await emitEmailEvent(trx, { type: 'email.released', actor: actorOf(p), object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { id, employee_id: body.employee_id ?? null } });
+        await emitEmailEvent(trx, { type: 'email.released', actor: actorOf(p), object: { type: 'inbound_email', id: String(id) }, staff_only: true, data: { object: await inboundSnapshot(trx, id), employee_id: body.employee_id ?? null } });
         // read in the transaction: an Idempotency-Key's answer commits with the release
         const out: unknown = presentInbound(await inboundQuery(app, trx).select(LIST_COLUMNS).where('i.id', id).first());
         await a.beforeCommit?.(trx, out);

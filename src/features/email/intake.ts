@@ -17,7 +17,7 @@ import type { AppContext } from '../../app/context.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { fileStore, newKey } from '../files/storage.js';
 import { bareMessageId } from './addresses.js';
-import { emitEmailEvent } from './events-bridge.js';
+import { emitEmailEvent, inboundSnapshot } from './events-bridge.js';
 
 export interface IntakeMeta {
   source: 'smtp' | 'imap';
@@ -97,7 +97,7 @@ export async function storeInbound(app: AppContext, source: Readable, meta: Inta
       }
       const id = Number(row.id);
       await app.jobs.enqueue(trx, QUEUES.emailInbound, { inboundId: id });
-      await emitEmailEvent(trx, { type: 'email.received', object: { type: 'inbound_email', id: String(id) }, data: { id, source: meta.source, message_id: messageId ?? null, size } });
+      await emitEmailEvent(trx, { type: 'email.received', object: { type: 'inbound_email', id: String(id) }, data: { object: await inboundSnapshot(trx, id), source: meta.source, message_id: messageId ?? null, size } });
       return { stored: true as const, id };
     });
     if (!result.stored) {

@@ -29,7 +29,7 @@ import { commentEvent, ticketEvent } from '../tickets/ticket-service.js';
 import type { TicketRow } from '../tickets/ticket-model.js';
 import * as tickets from '../tickets/ticket-store.js';
 import { loopToken, mailHost, messageIdList, subjectAndCategory, subjectTicketToken, ticketFromRoot, verifyReplyAddress } from './addresses.js';
-import { emitEmailEvent } from './events-bridge.js';
+import { emitEmailEvent, inboundSnapshot } from './events-bridge.js';
 import { checkGuards } from './guards.js';
 import { internalMarker, parseMail, trimReply, type ParsedInbound } from './parse.js';
 
@@ -182,7 +182,7 @@ async function newTicket(app: AppContext, trx: Knex.Transaction, row: InboundRow
   }
   const sc = subjectAndCategory(m.subject);
   const description = clipText(followUpOf ? `Follow-up to ${followUpOf.ticket_number} (${followUpOf.status}).\n\n${body}` : body);
-  const t = await tickets.insertTicketWithHistory(trx, { employee_id: sender.id, subject: sc.subject, category: sc.category ?? c.defaultCategory, sub_category: c.defaultSubCategory, description }, actorOf(sender));
+  const t = await tickets.insertTicketWithHistory(trx, { employee_id: sender.id, subject: sc.subject, category: sc.category ?? c.defaultCategory, sub_category: c.defaultSubCategory, description }, actorOf(sender), null, { event: false });
   if (followUpOf) await tickets.addHistory(trx, t.id, actorOf(sender), [{ event: 'updated', field: 'follow_up_of', to_value: followUpOf.ticket_number }]);
   const att = await attach(app, trx, t.id, sender.id, m);
   if (await wantsEmail(trx, sender.id, 'ticket_updates')) {
@@ -303,7 +303,7 @@ export function inboundHandler(app: AppContext) {
           });
         app.log.info({ inbound: row.id, status: out.status, outcome: out.outcome, reason: out.reason, ticket_id: out.ticket_id }, 'inbound email processed');
         const type = out.status === 'quarantined' ? 'email.quarantined' : out.status === 'ignored' ? 'email.ignored' : 'email.processed';
-        await emitEmailEvent(trx, { type, object: { type: 'inbound_email', id: String(row.id) }, ticket_id: out.ticket_id ?? null, staff_only: true, data: { id: row.id, status: out.status, outcome: out.outcome, reason: out.reason ?? null } });
+        await emitEmailEvent(trx, { type, object: { type: 'inbound_email', id: String(row.id) }, ticket_id: out.ticket_id ?? null, staff_only: true, data: { object: await inboundSnapshot(trx, Number(row.id)), status: out.status, outcome: out.outcome, reason: out.reason ?? null } });
       });
     } catch (err) {
       const last = (job?.retryCount ?? 0) >= (job?.retryLimit ?? 0);

@@ -3,7 +3,7 @@
  * rejection (with the audit row and the email in the same transaction), profile edits.
  */
 import type { Knex } from 'knex';
-import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput } from '../events/events.js';
+import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput, type EventType } from '../events/events.js';
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
@@ -111,7 +111,7 @@ export function employeeSnapshot(e: EmployeeRecord): Record<string, unknown> {
 }
 
 /** An employee event: the person it is about may see it (their own account). */
-export function employeeEvent(trx: Knex | Knex.Transaction, type: string, e: EmployeeRecord, actor: EventInput['actor'], extra: Record<string, unknown> = {}): Promise<string> {
+export function employeeEvent(trx: Knex | Knex.Transaction, type: EventType, e: EmployeeRecord, actor: EventInput['actor'], extra: Record<string, unknown> = {}): Promise<string> {
   return recordEvent(trx, { type, actor, object: { type: 'employee', id: e.company_id }, subject_employee_id: e.id, data: { object: employeeSnapshot(e), ...extra } });
 }
 

@@ -113,4 +113,8 @@ export const eventsFeature: Feature = {
   routes,
   workers: (app) => [{ queue: QUEUES.webhookDelivery, handler: deliveryHandler(app, wh.webhookDestination) as never, concurrency: app.config.deliveryConcurrency }],
   background: (app) => wh.startDispatcher(app),
+  // secrets sealed with the old JWT_SECRET-derived key or a previous SECRETS_KEY move to the current key
+  async onStart(app) {
+    await wh.resealSecrets(app);
+  },
 };

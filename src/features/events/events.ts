@@ -9,9 +9,30 @@ import type { Principal } from '../../http/auth.js';
 
 export type EventVisibility = 'all' | 'staff' | 'admin';
 
+/**
+ * The catalogue (docs/events.md): the only types `recordEvent` accepts. Adding a type means adding
+ * it here AND to the catalogue in docs/events.md; test/events-catalogue.test.ts fails when the two
+ * differ or a type is not exercised end to end.
+ */
+export const EVENT_TYPES = [
+  'ticket.created', 'ticket.updated', 'ticket.status_changed', 'ticket.assigned', 'ticket.deleted',
+  'comment.created', 'attachment.added',
+  'employee.registered', 'employee.created', 'employee.approved', 'employee.rejected', 'employee.updated',
+  'employee.deactivated', 'employee.reactivated', 'employee.erased',
+  'api_key.created', 'api_key.revoked',
+  'faq.created', 'faq.updated', 'faq.deleted',
+  'chat.escalated',
+  'workflow.delivery_dead_lettered',
+  'sla.warning', 'sla.breached', 'sla.policy_changed',
+  'email.received', 'email.processed', 'email.quarantined', 'email.ignored', 'email.released',
+  'announcement.created', 'announcement.archived',
+  'webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.secret_rotated', 'webhook.disabled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
 export interface EventInput {
   /** from the catalogue in docs/events.md, e.g. 'ticket.created' — lowercase `noun.verb_past` */
-  type: string;
+  type: EventType;
   actor: { kind: 'employee' | 'api_key' | 'system'; id: number | null; display?: string | null } | null;
   /** the object's public/human id, e.g. { type: 'ticket', id: 'TX0042' } */
   object: { type: string; id: string };

@@ -14,34 +14,49 @@ import { AppError } from '../../http/errors.js';
 import { after, canSeeEvent, positionOf, presentEvent, readEvents, START, typeMatcher, type EventRow, type FeedFilter, type Position, type Viewer } from './feed.js';
 import { eventId } from './events.js';
 import { hubOf, newestPosition } from './hub.js';
+import { acquireStreamSlot } from './stream-slots.js';
 
 const SOCKET_HIGH_WATER = 256 * 1024;
 const BACKFILL_PAGE = 200;
+/** Retry-After of a 429 too_many_streams (docs/events.md) */
+export const STREAM_RETRY_AFTER_SECONDS = 5;
 
-const openPerCaller = new Map<string, number>();
+let openHere = 0;
 
+/** Streams open in this process. */
 export function streamsOpen(): number {
-  let n = 0;
-  for (const v of openPerCaller.values()) n += v;
-  return n;
+  return openHere;
 }
 
 export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewer, filter: FeedFilter & { from?: Position }): Promise<void> {
-  const key = callerKey(viewer, ctx.ip);
-  const open = openPerCaller.get(key) ?? 0;
-  if (open >= app.config.eventStreamMaxPerCaller) {
-    ctx.set('Retry-After', '5');
-    throw new AppError(429, 'too_many_streams', `At most ${app.config.eventStreamMaxPerCaller} event streams per caller; close one first.`);
+  // the limit holds across every instance: one row per open stream (stream-slots.ts)
+  const release = await acquireStreamSlot(app, callerKey(viewer, ctx.ip));
+  if (!release) {
+    ctx.set('Retry-After', String(STREAM_RETRY_AFTER_SECONDS));
+    throw new AppError(429, 'too_many_streams', `At most ${app.config.eventStreamMaxPerCaller} event streams per caller across all instances; close one first.`);
   }
-  const hub = await hubOf(app);
-  openPerCaller.set(key, open + 1);
+  openHere += 1;
+  let released = false;
+  const releaseOnce = () => {
+    if (released) return;
+    released = true;
+    openHere -= 1;
+    release();
+  };
+  let hub: Awaited<ReturnType<typeof hubOf>>;
+  let objectTicketId: number | null = null;
+  try {
+    hub = await hubOf(app);
+    if (filter.object) {
+      const t = await app.db('tickets').where({ ticket_number: filter.object.toUpperCase() }).first('id');
+      objectTicketId = t ? Number(t.id) : null;
+    }
+  } catch (err) {
+    releaseOnce();
+    throw err;
+  }
 
   const matches = typeMatcher(filter.types);
-  let objectTicketId: number | null = null;
-  if (filter.object) {
-    const t = await app.db('tickets').where({ ticket_number: filter.object.toUpperCase() }).first('id');
-    objectTicketId = t ? Number(t.id) : null;
-  }
   const wanted = (r: EventRow) =>
     canSeeEvent(viewer, r) && matches(r.type) && (!filter.object || r.object_id === filter.object || (objectTicketId !== null && Number(r.ticket_id) === objectTicketId));
 
@@ -73,9 +88,7 @@ export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewe
     closed = true;
     unsubscribe();
     clearInterval(heartbeat);
-    const n = (openPerCaller.get(key) ?? 1) - 1;
-    if (n <= 0) openPerCaller.delete(key);
-    else openPerCaller.set(key, n);
+    releaseOnce();
     res.end();
   };
   const cut = (reason: string) => {
@@ -160,6 +173,8 @@ export async function openStream(app: AppContext, ctx: ApiContext, viewer: Viewe
     if (!closed) res.write(`: heartbeat\n\n`);
   }, app.config.eventStreamHeartbeatMs);
   heartbeat.unref();
+  // the client may have gone while the slot was being taken: its close event has passed
+  if (res.destroyed || res.socket?.destroyed !== false) finish();
 
   if (filter.from) {
     await catchUp();

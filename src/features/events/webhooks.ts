@@ -4,37 +4,67 @@
  * delivery engine (Standard Webhooks signing, attempt log, endpoint health).
  */
 import type { BeforeCommit } from '../../http/idempotency.js';
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
 import { isAdmin, type Principal, type Role, type Scope } from '../../http/auth.js';
 import { conflict, notFound, unprocessable } from '../../http/errors.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { checkTargetUrl } from '../../lib/outbound-http.js';
+import { isStale, open, seal, SealedValueError } from '../../lib/sealed.js';
 import { sign } from '../../lib/webhooks.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
 import type { Destination } from './delivery.js';
-import { recordEvent, SYSTEM_ACTOR, type EventInput } from './events.js';
+import { recordEvent, SYSTEM_ACTOR, type EventInput, type EventType } from './events.js';
 import { canSeeEvent, positionOf, presentEvent, readEvents, typeMatcher, TYPE_PATTERN, type EventRow, type Viewer } from './feed.js';
 import { hubOf } from './hub.js';
 
-// ─── secrets (encrypted at rest: they must be usable to sign, so they cannot be hashed) ─────────
+// ─── secrets (sealed at rest under SECRETS_KEY: they must be usable to sign, so they cannot be hashed) ─
 
-const keyOf = (app: AppContext) => createHash('sha256').update(`smartsupport webhook secrets\n${app.jwt.secret}`).digest();
+const PURPOSE = 'webhook_endpoints.secret';
 
 export function sealSecret(app: AppContext, secret: string): string {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', keyOf(app), iv);
-  const ct = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
-  return `v1.${iv.toString('base64url')}.${c.getAuthTag().toString('base64url')}.${ct.toString('base64url')}`;
+  return seal(app.secrets, PURPOSE, secret);
 }
 
+/** Throws SealedValueError (a clear message, e.g. an unknown key id) when it cannot be opened. */
 export function openSecret(app: AppContext, sealed: string): string {
-  const [v, iv, tag, ct] = sealed.split('.');
-  if (v !== 'v1' || !iv || !tag || !ct) throw new Error('unreadable webhook secret');
-  const d = createDecipheriv('aes-256-gcm', keyOf(app), Buffer.from(iv, 'base64url'));
-  d.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
+  return open(app.secrets, PURPOSE, sealed).value;
+}
+
+/**
+ * Re-seal every endpoint secret not sealed with the current SECRETS_KEY (v1 values sealed with the
+ * old JWT_SECRET-derived key, values under a key now in SECRETS_KEY_PREVIOUS). Runs at start-up and
+ * for one endpoint when a delivery finds a stale value. Compare-and-swap per row: a concurrent
+ * rotation wins. A value that cannot be opened is left alone (and logged; deliveries fail with the
+ * reason). Returns how many values were re-sealed.
+ */
+export async function resealSecrets(app: AppContext, endpointId?: number): Promise<number> {
+  const prefix = `v2.${app.secrets.currentId}.`;
+  const q = app.db('webhook_endpoints').select('id', 'secret_enc', 'previous_secret_enc')
+    .where((w) => w.whereRaw('left(secret_enc, ?) <> ?', [prefix.length, prefix]).orWhereRaw('left(previous_secret_enc, ?) <> ?', [prefix.length, prefix]));
+  if (endpointId !== undefined) q.where({ id: endpointId });
+  let n = 0;
+  for (const row of await q) {
+    const update: Record<string, string> = {};
+    for (const col of ['secret_enc', 'previous_secret_enc'] as const) {
+      const v = row[col] as string | null;
+      if (!v || !isStale(app.secrets, v)) continue;
+      try {
+        update[col] = seal(app.secrets, PURPOSE, open(app.secrets, PURPOSE, v).value);
+      } catch (err) {
+        if (!(err instanceof SealedValueError)) throw err;
+        app.log.error({ endpoint_id: Number(row.id), column: col, err: err.message }, 'webhook signing secret cannot be opened');
+      }
+    }
+    if (!Object.keys(update).length) continue;
+    const done = await app.db('webhook_endpoints').where({ id: row.id, secret_enc: row.secret_enc })
+      .where((w) => (row.previous_secret_enc === null ? w.whereNull('previous_secret_enc') : w.where('previous_secret_enc', row.previous_secret_enc)))
+      .update(update);
+    n += done ? Object.keys(update).length : 0;
+  }
+  if (n) app.log.info({ resealed: n, key_id: app.secrets.currentId }, 'webhook signing secrets re-sealed under SECRETS_KEY');
+  return n;
 }
 
 export const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
@@ -79,7 +109,7 @@ function validUrl(app: AppContext, url: string): string {
   return url;
 }
 
-const webhookEvent = (trx: Knex | Knex.Transaction, type: string, row: Record<string, unknown>, actor: EventInput['actor']) =>
+const webhookEvent = (trx: Knex | Knex.Transaction, type: EventType, row: Record<string, unknown>, actor: EventInput['actor']) =>
   recordEvent(trx, { type, actor, object: { type: 'webhook', id: String(row.id) }, admin_only: true, data: { object: presentEndpoint(row) } });
 
 /** Endpoints are managed by System Admins and System Admin API keys with `webhooks:write` (x-roles/x-scope). */
@@ -340,10 +370,24 @@ export const webhookDestination: Destination = {
     if (!ep) return { finish: 'skipped', error: 'the endpoint was deleted' };
     if (!ep.enabled && row.event_type !== 'webhook.ping') return { finish: 'skipped', error: `the endpoint is disabled (${ep.disabled_reason ?? 'disabled'})` };
     const now = Math.floor(Date.now() / 1000);
-    const sigs = [sign(openSecret(app, ep.secret_enc), row.event_id, now, row.payload)];
-    if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > Date.now()) {
-      sigs.push(sign(openSecret(app, ep.previous_secret_enc), row.event_id, now, row.payload));
+    const sigs: string[] = [];
+    let stale = false;
+    try {
+      const cur = open(app.secrets, PURPOSE, ep.secret_enc);
+      stale = cur.stale;
+      sigs.push(sign(cur.value, row.event_id, now, row.payload));
+      if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > Date.now()) {
+        const prev = open(app.secrets, PURPOSE, ep.previous_secret_enc);
+        stale ||= prev.stale;
+        sigs.push(sign(prev.value, row.event_id, now, row.payload));
+      }
+    } catch (err) {
+      if (!(err instanceof SealedValueError)) throw err;
+      // not retried: no later attempt can read it until the key is configured (then redeliver)
+      app.log.error({ endpoint_id: Number(ep.id), delivery_id: Number(row.id), err: err.message }, 'webhook signing secret cannot be opened');
+      return { finish: 'failed', error: `the endpoint's signing secret cannot be opened: ${err.message}` };
     }
+    if (stale) await resealSecrets(app, Number(ep.id)).catch((err: Error) => app.log.warn({ err: err.message }, 'webhook secret re-seal failed'));
     return {
       request: {
         url: ep.url,

@@ -159,7 +159,7 @@ export class SlaEngine {
       await this.cancelTimers(trx, current, TARGETS);
       await trx('ticket_sla').where({ ticket_id: t.id }).delete();
       await this.history(trx, t.id, actor, [{ event: 'sla', field: 'policy', from_value: current.policy_name, to_value: null, is_internal: true }]);
-      await emitSlaEvent(trx, { type: 'sla.policy_changed', actor: null, object: { type: 'ticket', id: t.ticket_number }, ticket_id: t.id, staff_only: true, data: { ticket_number: t.ticket_number, from: current.policy_name, to: null } });
+      await emitSlaEvent(trx, { type: 'sla.policy_changed', actor: null, object: { type: 'ticket', id: t.ticket_number }, ticket_id: t.id, staff_only: true, data: { ticket_number: t.ticket_number, from: current.policy_name, to: null, reason: null } });
       return;
     }
     if (!current) {
@@ -172,9 +172,11 @@ export class SlaEngine {
     // same policy too: its current copy is taken (and the due times recomputed)
     const p = match.policy;
     const next: SlaRow = { ...current, policy_id: p.id, policy_name: p.name, reason: match.reason, targets: targetsOf(p), calendar: await this.calendarOf(trx, p.calendar_id), pause_statuses: p.pause_statuses, escalation: p.escalation ?? {} };
-    const notes: HistoryInput[] = current.policy_id === p.id ? [] : [{ event: 'sla', field: 'policy', from_value: current.policy_name, to_value: `${p.name} — ${match.reason}`, is_internal: true }];
+    const changed = current.policy_id !== p.id;
+    const notes: HistoryInput[] = changed ? [{ event: 'sla', field: 'policy', from_value: current.policy_name, to_value: `${p.name} — ${match.reason}`, is_internal: true }] : [];
+    // (save adds its due-time notes to `notes`: whether the policy changed is decided before)
     await this.save(trx, t, next, actor, notes);
-    if (notes.length) await emitSlaEvent(trx, { type: 'sla.policy_changed', actor: null, object: { type: 'ticket', id: t.ticket_number }, ticket_id: t.id, staff_only: true, data: { ticket_number: t.ticket_number, from: current.policy_name, to: p.name, reason: match.reason } });
+    if (changed) await emitSlaEvent(trx, { type: 'sla.policy_changed', actor: null, object: { type: 'ticket', id: t.ticket_number }, ticket_id: t.id, staff_only: true, data: { ticket_number: t.ticket_number, from: current.policy_name, to: p.name, reason: match.reason } });
   }
 
   /** A status move: pauses, first response (leaving New), resolution (finished), reopen. */

@@ -14,7 +14,7 @@ import { queueEmail } from '../notifications/notification-outbox.js';
 import { SlaEngine, type SlaTicket } from '../sla/sla-engine.js';
 import { wantsEmail } from '../notifications/preferences.js';
 import { presentDelivery, queueWorkflowDelivery } from '../workflow/workflow-outbox.js';
-import { actorOf, recordEvent, type EventInput } from '../events/events.js';
+import { actorOf, recordEvent, type EventInput, type EventType } from '../events/events.js';
 import { CONTENT_FIELDS, STAFF_FIELDS, ifMatchOk, presentTicket, type ActorRef, type HistoryInput, type TicketRow } from './ticket-model.js';
 import * as store from './ticket-store.js';
 import { planTransition, type Actor, type TicketAction, type TicketStatus } from './ticket-states.js';
@@ -34,7 +34,7 @@ export function ticketRef(raw: string): IdRef {
 export const canSee = (p: Principal, t: TicketRow): boolean => isStaff(p) || (p.employeeId !== null && t.owner_id === p.employeeId);
 
 /** A ticket event: object = the ticket, data.object = the ticket as the API shows it (plus `extra`). */
-export function ticketEvent(trx: Knex | Knex.Transaction, type: string, row: TicketRow, actor: EventInput['actor'], extra: Record<string, unknown> = {}, opts: { staff_only?: boolean } = {}): Promise<string> {
+export function ticketEvent(trx: Knex | Knex.Transaction, type: EventType, row: TicketRow, actor: EventInput['actor'], extra: Record<string, unknown> = {}, opts: { staff_only?: boolean } = {}): Promise<string> {
   return recordEvent(trx, { type, actor, object: { type: 'ticket', id: row.ticket_number }, ticket_id: row.id, staff_only: opts.staff_only, data: { object: presentTicket(row, false), ...extra } });
 }
 

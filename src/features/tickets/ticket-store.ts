@@ -124,7 +124,7 @@ const TICKET_SNAPSHOT_SQL = `jsonb_build_object(
  * its people, in ONE statement (data-modifying CTEs are atomic on their own, so the common create
  * needs no explicit transaction): the hottest write is a single round trip.
  */
-export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventActor: EventInput['actor'] = null): Promise<TicketRow> {
+export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventActor: EventInput['actor'] = null, opts: { event?: boolean } = {}): Promise<TicketRow> {
   const ins = db('tickets').insert(values).returning('*').toSQL(); // `?` placeholders
   const query = ticketQuery(db, db.raw('ins AS t'))
     .with('ins', db.raw(ins.sql, ins.bindings as Knex.RawBinding[]))
@@ -135,8 +135,11 @@ export async function insertTicketWithHistory(db: Knex | Knex.Transaction, value
         actor.actor_id,
         actor.actor_api_key_id,
       ]),
-    )
-    .with(
+    );
+  // `event: false`: the caller records `ticket.created` itself later in its transaction (e.g. the
+  // email channel, after the attachments, with `via: email`) — never both, or the event doubles
+  if (opts.event !== false) {
+    query.with(
       'ev',
       db.raw(
         `INSERT INTO events (${EVENT_INSERT_COLUMNS})
@@ -145,8 +148,9 @@ export async function insertTicketWithHistory(db: Knex | Knex.Transaction, value
         [eventActor?.kind ?? null, eventActor?.id ?? null, eventActor?.display ?? null],
       ),
     );
+  }
   // the hottest write: prepared, as planning this statement cost more than running it
-  const [row] = await queryPrepared<TicketRow>(db, 'ticket_create', query);
+  const [row] = await queryPrepared<TicketRow>(db, opts.event === false ? 'ticket_create_silent' : 'ticket_create', query);
   return row!;
 }
 
