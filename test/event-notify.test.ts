@@ -9,7 +9,7 @@ import t from 'tap';
 import { recordEvent } from '../src/features/events/events.js';
 import { startTestApp } from './helpers/harness.js';
 
-const EVENT = { type: 'ticket.updated', actor: { kind: 'system' as const, id: null, display: null }, object: { type: 'ticket', id: 'TX0001' }, staff_only: true, data: {} };
+const EVENT = { type: 'ticket.updated' as const, actor: { kind: 'system' as const, id: null, display: null }, object: { type: 'ticket', id: 'TX0001' }, staff_only: true, data: {} };
 const INSERT = `INSERT INTO events (type, object_type, object_id, visibility) VALUES ('ticket.updated', 'ticket', '1', 'staff')`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
