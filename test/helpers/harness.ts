@@ -181,6 +181,21 @@ export function databaseEnv(directUrl: string): Record<string, string> {
   return { DATABASE_URL: u.toString(), DATABASE_DIRECT_URL: directUrl };
 }
 
+/** testConfig on a test database's direct URL, through the pooler under TEST_PGBOUNCER=1 (see databaseEnv). */
+export function testConfigOn(directUrl: string, dataDir: string, env: Record<string, string> = {}): Config {
+  const { DATABASE_URL: databaseUrl, ...direct } = databaseEnv(directUrl);
+  return testConfig(databaseUrl!, dataDir, { ...direct, ...env });
+}
+
+/**
+ * The database URLs of a running test app for a child process (`smartsupport serve|worker|…`): its
+ * DATABASE_URL and, when that is a pooler (TEST_PGBOUNCER=1), DATABASE_DIRECT_URL, which pg-boss and
+ * LISTEN need: a child given only the pooler would run them through transaction pooling.
+ */
+export function appDatabaseEnv(app: AppContext): Record<string, string> {
+  return { DATABASE_URL: app.databaseUrl, ...(app.directUrl !== app.databaseUrl ? { DATABASE_DIRECT_URL: app.directUrl } : {}) };
+}
+
 export async function startTestApp(t: T, opts: TestAppOptions = {}): Promise<TestApp> {
   const { url: directUrl } = await createTestDatabase(t);
   const { DATABASE_URL: databaseUrl, ...direct } = databaseEnv(directUrl);
