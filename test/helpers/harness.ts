@@ -59,6 +59,16 @@ export async function createTestDatabase(t: T): Promise<{ name: string; url: str
         throw err;
       }
     }
+    // CREATE DATABASE … TEMPLATE copies the schema, not the settings the migrations gave the template
+    // database (ALTER DATABASE … SET): give the clone the same, as a migrated database has them
+    const { rows } = await admin.query<{ kv: string }>(
+      'SELECT unnest(s.setconfig) AS kv FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0',
+      [requireEnv('SS_TEST_TEMPLATE')],
+    );
+    for (const { kv } of rows) {
+      const at = kv.indexOf('=');
+      await admin.query(`ALTER DATABASE ${name} SET ${admin.escapeIdentifier(kv.slice(0, at))} = ${admin.escapeLiteral(kv.slice(at + 1))}`);
+    }
   } finally {
     await admin.end();
   }
