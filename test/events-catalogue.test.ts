@@ -69,7 +69,12 @@ t.test('each change: once in the feed, once on the stream, once at the receiver,
   }
   t.same(got.sort((a, b) => (a.id < b.id ? -1 : 1)), feed, 'the receiver got the feed\'s events byte for byte');
   t.same([...new Set(feed.map((e) => e.type))].sort(), [...CATALOGUE].sort(), 'every catalogue type went through');
-  const log = await ta.api.get(`/api/webhooks/${hook.body.id}/deliveries/`, { token, query: { limit: 100 } });
+  // the receiver answers before the worker records the attempt: wait until none is still pending
+  let log = await ta.api.get(`/api/webhooks/${hook.body.id}/deliveries/`, { token, query: { limit: 100 } });
+  await waitFor(async () => {
+    log = await ta.api.get(`/api/webhooks/${hook.body.id}/deliveries/`, { token, query: { limit: 100 } });
+    return log.body.data.length >= all.length && log.body.data.every((d: { status: string }) => d.status !== 'pending');
+  }, 'every delivery recorded', 60_000);
   t.equal(log.body.data.length, all.length);
   t.ok(log.body.data.every((d: { status: string; attempts: number; last_status_code: number }) => d.status === 'delivered' && d.attempts === 1 && d.last_status_code === 204));
 });
