@@ -8,7 +8,8 @@ import { createEmployee, startTestApp, tokenFor } from './helpers/harness.js';
 import { startWorkflowStub, waitFor } from './helpers/outbound.js';
 import { openSse, signatureValid } from './helpers/sse.js';
 
-const FAST = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WORKFLOW_RETRY_BASE_MS: '50', WORKFLOW_RETRY_MAX_MS: '200', WEBHOOK_TIMEOUT_MS: '2000', EVENT_STREAM_HEARTBEAT_MS: '200' };
+// the receiver answers at once: a long timeout, so a slow machine never turns one delivery into a retried duplicate
+const FAST = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WORKFLOW_RETRY_BASE_MS: '50', WORKFLOW_RETRY_MAX_MS: '200', WEBHOOK_TIMEOUT_MS: '30000', EVENT_STREAM_HEARTBEAT_MS: '200' };
 
 t.test('each change: once in the feed, once on the stream, once at the receiver, signed', async (t) => {
   const receiver = await startWorkflowStub(t, () => 204);
