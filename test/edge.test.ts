@@ -9,7 +9,7 @@ import type { Feature } from '../src/app/feature.js';
 import { opsFeature } from '../src/features/ops/ops-routes.js';
 import { checkParity, createApp, listen, requestGroupKeys, routeGroupKey } from '../src/app/server.js';
 import { loadSpec } from '../src/http/openapi.js';
-import { createApiKey, createEmployee, createTestDatabase, testConfig, tokenFor } from './helpers/harness.js';
+import { createApiKey, createEmployee, createTestDatabase, testConfigOn, tokenFor } from './helpers/harness.js';
 
 const spec = loadSpec(path.join(import.meta.dirname, 'fixtures', 'edge-spec.yaml'));
 
@@ -36,7 +36,7 @@ const thingsFeature: Feature = {
 };
 
 const { url: dbUrl } = await createTestDatabase(t);
-const app = await createContext(testConfig(dbUrl, t.testdirName), { migrate: false, supervise: false });
+const app = await createContext(testConfigOn(dbUrl, t.testdirName), { migrate: false, supervise: false });
 const server = await listen(createApp(app, [opsFeature, thingsFeature], { spec }), 0, '127.0.0.1');
 t.teardown(async () => {
   await server.close(1000);
@@ -224,7 +224,7 @@ t.test('values PostgreSQL cannot hold are the client\'s 400, not a 500', async (
 
 t.test('rate limit: RateLimit-* headers on every limited answer, 429 with Retry-After past the limit', async (t) => {
   const { url } = await createTestDatabase(t);
-  const limited = await createContext(testConfig(url, t.testdirName, { RATE_LIMIT_PER_MINUTE: '3' }), { migrate: false, supervise: false });
+  const limited = await createContext(testConfigOn(url, t.testdirName, { RATE_LIMIT_PER_MINUTE: '3' }), { migrate: false, supervise: false });
   const s = await listen(createApp(limited, [opsFeature, thingsFeature], { spec }), 0, '127.0.0.1');
   t.teardown(async () => {
     await s.close(1000);

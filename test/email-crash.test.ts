@@ -6,7 +6,7 @@
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { startSmtpReceiver } from '../src/features/email/smtp-receiver.js';
-import { createEmployee, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
+import { appDatabaseEnv, createEmployee, startTestApp, TEST_JWT_SECRET } from './helpers/harness.js';
 import { spawnSmartsupport } from './helpers/processes.js';
 import { waitFor } from './helpers/outbound.js';
 
@@ -26,7 +26,7 @@ t.test('SIGKILL between receipt and processing: each mail processed exactly once
   }
   t.equal((await ta.db('inbound_emails').where({ status: 'received' })).length, N, 'all stored and waiting for the worker');
 
-  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, INBOUND_ADDRESS: 'helpdesk@example.com', SMTP_URL: '' };
+  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', ...appDatabaseEnv(ta.app), SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, INBOUND_ADDRESS: 'helpdesk@example.com', SMTP_URL: '' };
   // a real `smartsupport worker`; any still running at teardown is SIGKILLed
   const startWorker = () => spawnSmartsupport(t, ['worker'], env);
   const done = async () => Number((await ta.db('inbound_emails').whereNot({ status: 'received' }).count({ n: '*' }))[0]!.n);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { startService } from '../src/app/run.js';
-import { createEmployee, createTestDatabase, testConfig } from './helpers/harness.js';
+import { createEmployee, createTestDatabase, testConfigOn } from './helpers/harness.js';
 import { waitFor } from './helpers/outbound.js';
 
 const freePort = () =>
@@ -25,7 +25,7 @@ t.test('serve starts the SMTP receiver, with AUTH', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ss-email-serve-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const port = await freePort();
-  const config = testConfig(url, dataDir, { INBOUND_SMTP_PORT: String(port), INBOUND_ADDRESS: 'helpdesk@example.com', INBOUND_SMTP_USER: 'relay', INBOUND_SMTP_PASSWORD: 'relay-password-1' });
+  const config = testConfigOn(url, dataDir, { INBOUND_SMTP_PORT: String(port), INBOUND_ADDRESS: 'helpdesk@example.com', INBOUND_SMTP_USER: 'relay', INBOUND_SMTP_PASSWORD: 'relay-password-1' });
   const running = await startService(config, { http: true, worker: true });
   let stopped = false;
   t.teardown(() => (stopped ? undefined : running.stop()));

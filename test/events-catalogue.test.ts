@@ -16,7 +16,8 @@ import { startWorkflowStub, waitFor } from './helpers/outbound.js';
 import { startReceiver } from './helpers/receiver.js';
 import { openSse, signatureValid } from './helpers/sse.js';
 
-const FAST = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WORKFLOW_RETRY_BASE_MS: '50', WORKFLOW_RETRY_MAX_MS: '200', WEBHOOK_TIMEOUT_MS: '2000', EVENT_STREAM_HEARTBEAT_MS: '200' };
+// the receiver answers at once: a long timeout, so a slow machine never turns one delivery into a retried duplicate
+const FAST = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WORKFLOW_RETRY_BASE_MS: '50', WORKFLOW_RETRY_MAX_MS: '200', WEBHOOK_TIMEOUT_MS: '30000', EVENT_STREAM_HEARTBEAT_MS: '200' };
 
 /** The catalogue tables of docs/events.md: type → the extra `data` keys listed for it. */
 function documentedCatalogue(): Map<string, string[]> {
@@ -124,13 +125,23 @@ t.test('each change: once in the feed, once on the stream, once at the receiver,
     t.equal(r.url, '/hook');
   }
   t.same(got.sort((a, b) => (a.id < b.id ? -1 : 1)), feed, 'the receiver got the feed\'s events byte for byte');
-  const log: { status: string; attempts: number; last_status_code: number }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ta.api.get(`/api/webhooks/${hook.body.id}/deliveries/`, { token, query: { limit: 100, ...(cursor ? { cursor } : {}) } });
-    log.push(...page.body.data);
-    cursor = page.body.next_cursor ?? undefined;
-  } while (cursor);
+  // the receiver answers before the worker records the attempt: wait until none is still pending
+  type Delivery = { status: string; attempts: number; last_status_code: number };
+  const readLog = async () => {
+    const log: Delivery[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await ta.api.get(`/api/webhooks/${hook.body.id}/deliveries/`, { token, query: { limit: 100, ...(cursor ? { cursor } : {}) } });
+      log.push(...page.body.data);
+      cursor = page.body.next_cursor ?? undefined;
+    } while (cursor);
+    return log;
+  };
+  let log = await readLog();
+  await waitFor(async () => {
+    log = await readLog();
+    return log.length >= all.length && log.every((d) => d.status !== 'pending');
+  }, 'every delivery recorded', 60_000);
   t.equal(log.length, all.length);
   t.ok(log.every((d) => d.status === 'delivered' && d.attempts === 1 && d.last_status_code === 204), 'each delivered at the first attempt');
   t.equal(gone.requests.length, 1, 'the 410 receiver got one delivery, then its endpoint was disabled');

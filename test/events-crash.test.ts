@@ -6,7 +6,7 @@
  * body. Needs the build (`npm run build`).
  */
 import t from 'tap';
-import { createEmployee, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
+import { appDatabaseEnv, createEmployee, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
 import { spawnSmartsupport } from './helpers/processes.js';
 import { waitFor } from './helpers/outbound.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -28,7 +28,7 @@ t.test('SIGKILLed workers: every event reaches both endpoints; repeats keep thei
   const hooks = [];
   for (const r of [a, b]) hooks.push((await ta.api.post('/api/webhooks/', { url: `${r.url}/hook`, event_types: ['faq.*'] }, { token })).body as { id: number; secret: string });
 
-  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' };
+  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', ...appDatabaseEnv(ta.app), SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' };
   // a real `smartsupport worker`; any still running at teardown is SIGKILLed
   const startWorker = () => spawnSmartsupport(t, ['worker'], env);
   // attempts claimed (leased) and not yet recorded: requests in flight

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import t from 'tap';
-import { createEmployee, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
+import { appDatabaseEnv, createEmployee, startTestApp, TEST_JWT_SECRET, tokenFor } from './helpers/harness.js';
 import { waitFor } from './helpers/outbound.js';
 import { openSse } from './helpers/sse.js';
 import { streamsOpen } from '../src/features/events/stream.js';
@@ -114,7 +114,7 @@ t.test('a consumer that stops reading is cut off with a resumable id, and resumi
 
 t.test('two API processes on one database: an event from either reaches a stream on the other', async (t) => {
   const child: ChildProcess = spawn(process.execPath, [bin, 'serve'], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', RUN_WORKER: 'false', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', RUN_WORKER: 'false', ...appDatabaseEnv(ta.app), SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => void child.kill('SIGKILL'));

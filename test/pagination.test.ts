@@ -1,12 +1,13 @@
 /** Keyset pagination over a real table: complete, no duplicates, stable under inserts, bad cursors rejected. */
 import t from 'tap';
 import { paginate, encodeCursor } from '../src/http/pagination.js';
-import { createTestDatabase } from './helpers/harness.js';
+import { createTestDatabase, databaseEnv } from './helpers/harness.js';
 import { createKnex } from '../src/db/knex.js';
 import { AppError } from '../src/http/errors.js';
 
 const { url } = await createTestDatabase(t);
-const db = createKnex(url, 2);
+// through the pooler under TEST_PGBOUNCER=1 (plain queries: unnamed statements)
+const db = createKnex(databaseEnv(url).DATABASE_URL!, 2);
 t.teardown(() => db.destroy());
 await db.schema.createTable('items', (tb) => {
   tb.increments('id');

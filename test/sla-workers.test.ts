@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { QUEUES } from '../src/jobs/queues.js';
-import { signedIn, startTestApp, TEST_JWT_SECRET, type T, type TestApp } from './helpers/harness.js';
+import { appDatabaseEnv, signedIn, startTestApp, type T, TEST_JWT_SECRET, type TestApp } from './helpers/harness.js';
 import { waitFor } from './helpers/outbound.js';
 
 const bin = path.resolve('bin/smartsupport');
@@ -16,7 +16,7 @@ if (!existsSync('dist/src/cli/main.js')) t.fail('dist/ is missing: run `npm run 
 const JOB_ENV = { JOB_EXPIRE_SECONDS: '2', JOB_MAINTENANCE_SECONDS: '1' };
 
 function workers(t: T, ta: TestApp) {
-  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_URL: ta.app.databaseUrl, SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' };
+  const env = { ...process.env, ...JOB_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error', ...appDatabaseEnv(ta.app), SMARTSUPPORT_DATA_DIR: ta.dataDir, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: '' };
   const children = new Set<ChildProcess>();
   t.teardown(() => {
     for (const c of children) c.kill('SIGKILL');

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { IDEMPOTENCY_LEASE_SECONDS } from '../../src/http/idempotency.js';
 import { createKnex } from '../../src/db/knex.js';
-import { createEmployee, createTestDatabase } from '../helpers/harness.js';
+import { createEmployee, createTestDatabase, databaseEnv } from '../helpers/harness.js';
 import { waitFor } from '../helpers/outbound.js';
 import { built, sleep, spawnService, tokenFor } from './lib.js';
 
@@ -18,7 +18,7 @@ t.test('keys cut by an API SIGKILL are retried to completion within the lease', 
   const { url: databaseUrl } = await createTestDatabase(t);
   const db = createKnex(databaseUrl, 3);
   t.teardown(() => db.destroy());
-  const env = { DATABASE_URL: databaseUrl, SMARTSUPPORT_DATA_DIR: (await import('node:os')).tmpdir(), RUN_WORKER: 'false' };
+  const env = { ...databaseEnv(databaseUrl), SMARTSUPPORT_DATA_DIR: (await import('node:os')).tmpdir(), RUN_WORKER: 'false' };
   const owner = await createEmployee(db);
   const token = await tokenFor(owner);
   const create = (base: string, key: string) =>

@@ -16,7 +16,7 @@ import t from 'tap';
 import { createKnex } from '../../src/db/knex.js';
 import { createBoss, createJobs } from '../../src/jobs/boss.js';
 import { queueWorkflowDelivery } from '../../src/features/workflow/workflow-outbox.js';
-import { createEmployee, createTestDatabase } from '../helpers/harness.js';
+import { createEmployee, createTestDatabase, databaseEnv } from '../helpers/harness.js';
 import { insertTicket, waitFor } from '../helpers/outbound.js';
 import { built, spawnService, tokenFor } from './lib.js';
 
@@ -50,7 +50,7 @@ t.test('SIGTERM under keep-alive load cuts no request', async (t) => {
   t.teardown(() => db.destroy());
   const owner = await createEmployee(db);
   const token = await tokenFor(owner);
-  const s = spawnService(t, ['serve'], { DATABASE_URL: databaseUrl, SMARTSUPPORT_DATA_DIR: os.tmpdir(), SHUTDOWN_TIMEOUT_MS: '20000' });
+  const s = spawnService(t, ['serve'], { ...databaseEnv(databaseUrl), SMARTSUPPORT_DATA_DIR: os.tmpdir(), SHUTDOWN_TIMEOUT_MS: '20000' });
   const url = await s.url;
 
   const CLIENTS = 8;
@@ -117,7 +117,7 @@ t.test('a job in flight at SIGTERM finishes and is recorded before the worker ex
   const owner = await createEmployee(db);
   const delivery = await db.transaction(async (trx) => queueWorkflowDelivery(trx, createJobs(boss), (await insertTicket(trx, owner.id)).id, 'approved'));
 
-  const w = spawnService(t, ['worker'], { DATABASE_URL: databaseUrl, SMARTSUPPORT_DATA_DIR: os.tmpdir(), WORKFLOW_API_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, WORKFLOW_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '60000' });
+  const w = spawnService(t, ['worker'], { ...databaseEnv(databaseUrl), SMARTSUPPORT_DATA_DIR: os.tmpdir(), WORKFLOW_API_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, WORKFLOW_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '60000' });
   await waitFor(async () => received.length === 1, 'the delivery reached the receiver (and is held there)', 60_000);
   const state = async () => (await db.raw(`SELECT state FROM pgboss.job WHERE name = 'workflow.deliver' AND data->>'deliveryId' = ?`, [String(delivery.id)])).rows.map((r: { state: string }) => r.state);
   t.same(await state(), ['active'], 'its job is active when the signal comes');

@@ -59,6 +59,16 @@ export async function createTestDatabase(t: T): Promise<{ name: string; url: str
         throw err;
       }
     }
+    // CREATE DATABASE … TEMPLATE copies the schema, not the settings the migrations gave the template
+    // database (ALTER DATABASE … SET): give the clone the same, as a migrated database has them
+    const { rows } = await admin.query<{ kv: string }>(
+      'SELECT unnest(s.setconfig) AS kv FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0',
+      [requireEnv('SS_TEST_TEMPLATE')],
+    );
+    for (const { kv } of rows) {
+      const at = kv.indexOf('=');
+      await admin.query(`ALTER DATABASE ${name} SET ${admin.escapeIdentifier(kv.slice(0, at))} = ${admin.escapeLiteral(kv.slice(at + 1))}`);
+    }
   } finally {
     await admin.end();
   }
@@ -179,6 +189,21 @@ export function databaseEnv(directUrl: string): Record<string, string> {
   const u = new URL(pooler);
   u.pathname = new URL(directUrl).pathname;
   return { DATABASE_URL: u.toString(), DATABASE_DIRECT_URL: directUrl };
+}
+
+/** testConfig on a test database's direct URL, through the pooler under TEST_PGBOUNCER=1 (see databaseEnv). */
+export function testConfigOn(directUrl: string, dataDir: string, env: Record<string, string> = {}): Config {
+  const { DATABASE_URL: databaseUrl, ...direct } = databaseEnv(directUrl);
+  return testConfig(databaseUrl!, dataDir, { ...direct, ...env });
+}
+
+/**
+ * The database URLs of a running test app for a child process (`smartsupport serve|worker|…`): its
+ * DATABASE_URL and, when that is a pooler (TEST_PGBOUNCER=1), DATABASE_DIRECT_URL, which pg-boss and
+ * LISTEN need: a child given only the pooler would run them through transaction pooling.
+ */
+export function appDatabaseEnv(app: AppContext): Record<string, string> {
+  return { DATABASE_URL: app.databaseUrl, ...(app.directUrl !== app.databaseUrl ? { DATABASE_DIRECT_URL: app.directUrl } : {}) };
 }
 
 export async function startTestApp(t: T, opts: TestAppOptions = {}): Promise<TestApp> {

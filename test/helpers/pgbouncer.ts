@@ -45,7 +45,9 @@ export async function startPgBouncer(serverUrl: string, opts: { poolSize?: numbe
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ss-pgbouncer-'));
   await chmod(dir, 0o777);
   const user = decodeURIComponent(server.username || 'postgres');
-  await writeFile(path.join(dir, 'userlist.txt'), `"${user}" ""\n`, { mode: 0o644 });
+  // clients are trusted; the password (the embedded server's, say) is what PgBouncer logs in with
+  const password = decodeURIComponent(server.password).replace(/"/g, '""');
+  await writeFile(path.join(dir, 'userlist.txt'), `"${user}" "${password}"\n`, { mode: 0o644 });
   await writeFile(
     path.join(dir, 'pgbouncer.ini'),
     [

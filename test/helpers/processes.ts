@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { TEST_JWT_SECRET, type T, type TestApp } from './harness.js';
+import { appDatabaseEnv, TEST_JWT_SECRET, type T, type TestApp } from './harness.js';
 import { waitFor } from './outbound.js';
 
 export const BIN = path.resolve('bin/smartsupport');
@@ -30,7 +30,7 @@ export function envFor(ta: TestApp, env: Record<string, string> = {}): Record<st
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
-    DATABASE_URL: ta.app.databaseUrl,
+    ...appDatabaseEnv(ta.app),
     SMARTSUPPORT_DATA_DIR: ta.dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     PORT: '0',

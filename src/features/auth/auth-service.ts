@@ -10,6 +10,7 @@ import { STAFF_ROLES, type Principal, type Role } from '../../http/auth.js';
 import { AppError, forbidden, unauthorized, unprocessable } from '../../http/errors.js';
 import type { BeforeCommit } from '../../http/idempotency.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../../db/knex.js';
 import { QUEUES } from '../../jobs/queues.js';
 import { signAccessToken } from '../../lib/jwt.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
@@ -154,8 +155,9 @@ export async function sendResetLink(app: AppContext, mailCap: RateLimiterPostgre
 
 export function resetMailCap(app: AppContext): RateLimiterPostgres {
   return new RateLimiterPostgres({
-    storeClient: app.db,
-    storeType: 'knex',
+    // node-pg style, so the limiter's named statement becomes unnamed behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+    storeClient: pgQueryClient(app.db),
+    storeType: 'pool',
     tableName: 'rate_limits',
     tableCreated: true,
     keyPrefix: 'reset_mail',

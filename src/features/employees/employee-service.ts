@@ -7,6 +7,7 @@ import { actorOf, recordEvent, SYSTEM_ACTOR, type EventInput, type EventType } f
 import type { AppContext } from '../../app/context.js';
 import type { Principal } from '../../http/auth.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { pgQueryClient } from '../../db/knex.js';
 import { conflict, notFound, tooManyRequests, unprocessable, type FieldError } from '../../http/errors.js';
 import type { BeforeCommit } from '../../http/idempotency.js';
 import { parseIdRef } from '../../lib/ids.js';
@@ -55,7 +56,8 @@ export type RegistrationLimit = (ip: string) => Promise<void>;
 export function registrationLimit(app: AppContext): RegistrationLimit | undefined {
   const points = app.config.registrationLimitPerHour;
   if (points <= 0) return undefined;
-  const limiter = new RateLimiterPostgres({ storeClient: app.db, storeType: 'knex', tableName: 'rate_limits', tableCreated: true, keyPrefix: 'register_addr', points, duration: 3600, clearExpiredByTimeout: false });
+  // node-pg style, so the limiter's named statement becomes unnamed behind PgBouncer (DATABASE_PREPARED_STATEMENTS)
+  const limiter = new RateLimiterPostgres({ storeClient: pgQueryClient(app.db), storeType: 'pool', tableName: 'rate_limits', tableCreated: true, keyPrefix: 'register_addr', points, duration: 3600, clearExpiredByTimeout: false });
   return async (ip) => {
     try {
       await limiter.consume(ip, 1);
