@@ -133,6 +133,9 @@ export const soak: Benchmark = {
       end: { rss_mb: mb(last.rssEnd), p99_ms: round(p99(last.latencies)), errors: last.errors, requests: last.requests },
     };
     process.stderr.write(`soak: ${JSON.stringify(summary)}\n`);
+    // the whole trajectory, one figure per window: flat memory shows as a plateau, a leak as a slope
+    process.stderr.write(`soak RSS MB per window: ${keys.map((k) => mb(windows.get(k)!.rssEnd)).join(' ')}\n`);
+    process.stderr.write(`soak p99 ms per window: ${keys.map((k) => round(p99(windows.get(k)!.latencies))).join(' ')}\n`);
     const growth = last.rssEnd / first.rssEnd;
     return {
       name: 'soak',
