@@ -96,6 +96,13 @@ t.test('two workers, every breach job sent twice: each ticket escalates exactly 
     t.same((await ta.db('sla_alerts').where({ ticket_id: tk.id, kind: 'breach' })).map((a) => a.escalated), [true], 'one breach, escalated');
     const esc = await ta.db('ticket_history').where({ ticket_id: tk.id, event: 'sla', field: 'first_response_escalated' }).select('to_value');
     t.same(esc.map((h) => h.to_value), [`priority=Medium, assigned_to=${lead.user.id}`], 'one escalation in the history');
+    // and its events, once each, from the escalation
+    const evs = (await ta.db('events').where({ object_type: 'ticket', object_id: tk.ticket_number }).whereIn('type', ['ticket.updated', 'ticket.assigned']).orderBy('seq').select('type', 'data'))
+      .filter((e) => e.data.via === 'sla_escalation'); // (the test's own PATCH of the category is a ticket.updated too)
+    t.same(evs.map((e) => e.type), ['ticket.updated', 'ticket.assigned'], `${tk.ticket_number}: ticket.updated and ticket.assigned, once`);
+    t.same(evs[0]?.data.previous, { priority: 'Low', assigned_to: null }, 'previous values of the escalated fields');
+    t.equal(evs[0]?.data.object.priority, 'Medium', 'the snapshot shows the raised priority');
+    t.equal(evs[1]?.data.assignee_id, lead.user.id);
   }
   const mails = await ta.db('notifications').where({ template: 'sla_alert', recipient: coord.user.email }).whereRaw(`data->>'kind' = 'breach'`).count({ n: '*' }).first();
   t.equal(Number(mails!.n), N, 'each coordinator got one breach email per ticket (sent before the reassignment)');

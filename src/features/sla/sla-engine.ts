@@ -16,6 +16,9 @@ import type { AppContext } from '../../app/context.js';
 import { knexExecutor } from '../../jobs/boss.js';
 import { QUEUES, type JobPayloads } from '../../jobs/queues.js';
 import { queueEmail } from '../notifications/notification-outbox.js';
+import { SYSTEM_ACTOR as SYSTEM_EVENT_ACTOR } from '../events/events.js';
+import { ticketEvent } from '../tickets/ticket-service.js';
+import { findTicket } from '../tickets/ticket-store.js';
 import type { ActorRef, HistoryInput } from '../tickets/ticket-model.js';
 import type { TicketStatus } from '../tickets/ticket-states.js';
 import { businessMsBetween, type BusinessCalendar } from './business-time.js';
@@ -390,6 +393,13 @@ export class SlaEngine {
     await trx('tickets').where({ id: t.id }).update({ ...changes, update_date: trx.fn.now(), version: trx.raw('version + 1') });
     await this.history(trx, t.id, SYSTEM_ACTOR, [...notes, { event: 'sla', field: `${target}_escalated`, to_value: notes.map((n) => `${n.field}=${n.to_value}`).join(', '), is_internal: true }]);
     if (changes.priority) await this.reevaluate(trx, { ...t, priority: changes.priority as string, assigned_to: (changes.assigned_to as number | undefined) ?? t.assigned_to }, SYSTEM_ACTOR);
+    // the escalation is a change of the ticket like any other: its events, in the same transaction
+    const fresh = await findTicket(trx, { by: 'id', value: t.id });
+    if (!fresh) return;
+    const before: Record<string, unknown> = { priority: t.priority, assigned_to: t.assigned_to };
+    const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, before[k] ?? null]));
+    await ticketEvent(trx, 'ticket.updated', fresh, SYSTEM_EVENT_ACTOR, { previous, via: 'sla_escalation' });
+    if (changes.assigned_to !== undefined) await ticketEvent(trx, 'ticket.assigned', fresh, SYSTEM_EVENT_ACTOR, { assignee_id: changes.assigned_to, via: 'sla_escalation' });
   }
 
   /** A policy or calendar changed: re-copy it onto the open tickets that use it (the `sla.recompute` job). */
