@@ -107,7 +107,8 @@ t.test('each change: once in the feed, once on the stream, once at the receiver,
   for (const e of feed) {
     for (const k of docs.get(e.type) ?? []) t.ok(k in e.data, `${e.type} ${e.object.id}: data.${k} (documented)`);
     // the snapshot (docs/events.md: SLA events carry the documented keys but no snapshot yet)
-    if (!e.type.startsWith('sla.')) t.ok(e.data.object && typeof e.data.object === 'object', `${e.type} ${e.object.id}: data.object (the snapshot)`);
+    t.ok(e.data.object && typeof e.data.object === 'object', `${e.type} ${e.object.id}: data.object (the snapshot)`);
+    if (e.type.startsWith('sla.')) t.equal((e.data.object as { ticket_number?: string }).ticket_number, e.object.id, `${e.type}: the snapshot is the ticket's`);
   }
 
   // the stream

@@ -6,14 +6,18 @@
 import type { Knex } from 'knex';
 import { recordEvent, type EventInput } from '../events/events.js';
 import { wantsEmailMany } from '../notifications/preferences.js';
+import { presentTicket } from '../tickets/ticket-model.js';
+import { findTicket } from '../tickets/ticket-store.js';
 
 export type SlaEventInput = EventInput & { type: 'sla.warning' | 'sla.breached' | 'sla.policy_changed' };
 
 /** The preference key SLA warning and breach emails answer to (docs/notifications.md). */
 export const SLA_EMAIL_KEY = 'sla_warnings' as const;
 
-export function emitSlaEvent(trx: Knex | Knex.Transaction, e: SlaEventInput): Promise<string> {
-  return recordEvent(trx, e);
+export async function emitSlaEvent(trx: Knex | Knex.Transaction, e: SlaEventInput): Promise<string> {
+  // like every event about an object: the ticket as the API presents it, at the time of the change
+  const row = e.ticket_id == null ? undefined : await findTicket(trx, { by: 'id', value: e.ticket_id });
+  return recordEvent(trx, row ? { ...e, data: { ...e.data, object: presentTicket(row, false) } } : e);
 }
 
 /** The people among `ids` who want SLA emails. */
