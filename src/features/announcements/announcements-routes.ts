@@ -76,7 +76,8 @@ function routes(app: AppContext): RouteTable {
         const id = Number(row.id);
         if (b.send_email) await app.jobs.enqueue(trx, QUEUES.announcement, { announcementId: id });
         const snapshot = presentAnnouncement(await base(trx).select(COLUMNS).where('a.id', id).first());
-        await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, data: { object: snapshot } });
+        // the feed cannot apply a department/role audience: a targeted announcement's events are for System Admins (default-deny; docs/events.md)
+        await emitEmailEvent(trx, { type: 'announcement.created', actor: actorOf(p), object: { type: 'announcement', id: String(id) }, admin_only: b.audience !== 'everyone', data: { object: snapshot } });
         // the answer, read in the transaction: an Idempotency-Key's record commits with the announcement
         const out = { id, body: snapshot };
         await a.beforeCommit?.(trx, out);
@@ -92,7 +93,7 @@ function routes(app: AppContext): RouteTable {
         const n = await trx('announcements').where({ id }).whereNull('archived_at').update({ archived_at: trx.fn.now() });
         const row = await base(trx).select(COLUMNS).where('a.id', id).first();
         if (!row) throw notFound('announcement');
-        if (n) await emitEmailEvent(trx, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, data: { object: presentAnnouncement(row) } });
+        if (n) await emitEmailEvent(trx, { type: 'announcement.archived', actor: actorOf(ctx.state.principal), object: { type: 'announcement', id: String(id) }, admin_only: row.audience !== 'everyone', data: { object: presentAnnouncement(row) } });
         const out: unknown = presentAnnouncement(row);
         await a.beforeCommit?.(trx, out);
         return out;
