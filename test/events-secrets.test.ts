@@ -20,7 +20,7 @@ import { createContext } from '../src/app/context.js';
 import { features } from '../src/app/features.js';
 import { createApp, listen } from '../src/app/server.js';
 import { startWorkers } from '../src/app/worker.js';
-import { Api, createApiKey, startTestApp, testConfig, TEST_JWT_SECRET, type T, type TestApp } from './helpers/harness.js';
+import { Api, appDatabaseEnv, createApiKey, startTestApp, testConfig, TEST_JWT_SECRET, type T, type TestApp } from './helpers/harness.js';
 import { waitFor } from './helpers/outbound.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { signatureValid } from './helpers/sse.js';
@@ -44,7 +44,8 @@ function sealV1(jwtSecret: string, secret: string): string {
 /** Another instance (API + workers) on the test app's database with its own settings; stop() ends it. */
 async function instance(t: T, ta: TestApp, env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ss-secrets-'));
-  const app = await createContext(testConfig(ta.app.databaseUrl, dataDir, { ...FAST, ...env }), { migrate: false, supervise: false });
+  // the test app's database settings (through the pooler with its direct URL under TEST_PGBOUNCER=1)
+  const app = await createContext(testConfig(ta.app.databaseUrl, dataDir, { ...appDatabaseEnv(ta.app), ...FAST, ...env }), { migrate: false, supervise: false });
   for (const f of features) await f.onStart?.(app);
   const http = await listen(createApp(app, features), 0, '127.0.0.1');
   await startWorkers(app, features);

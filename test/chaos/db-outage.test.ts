@@ -79,9 +79,11 @@ t.test('workers and the combined serve ride out a database outage with jobs in f
   };
   const serve = spawnService(t, ['serve'], { ...env, LOG_LEVEL: 'info' });
   const url = await serve.url;
-  const worker = spawnService(t, ['worker'], env);
-  // the worker has started once its schedule sent the maintenance job; wait for its loops to poll
-  await waitFor(async () => (await pg.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'smartsupport-jobs'`)).rows[0].n >= 2, 'both processes connected to pg-boss', 60_000);
+  const worker = spawnService(t, ['worker'], { ...env, LOG_LEVEL: 'info' });
+  // wait until the worker has started (its loops poll): counting pg-boss connections is not enough,
+  // since serve alone may hold several (one per concurrent job loop), and a worker still starting
+  // when the database stops exits like any process that cannot reach its database at start-up
+  await worker.waitOutput(/SmartSupport worker is running/, 'the worker started', 60_000);
 
   const owner = await createEmployee(pg.db);
   const token = await tokenFor(owner);
