@@ -16,20 +16,11 @@ import t from 'tap';
 import { createKnex } from '../../src/db/knex.js';
 import { createEmployee, createTestDatabase } from '../helpers/harness.js';
 import { insertTicket, waitFor } from '../helpers/outbound.js';
-import { built, spawnService, tokenFor } from './lib.js';
+import { built, spawnService, tokenFor, poster } from './lib.js';
 
 if (!built) t.fail('dist/ is missing: run `npm run build` before `npm test`');
 
 const PW = 'blue-harbor-lantern-42';
-
-function poster(base: () => string) {
-  return (path: string, key: string, body: unknown, token?: string) =>
-    fetch(`${base()}${path}`, {
-      method: 'POST',
-      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'application/json', 'Idempotency-Key': key },
-      body: JSON.stringify(body),
-    });
-}
 
 t.test('a kill between the commit and the middleware: the retry replays the original answer, the action ran once', async (t) => {
   const { url: databaseUrl } = await createTestDatabase(t);

@@ -15,18 +15,9 @@ import t from 'tap';
 import { createKnex } from '../../src/db/knex.js';
 import { createEmployee, createTestDatabase } from '../helpers/harness.js';
 import { waitFor } from '../helpers/outbound.js';
-import { built, dedicatedPg, spawnService, tokenFor } from './lib.js';
+import { built, dedicatedPg, spawnService, tokenFor, poster } from './lib.js';
 
 if (!built) t.fail('dist/ is missing: run `npm run build` before `npm test`');
-
-function poster(base: () => string) {
-  return (path: string, key: string, body: unknown, token?: string) =>
-    fetch(`${base()}${path}`, {
-      method: 'POST',
-      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'application/json', 'Idempotency-Key': key },
-      body: JSON.stringify(body),
-    });
-}
 
 t.test('an outage inside the transaction: keys are released once the database is back, each retry makes one ticket', async (t) => {
   const pg = await dedicatedPg(t, 'idem');

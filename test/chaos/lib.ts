@@ -125,3 +125,13 @@ export async function retrying<R>(fn: () => Promise<R>, timeoutMs = 60_000): Pro
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** POST with an Idempotency-Key (and a bearer token) to the service at `base()` — which may move between restarts. */
+export function poster(base: () => string) {
+  return (path: string, key: string, body: unknown, token?: string) =>
+    fetch(`${base()}${path}`, {
+      method: 'POST',
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'application/json', 'Idempotency-Key': key },
+      body: JSON.stringify(body),
+    });
+}

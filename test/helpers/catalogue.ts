@@ -16,6 +16,20 @@ export interface Expected {
 }
 
 /** Every type in the catalogue table of docs/events.md that exists in this branch. */
+/** A response that must have succeeded (a setup step, not an assertion). */
+const ok = <R extends { status: number; text: string }>(r: R, what: string): R => {
+  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 300)}`);
+  return r;
+};
+
+/** The events a run expects, and how to add one. */
+function expectations() {
+  const ex: Expected[] = [];
+  const push = (type: string, object_id: string, audience: number | null, o: { staff_only?: boolean; admin_only?: boolean } = {}) =>
+    ex.push({ type, object_id, audience, staff_only: o.staff_only ?? false, admin_only: o.admin_only ?? false });
+  return { ex, push };
+}
+
 export const CATALOGUE = [
   'ticket.created', 'ticket.updated', 'ticket.status_changed', 'ticket.assigned', 'ticket.deleted',
   'comment.created', 'attachment.added',
@@ -33,13 +47,7 @@ export async function exerciseCatalogue(ta: TestApp): Promise<{ expected: Expect
   const adminToken = (await login(ta, admin.email, PW)).access;
   const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
   const owner = await signedIn(ta, { role: 'Employee' });
-  const ok = <R extends { status: number; text: string }>(r: R, what: string): R => {
-    if (r.status >= 300) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 300)}`);
-    return r;
-  };
-  const ex: Expected[] = [];
-  const push = (type: string, object_id: string, audience: number | null, o: { staff_only?: boolean; admin_only?: boolean } = {}) =>
-    ex.push({ type, object_id, audience, staff_only: o.staff_only ?? false, admin_only: o.admin_only ?? false });
+  const { ex, push } = expectations();
   const me = owner.user.id;
 
   // tickets
@@ -141,13 +149,7 @@ export async function exerciseEverything(ta: TestApp, kit: MoreKit, approved: st
   const admin = await createEmployee(ta.db, { role: 'System Admin', password: PW });
   const adminToken = (await login(ta, admin.email, PW)).access;
   const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
-  const ok = <R extends { status: number; text: string }>(r: R, what: string): R => {
-    if (r.status >= 300) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 300)}`);
-    return r;
-  };
-  const ex: Expected[] = [];
-  const push = (type: string, object_id: string, audience: number | null, o: { staff_only?: boolean; admin_only?: boolean } = {}) =>
-    ex.push({ type, object_id, audience, staff_only: o.staff_only ?? false, admin_only: o.admin_only ?? false });
+  const { ex, push } = expectations();
   const eventOf = (type: string, objectId: string) => kit.waitFor(async () => ta.db('events').where({ type, object_id: objectId }).first(), `${type} ${objectId} written`, 60_000);
 
   // the workflow push of every ticket approved earlier gives up (dead letter)
