@@ -4,6 +4,7 @@
  * any depth costs the same (an index range scan), and inserts never shift pages.
  */
 import type { Knex } from 'knex';
+import { queryPrepared } from '../db/knex.js';
 import { isBadString } from '../lib/strings.js';
 import { badRequest } from './errors.js';
 
@@ -25,6 +26,12 @@ export interface PageOptions {
   /** the unique, indexed sort key; last element must be unique (usually the id) */
   keys?: SortKey[];
   direction?: 'asc' | 'desc';
+  /**
+   * Run as a named prepared statement (src/db/knex.ts queryPrepared) on `db`: for hot lists whose
+   * SQL text repeats, so PostgreSQL parses and plans it once per connection. Not for statements whose
+   * best plan depends on the values (full-text search): a generic plan would be chosen for them too.
+   */
+  prepared?: { db: Knex | Knex.Transaction; name: string };
 }
 
 export function encodeCursor(values: unknown[]): string {
@@ -62,8 +69,14 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
   // constant LIMIT close to an estimate made without statistics got a bitmap scan of every match
   // and a sort instead (test/query-plans.test.ts)
   const { sql, bindings } = qb.toSQL();
-  const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
-  const rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
+  let rows: T[];
+  if (opts.prepared) {
+    const { db, name } = opts.prepared;
+    rows = await queryPrepared<T>(db, name, db.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1] as Knex.RawBinding[]));
+  } else {
+    const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
+    rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
+  }
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];

@@ -119,8 +119,8 @@ export class TicketService {
       const e = String(query.employee);
       f.employee = /^\d+$/.test(e) ? { id: Number(e) } : { company_id: e };
     }
-    const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order });
     const staff = isStaff(p);
+    const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order }, { sla: staff });
     return { data: page.data.map((r) => presentTicket(r, staff)), next_cursor: page.next_cursor };
   }
 

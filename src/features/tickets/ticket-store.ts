@@ -26,7 +26,7 @@ const TICKET_COLUMNS = [
  * (what a search matching thousands of tickets got with joins: a Seq Scan of 50k employees,
  * bench/volume.ts). An inner join dropped nothing: employee_id is a foreign key.
  */
-export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }): Knex.QueryBuilder {
+export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }, opts: { sla?: boolean } = {}): Knex.QueryBuilder {
   return db
     .from(source as unknown as string)
     .select(TICKET_COLUMNS)
@@ -36,8 +36,9 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
       db.raw(`(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to) AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
-      // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the list's plan)
-      db.raw(`(SELECT to_jsonb(s) - 'timers' FROM ticket_sla s WHERE s.ticket_id = t.id) AS sla_row`),
+      // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the
+      // list's plan); not read for employees, who are never shown the `sla` block (presentTicket)
+      db.raw(opts.sla === false ? 'NULL::jsonb AS sla_row' : `(SELECT to_jsonb(s) - 'timers' FROM ticket_sla s WHERE s.ticket_id = t.id) AS sla_row`),
     );
 }
 
@@ -71,7 +72,7 @@ export interface TicketFilters {
   sla_state?: 'breached' | 'at_risk';
 }
 
-export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }): Promise<Page<TicketRow>> {
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean } = {}): Promise<Page<TicketRow>> {
   // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
   // cannot instead walk the primary key backwards filtering every row (what it picks for
   // ORDER BY id LIMIT n when it overestimates how common the words are).
@@ -82,7 +83,7 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
         /^tx\d{4,15}$/i.test(q) ? [q, q.toUpperCase()] : [q],
       )
     : undefined;
-  const qb = ticketQuery(db, source);
+  const qb = ticketQuery(db, source, opts);
   if (f.owner !== undefined) qb.where('t.employee_id', f.owner);
   if (f.status?.length) qb.whereIn('t.status', f.status);
   if (f.priority) qb.where('t.priority', f.priority);
@@ -102,7 +103,15 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
     if (f.sla_state === 'at_risk') qb.where('sl.warn_at', '<=', db.fn.now()).where('sl.breach_at', '>', db.fn.now());
     return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 'sl.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
   }
-  return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction: page.order === 'submit_date' ? 'asc' : 'desc' }) as Promise<Page<TicketRow>>;
+  // without `q` the statement's text repeats for each filter combination and its plan does not
+  // depend on the values (an ordered index scan under LIMIT): prepared, it is planned once per connection
+  return paginate<TicketRow & Record<string, unknown>>(qb, {
+    limit: page.limit,
+    cursor: page.cursor,
+    keys: [{ column: 't.id', prop: 'id' }],
+    direction: page.order === 'submit_date' ? 'asc' : 'desc',
+    ...(q ? {} : { prepared: { db, name: 'ticket_list' } }),
+  }) as Promise<Page<TicketRow>>;
 }
 
 const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
