@@ -3,6 +3,7 @@
  * that moves due times (hours, holidays, zone; targets, calendar, pauses, escalation) queues an
  * `sla.recompute` job in the same transaction: open tickets get the new copy and new timers.
  */
+import { flushPolicyCachesAfterCommit } from './policy-cache.js';
 import type { BeforeCommit } from '../../http/idempotency.js';
 import type { Knex } from 'knex';
 import type { AppContext } from '../../app/context.js';
@@ -144,6 +145,7 @@ export class SlaAdmin {
 
   async createPolicy(b: Body, beforeCommit?: BeforeCommit<{ id: number }>) {
     return this.db.transaction(async (trx) => {
+      flushPolicyCachesAfterCommit(trx);
       // no calendar_id: the default calendar (if any); null: around the clock
       let calendarId: number | null = b.calendar_id ?? null;
       if (b.calendar_id === undefined) calendarId = ((await trx('sla_calendars').where({ is_default: true }).first('id'))?.id as number | undefined) ?? null;
@@ -178,6 +180,7 @@ export class SlaAdmin {
   async updatePolicy(raw: string, b: Body) {
     const id = numericId(raw, 'policy');
     return this.db.transaction(async (trx) => {
+      flushPolicyCachesAfterCommit(trx);
       const cur = await trx('sla_policies').where({ id }).forUpdate().first('*');
       if (!cur) throw notFound('policy');
       const targets = { first_response_minutes: cur.first_response_minutes, next_response_minutes: cur.next_response_minutes, resolution_minutes: cur.resolution_minutes, ...(b.targets ?? {}) };
@@ -211,6 +214,7 @@ export class SlaAdmin {
   /** Tickets that had this policy keep their copy of it (targets, calendar, pauses). */
   async deletePolicy(raw: string): Promise<void> {
     const n = await this.db('sla_policies').where({ id: numericId(raw, 'policy') }).delete();
+    flushPolicyCachesAfterCommit(this.db);
     if (!n) throw notFound('policy');
   }
 

@@ -24,6 +24,7 @@ import type { TicketStatus } from '../tickets/ticket-states.js';
 import { businessMsBetween, type BusinessCalendar } from './business-time.js';
 import { clocks, pausesOf, summary, TARGETS, type ClockFacts, type TargetName, type Targets } from './sla-clock.js';
 import { emitSlaEvent, wantsSlaEmail } from './sla-notify.js';
+import { policyCacheOf, readPolicies } from './policy-cache.js';
 
 export const SYSTEM_ACTOR: ActorRef = { actor_kind: 'system', actor_id: null, actor_api_key_id: null };
 export const PRIORITY_LADDER = ['Low', 'Medium', 'High', 'Critical'] as const;
@@ -112,7 +113,7 @@ export class SlaEngine {
   }
 
   async policies(db: Knex | Knex.Transaction): Promise<PolicyRow[]> {
-    return (await db('sla_policies').orderBy([{ column: 'position' }, { column: 'id' }]).select('*')) as PolicyRow[];
+    return readPolicies(db);
   }
 
   private async calendarOf(db: Knex | Knex.Transaction, id: number | null): Promise<BusinessCalendar | null> {
@@ -121,9 +122,13 @@ export class SlaEngine {
     return c ? { time_zone: c.time_zone, hours: c.hours, holidays: c.holidays } : null;
   }
 
-  /** Which policy a new ticket would get (read before the insert, outside any transaction). */
-  async planFor(db: Knex | Knex.Transaction, t: Pick<SlaTicket, 'priority' | 'category' | 'department'>) {
-    return matchPolicy(await this.policies(db), t);
+  /**
+   * Which policy a new ticket gets, decided before the insert: from this process's copy of the
+   * policies (src/features/sla/policy-cache.ts), kept current by NOTIFY, so creating a ticket reads
+   * no policy rows.
+   */
+  async planFor(t: Pick<SlaTicket, 'priority' | 'category' | 'department'>) {
+    return matchPolicy(await policyCacheOf(this.app).get(), t);
   }
 
   /** A new ticket: its first-response and resolution clocks start at submission. */

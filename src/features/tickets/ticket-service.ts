@@ -142,7 +142,7 @@ export class TicketService {
     const values: Record<string, unknown> = { employee_id: ownerId };
     for (const k of [...CONTENT_FIELDS, ...STAFF_FIELDS]) if (body[k] !== undefined) values[k] = body[k];
     // the SLA policy it gets (read first: most tickets of a desk without policies need no transaction)
-    const sla = await this.sla.planFor(this.db, { priority: (values.priority as string | undefined) ?? null, category: values.category as string, department: (values.department as string | undefined) ?? null });
+    const sla = await this.sla.planFor({ priority: (values.priority as string | undefined) ?? null, category: values.category as string, department: (values.department as string | undefined) ?? null });
     if (!files.length && !sla && !beforeCommit) {
       // the ticket and its history entry are one atomic statement; a new ticket has no comments or files yet
       // (with an Idempotency-Key it is a transaction: the key's record commits with the ticket)
