@@ -18,6 +18,8 @@ export const QUEUES = Object.freeze({
   /** a forgot-password request, done off the request path so both answers cost the same */
   passwordForgot: 'auth.password_forgot',
   weeklyDigest: 'reports.weekly-digest',
+  /** fold the ticket count deltas into ticket_counts (scheduled every minute, one job per cluster) */
+  foldTicketCounts: 'reports.fold-counts',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -39,6 +41,7 @@ export interface JobPayloads {
   [QUEUES.passwordForgot]: { email: string };
   /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
   [QUEUES.weeklyDigest]: { week_start?: string };
+  [QUEUES.foldTicketCounts]: Record<string, never>;
 }
 
 export interface QueuePolicy {
@@ -80,6 +83,9 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   [QUEUES.passwordForgot]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 30 },
   // the digest claims its week in the database, so a retry or a second worker never mails twice
   [QUEUES.weeklyDigest]: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 600 },
+  // one statement under an advisory lock; a fold that fails changes nothing and the next minute's job
+  // folds everything pending (readers are exact without folds: they add the pending deltas)
+  [QUEUES.foldTicketCounts]: { retryLimit: 1, retryDelay: 10, retryBackoff: false, expireInSeconds: 120, policy: 'stately' },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;

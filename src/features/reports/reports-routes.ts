@@ -8,7 +8,11 @@ import { QUEUES } from '../../jobs/queues.js';
 import { chatReport } from './chat-reports.js';
 import { DIGEST_CHECK_SECONDS, sendWeeklyDigest } from './digest.js';
 import { resolvePeriod } from './period.js';
+import { foldTicketCounts } from './ticket-counts.js';
 import { backlogReport, timesReport, volumeReport, workloadReport, type GroupBy, type TicketReportFilters } from './ticket-reports.js';
+
+/** How often the ticket count deltas are folded (src/features/reports/ticket-counts.ts). */
+export const FOLD_TICKET_COUNTS_SECONDS = 60;
 
 type Query = Record<string, string | undefined>;
 
@@ -49,6 +53,16 @@ export const reportsFeature: Feature = {
         await sendWeeklyDigest(app, (data as { week_start?: string }).week_start);
       },
     },
+    {
+      queue: QUEUES.foldTicketCounts,
+      handler: async () => {
+        const r = await foldTicketCounts(app.db);
+        if (r.deltas) app.log.debug({ ...r }, 'ticket counts folded');
+      },
+    },
   ],
-  schedules: [{ queue: QUEUES.weeklyDigest, everySeconds: DIGEST_CHECK_SECONDS }],
+  schedules: [
+    { queue: QUEUES.weeklyDigest, everySeconds: DIGEST_CHECK_SECONDS },
+    { queue: QUEUES.foldTicketCounts, everySeconds: FOLD_TICKET_COUNTS_SECONDS },
+  ],
 };

@@ -1,13 +1,14 @@
 /**
  * Ticket analytics, computed in PostgreSQL over one period. Each query is a range scan of an index
- * on the period's timestamp (submit_date, approved_at, resolved_at, status changes) or of the
- * open-tickets partial index, so its cost follows the period's size, not the table's (docs/reports.md
- * lists the plans). Buckets are UTC days or ISO weeks.
+ * on the period's timestamp (submit_date, approved_at, resolved_at, status changes), and the counts
+ * of tickets open now come from the count rollup (ticket-counts.ts), so its cost follows the period's
+ * size, not the table's (docs/reports.md lists the plans). Buckets are UTC days or ISO weeks.
  */
 import type { Knex } from 'knex';
 
 type Binding = Knex.Value;
 import { bucketIndex, type Interval, type Period } from './period.js';
+import { TICKET_COUNTS_SQL } from './ticket-counts.js';
 
 export const OPEN_STATUSES = ['New', 'Open', 'In Progress', 'On Hold', 'Pending'] as const;
 export const FINAL_STATUSES = ['Resolved', 'Closed', 'Rejected', 'Withdrawn'] as const;
@@ -135,7 +136,8 @@ export async function volumeReport(db: Knex, p: Period, by: GroupBy, f: TicketRe
 export async function backlogReport(db: Knex, p: Period, f: TicketReportFilters, now = new Date()) {
   const fs = filterSql(f);
   const [open, created, moves] = await Promise.all([
-    db.raw(`SELECT count(*)::int AS n FROM tickets t WHERE t.status IN ${OPEN_SQL}${fs.sql}`, fs.bindings),
+    // from the count rollup (ticket-counts.ts): the number of keys, not a scan of the open tickets
+    db.raw(`SELECT coalesce(sum(t.n), 0)::int AS n FROM ${TICKET_COUNTS_SQL} t WHERE t.status IN ${OPEN_SQL}${fs.sql}`, fs.bindings),
     db.raw(
       `SELECT CASE WHEN b IS NULL THEN 'tail' ELSE ${fmt('b')} END AS bucket, n FROM (
          SELECT CASE WHEN t.submit_date < ? THEN ${truncSql('t.submit_date', p.interval)} END AS b, count(*)::int AS n
@@ -277,7 +279,8 @@ export async function timesReport(db: Knex, p: Period, by: GroupBy, f: TicketRep
 export async function workloadReport(db: Knex, p: Period, f: TicketReportFilters) {
   const fs = filterSql(f);
   const [open, resolved] = await Promise.all([
-    db.raw(`SELECT t.assigned_to AS id, count(*)::int AS n FROM tickets t WHERE t.status IN ${OPEN_SQL}${fs.sql} GROUP BY 1`, fs.bindings),
+    // open now per assignee, from the count rollup (ticket-counts.ts)
+    db.raw(`SELECT t.assigned_to AS id, sum(t.n)::int AS n FROM ${TICKET_COUNTS_SQL} t WHERE t.status IN ${OPEN_SQL}${fs.sql} GROUP BY 1 HAVING sum(t.n) <> 0`, fs.bindings),
     withSortMemory(db, (trx) =>
       trx.raw(
         `SELECT t.assigned_to AS id, count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY t.resolution_time) AS p50

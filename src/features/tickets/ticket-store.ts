@@ -9,6 +9,7 @@ import type { IdRef } from '../../lib/ids.js';
 import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
 import type { ActorRef, AttachmentRow, CommentRow, HistoryInput, TicketRow } from './ticket-model.js';
 import { TICKET_STATUSES, type TicketStatus } from './ticket-states.js';
+import { ticketCountsByStatus } from '../reports/ticket-counts.js';
 
 const person = (alias: string) =>
   `json_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
@@ -230,9 +231,10 @@ export async function employeeExists(db: Knex | Knex.Transaction, id: number): P
 
 /** The report: counts by status; response/resolution percentiles by department and priority. */
 export async function ticketReport(db: Knex) {
-  const counts = (await db('tickets').select('status').count({ n: '*' }).groupBy('status')) as { status: TicketStatus; n: string }[];
+  // from the count rollup, not a scan of every ticket (src/features/reports/ticket-counts.ts)
+  const counts = await ticketCountsByStatus(db);
   const by_status = Object.fromEntries(TICKET_STATUSES.map((s) => [s, 0])) as Record<TicketStatus, number>;
-  for (const c of counts) by_status[c.status] = Number(c.n);
+  for (const [status, n] of counts) by_status[status as TicketStatus] = n;
   const times = await db('tickets')
     .whereNotNull('approved_at')
     .groupBy('department', 'priority')
