@@ -104,6 +104,8 @@ async function startServe(env: BenchEnv, n: number): Promise<{ url: string; pid:
       DATABASE_URL: env.databaseUrl,
       JWT_SECRET: env.app.config.jwtSecret!,
       WORKFLOW_SIGNING_SECRET: env.app.config.workflowSigningSecret!,
+      // production refuses to start without it; the same key as the bench's own app
+      SECRETS_KEY: env.app.config.secretsKey!.toString('base64'),
       SMARTSUPPORT_DATA_DIR: path.join(os.tmpdir(), `ss-bench-serve-${port}`),
       LOG_LEVEL: 'silent',
       RATE_LIMIT_PER_MINUTE: '0',
