@@ -17,6 +17,7 @@
  * SESSION_CACHE_TTL_MS=0 turns the cache off (one query per request, as before).
  */
 import type { Knex } from 'knex';
+import { afterCommit } from '../../db/after-commit.js';
 import { queryPrepared } from '../../db/knex.js';
 import type { SharedListener } from '../../db/listener.js';
 
@@ -33,12 +34,9 @@ const instances = new Set<SessionLiveness>();
  * the NOTIFY reaches this process too, but a moment after the revoking request has answered.
  */
 export function flushAfterCommit(db: Knex | Knex.Transaction): void {
-  const flushAll = () => {
+  afterCommit(db, () => {
     for (const c of instances) c.flush();
-  };
-  const trx = db as Knex.Transaction;
-  if (trx.isTransaction && trx.executionPromise) trx.executionPromise.then(flushAll, () => undefined);
-  else flushAll();
+  });
 }
 
 export class SessionLiveness {

@@ -21,6 +21,7 @@
  * own transaction, not from here.
  */
 import type { Knex } from 'knex';
+import { afterCommit } from '../../db/after-commit.js';
 import { listenerOf, type SharedListener } from '../../db/listener.js';
 import type { PolicyRow } from './sla-engine.js';
 
@@ -101,10 +102,7 @@ export function policyCacheOf(app: { db: Knex; directUrl: string; log?: { warn(o
 
 /** Call where this process changes policies: once `db` has committed, every cache here is flushed. */
 export function flushPolicyCachesAfterCommit(db: Knex | Knex.Transaction): void {
-  const flushAll = () => {
+  afterCommit(db, () => {
     for (const c of instances) c.flush();
-  };
-  const trx = db as Knex.Transaction;
-  if (trx.isTransaction && trx.executionPromise) trx.executionPromise.then(flushAll, () => undefined);
-  else flushAll();
+  });
 }

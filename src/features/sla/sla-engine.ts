@@ -112,10 +112,6 @@ export class SlaEngine {
     return this.app.config.slaWarningPercent / 100;
   }
 
-  async policies(db: Knex | Knex.Transaction): Promise<PolicyRow[]> {
-    return readPolicies(db);
-  }
-
   private async calendarOf(db: Knex | Knex.Transaction, id: number | null): Promise<BusinessCalendar | null> {
     if (id === null) return null;
     const c = await db('sla_calendars').where({ id }).first('time_zone', 'hours', 'holidays');
@@ -161,7 +157,7 @@ export class SlaEngine {
   /** Priority, category or department changed: match again; a new policy keeps the clocks' history. */
   async reevaluate(trx: Knex.Transaction, t: SlaTicket, actor: ActorRef): Promise<void> {
     const current = await this.load(trx, t.id, true);
-    const match = matchPolicy(await this.policies(trx), t);
+    const match = matchPolicy(await readPolicies(trx), t);
     if (!match) {
       if (!current) return;
       await this.cancelTimers(trx, current, TARGETS);
