@@ -227,6 +227,36 @@ t.test('writes running concurrently with folds: every snapshot sees exact counts
   await sameReports(t, ta, coord.token, staff, 'after concurrent writes and folds');
 });
 
+t.test('a fold whose connection dies mid-statement folds nothing; the next one folds everything', async (t) => {
+  const ta = await startTestApp(t);
+  const owner = await createEmployee(ta.db);
+  const staff = await Promise.all(Array.from({ length: 3 }, () => createEmployee(ta.db, { role: 'Ticket Coordinator' })));
+  const r = rng(777);
+  for (let i = 0; i < 10; i++) await randomWrite(ta.db, r, owner.id, [null, ...staff.map((s) => s.id)]);
+  const deltas = async () => Number((await ta.db('ticket_count_deltas').count({ n: '*' }))[0]!.n);
+  const pending = await deltas();
+  t.ok(pending > 0, 'deltas are waiting to be folded');
+  // hold ticket_counts so the fold statement stops at its lock, then kill its backend there
+  const blocker = await ta.db.transaction();
+  await blocker.raw('LOCK TABLE ticket_counts IN EXCLUSIVE MODE');
+  const fold = foldTicketCounts(ta.db).then(() => 'folded', (e: Error) => e.message);
+  await waitFor(async () => {
+    const { rows } = await ta.db.raw(
+      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%DELETE FROM ticket_count_deltas%'`,
+    );
+    return rows.some((x: { killed: boolean }) => x.killed);
+  }, 'the fold waiting on its lock');
+  t.not(await fold, 'folded', 'the killed fold failed');
+  await blocker.rollback();
+  t.equal(await deltas(), pending, 'its transaction rolled back: every delta is still there');
+  await sameKeys(t, ta.db, 'after the killed fold');
+  const next = await foldTicketCounts(ta.db);
+  t.equal(next.deltas, pending, 'the next fold takes all of them');
+  t.equal(await deltas(), 0);
+  await sameKeys(t, ta.db, 'after the next fold');
+});
+
 t.test('every key column a ticket change touches moves its count (through the API)', async (t) => {
   const ta = await startTestApp(t);
   const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
