@@ -136,6 +136,15 @@ t.test('rejected uploads leave nothing on disk or in the database', async (t) =>
   t.same(await filesUnder(tmp), [], 'no temp files');
 });
 
+t.test('requests over the file count, repeated, never leave a temp file behind (formidable opens the extra file after it has failed the request)', async (t) => {
+  const files = Array.from({ length: 11 }, (_, i) => ({ data: Buffer.alloc(64 * 1024, i), name: `f${i}.bin` }));
+  for (let i = 0; i < 25; i++) {
+    const res = await attach(ticket.id, files);
+    t.equal(res.status, 413);
+  }
+  t.same(await filesUnder(tmp), [], 'no temp files');
+});
+
 t.test('a failed transaction removes the files it stored', async (t) => {
   const before = (await attachmentFiles()).length;
   const { mkdir, writeFile } = await import('node:fs/promises');

@@ -169,7 +169,7 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
   // operations marked `x-raw-body: true` (signed webhooks) also keep the exact bytes received, at
   // ctx.request.rawBody (koa-body 8's includeUnparsed)
   const includeUnparsed = op.raw['x-raw-body'] === true;
-  const options = (uploadDir: string, counter = { n: 0 }) => ({
+  const options = (uploadDir: string, counter: { n: number; files: object[] } = { n: 0, files: [] }) => ({
     includeUnparsed,
     jsonLimit: config.bodyLimitBytes,
     formLimit: config.bodyLimitBytes,
@@ -188,7 +188,10 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
       keepExtensions: false,
       allowEmptyFiles: false,
       // files finish in any order; remember the order they were sent in (`part_index`)
-      onFileBegin: (_name: string, file: object) => void Object.assign(file, { part_index: counter.n++ }),
+      onFileBegin: (_name: string, file: object) => {
+        Object.assign(file, { part_index: counter.n++ });
+        counter.files.push(file);
+      },
     },
     onError: (err: Error & { httpCode?: number; status?: number; statusCode?: number; type?: string }) => {
       const status = err.httpCode ?? err.status ?? err.statusCode;
@@ -205,12 +208,32 @@ function uploadingBody(config: AppContext['config'], op: Operation): Koa.Middlew
     if (!ctx.is('multipart/form-data')) return plain(ctx, next);
     const dir = path.join(tmpRoot, randomUUID());
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    const counter = { n: 0, files: [] as object[] };
     try {
-      await koaBody(options(dir))(ctx, next);
+      await koaBody(options(dir, counter))(ctx, next);
     } finally {
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      // formidable may still be opening a file when it has already failed the request (the file
+      // over maxFiles is opened after the error); wait until every write stream is closed so no
+      // file can appear in the directory after it is removed, then remove it (retrying a race anyway)
+      await Promise.all(counter.files.map(closeWriteStream));
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }).catch(() => undefined);
     }
   };
+}
+
+/** Close formidable's write stream of an upload (its `_writeStream`, if this version has one). */
+function closeWriteStream(file: object): Promise<void> {
+  const stream = (file as { _writeStream?: import('node:fs').WriteStream })._writeStream;
+  if (!stream || stream.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    // never let a stream that does not report its close hold the response
+    const timer = setTimeout(resolve, 2000);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.destroy();
+  });
 }
 
 function mediaType(ctx: Koa.Context): string | undefined {
