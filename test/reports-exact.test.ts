@@ -2,7 +2,9 @@
  * The time report computes its groups, total and histogram in one ROLLUP pass (src/features/reports/
  * ticket-reports.ts): on randomized tickets — ties, nulls, empty groups, every grouping and filter —
  * each figure must equal the from-scratch SQL over the base table (one percentile_cont per group,
- * one over the period, a width_bucket count), also after concurrent ticket updates.
+ * one over the period, a width_bucket count), also after concurrent ticket updates. The backlog
+ * (one range count per bucket, walked back from the open count) must equal a replay of every
+ * ticket's status history at each bucket's end, with filters, weekly buckets and a bounded period.
  */
 import t from 'tap';
 import type { Knex } from 'knex';
@@ -121,4 +123,81 @@ t.test('unanswered chat questions (one window sort) equal the two-window SQL on 
   const key = (r: { content: string; created_at: Date }) => `${r.created_at.toISOString()} ${r.content}`;
   t.ok(old.length > 50, `a real sample (${old.length} questions)`);
   t.same(got.map(key).sort(), old.map(key).sort());
+});
+
+t.test('the backlog (per-bucket range counts, walked back from the open count) equals a replay of every ticket’s history', async (t) => {
+  const ta = await startTestApp(t);
+  const coord = await signedIn(ta, { role: 'Ticket Coordinator' });
+  const owner = await createEmployee(ta.db);
+  const staff = await Promise.all(Array.from({ length: 3 }, () => createEmployee(ta.db, { role: 'Ticket Coordinator' })));
+  const OPEN = ['New', 'Open', 'In Progress', 'On Hold', 'Pending'];
+  const FINAL = ['Resolved', 'Closed', 'Rejected', 'Withdrawn'];
+  // deterministic pseudo-random (mulberry32)
+  let seed = 20261202;
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const now = Date.now() - 60_000;
+  const DAY = 86_400_000;
+  for (let batch = 0; batch < 3; batch++) {
+    const tickets: Record<string, unknown>[] = [];
+    const histories: { at: number; from: string; to: string }[][] = [];
+    for (let i = 0; i < 400; i++) {
+      // submitted up to 45 days back, so some tickets predate the 30-day period; some at exact midnights
+      const submit = rnd() < 0.05 ? Math.floor(now / DAY - Math.floor(rnd() * 40)) * DAY : now - Math.floor(rnd() * 45 * DAY);
+      let status = 'New';
+      let at = submit;
+      const h: { at: number; from: string; to: string }[] = [];
+      for (let k = Math.floor(rnd() * 5); k > 0; k--) {
+        at += Math.floor(rnd() * 6 * DAY);
+        if (at >= now) break;
+        // a move within the open set, out of it, back into it, or within the final set
+        const to = OPEN.includes(status) ? (rnd() < 0.6 ? pick(FINAL) : pick(OPEN)) : rnd() < 0.5 ? pick(OPEN) : pick(FINAL);
+        if (to === status) continue;
+        h.push({ at, from: status, to });
+        status = to;
+      }
+      tickets.push({
+        employee_id: owner.id, subject: `backlog ${batch}/${i}`, category: pick(['Hardware', 'Software', 'Network']), sub_category: 'Other', description: 'x',
+        priority: pick(['High', 'Low']), department: pick(['IT Department', 'Asset Department']), status,
+        assigned_to: rnd() < 0.2 ? null : pick(staff).id, submit_date: new Date(submit),
+      });
+      histories.push(h);
+    }
+    const ids = (await ta.db('tickets').insert(tickets).returning('id')).map((r: { id: string }) => Number(r.id));
+    const rows = histories.flatMap((h, i) => h.map((e) => ({ ticket_id: ids[i], event: 'status_changed', field: 'status', from_value: e.from, to_value: e.to, created_at: new Date(e.at) })));
+    if (rows.length) await ta.db.batchInsert('ticket_history', rows, 500);
+  }
+  // open at instant E: submitted before E, and its last status change before E left it open (a ticket starts New)
+  const openAt = async (end: string, where: string, b: unknown[]) =>
+    Number((await ta.db.raw(
+      `SELECT count(*)::int AS n FROM tickets t
+        WHERE t.submit_date < ?${where}
+          AND coalesce((SELECT h.to_value FROM ticket_history h WHERE h.ticket_id = t.id AND h.event = 'status_changed' AND h.created_at < ?
+                         ORDER BY h.created_at DESC, h.id DESC LIMIT 1), 'New') IN ('${OPEN.join("', '")}')`,
+      [end, ...b, end],
+    )).rows[0].n);
+  const cases: [Record<string, string>, string, unknown[]][] = [
+    [{}, '', []],
+    [{ category: 'Network' }, ' AND t.category = ?', ['Network']],
+    [{ assigned_to: String(staff[1]!.id), priority: 'High' }, ' AND t.priority = ? AND t.assigned_to = ?', ['High', staff[1]!.id]],
+    [{ interval: 'week', since: new Date(now - 40 * DAY).toISOString().slice(0, 10) }, '', []],
+    [{ since: new Date(now - 20 * DAY).toISOString(), until: new Date(now - 5 * DAY - 3_600_000).toISOString() }, '', []],
+  ];
+  for (const [query, where, b] of cases) {
+    const r = await ta.api.get('/api/reports/tickets/backlog/', { token: coord.token, query });
+    t.equal(r.status, 200, r.text);
+    const step = r.body.interval === 'week' ? 7 * DAY : DAY;
+    const want: number[] = [];
+    for (let i = 0; i < r.body.buckets.length; i++) {
+      const end = i === r.body.buckets.length - 1 ? r.body.until : new Date(new Date(`${r.body.buckets[i]}T00:00:00Z`).getTime() + step).toISOString();
+      want.push(await openAt(end, where, b));
+    }
+    t.same(r.body.values, want, `backlog ${JSON.stringify(query)}`);
+    t.equal(r.body.open_now, await openAt(new Date(Date.now() + 1000).toISOString(), where, b), `open now ${JSON.stringify(query)}`);
+  }
 });

@@ -129,34 +129,54 @@ export async function volumeReport(db: Knex, p: Period, by: GroupBy, f: TicketRe
 // ─── backlog ─────────────────────────────────────────────────────────────────
 
 /**
+ * The period's buckets as `[lo, hi)` ranges (the first starts at `since`, the last ends at `until`)
+ * plus `tail` = `[until, ∞)`, as a relation `b(bucket, lo, hi)` to aggregate per row. One range
+ * aggregate per bucket reads the same index entries as one scan of the whole period, but needs no
+ * bucket expression per row and no sort or hash to group them: on a 1M-ticket table that halves the
+ * backlog's queries (creations 68 → 27–35 ms, status moves 160 → 88 ms never analysed).
+ */
+function bucketRanges(p: Period): { sql: string; bindings: Binding[] } {
+  const step = p.interval === 'day' ? 86_400_000 : 7 * 86_400_000;
+  const keys: string[] = [];
+  const los: string[] = [];
+  const his: string[] = [];
+  p.buckets.forEach((key, i) => {
+    const start = new Date(`${key}T00:00:00Z`).getTime();
+    keys.push(key);
+    los.push(iso(i === 0 ? p.since : new Date(start)));
+    his.push(iso(i === p.buckets.length - 1 ? p.until : new Date(start + step)));
+  });
+  keys.push('tail');
+  los.push(iso(p.until));
+  his.push('infinity');
+  return { sql: `unnest(?::text[], ?::timestamptz[], ?::timestamptz[]) AS b(bucket, lo, hi)`, bindings: [keys, los, his] as unknown as Binding[] };
+}
+
+/**
  * Open tickets (New, Open, In Progress, On Hold, Pending) at the end of each bucket. Exact, from the
  * open count now walked back through what happened since: open(T) = open now − created after T +
  * left the open set after T − came back after T (reopened).
  */
 export async function backlogReport(db: Knex, p: Period, f: TicketReportFilters, now = new Date()) {
   const fs = filterSql(f);
+  // the period's buckets and the "tail" after it, as ranges: each bucket is its own range aggregate
+  // (an index range scan, no per-row bucket expression, no sort), see bucketRanges
+  const r = bucketRanges(p);
   const [open, created, moves] = await Promise.all([
     // from the count rollup (ticket-counts.ts): the number of keys, not a scan of the open tickets
     db.raw(`SELECT coalesce(sum(t.n), 0)::int AS n FROM ${TICKET_COUNTS_SQL} t WHERE t.status IN ${OPEN_SQL}${fs.sql}`, fs.bindings),
     db.raw(
-      `SELECT CASE WHEN b IS NULL THEN 'tail' ELSE ${fmt('b')} END AS bucket, n FROM (
-         SELECT CASE WHEN t.submit_date < ? THEN ${truncSql('t.submit_date', p.interval)} END AS b, count(*)::int AS n
-           FROM tickets t WHERE t.submit_date >= ? AND t.submit_date < ${FOREVER}${fs.sql} GROUP BY 1) s`,
-      [p.until, p.since, ...fs.bindings],
+      `SELECT b.bucket, (SELECT count(*) FROM tickets t WHERE t.submit_date >= b.lo AND t.submit_date < b.hi${fs.sql})::int AS n
+         FROM ${r.sql}`,
+      [...fs.bindings, ...r.bindings] // in the text's order: the filters come first,
     ),
-    // on a table never analysed the planner groups the period's ~90,000 status moves by sorting them:
-    // with the default work_mem that sort spilled to disk (100–175 ms at 1M tickets)
-    withSortMemory(db, (trx) =>
-      trx.raw(
-        `SELECT CASE WHEN b IS NULL THEN 'tail' ELSE ${fmt('b')} END AS bucket, delta FROM (
-           SELECT CASE WHEN h.created_at < ? THEN ${truncSql('h.created_at', p.interval)} END AS b,
-                  sum(CASE WHEN h.from_value IN ${OPEN_SQL} THEN -1 ELSE 1 END)::int AS delta
-             FROM ticket_history h${filtered(f) ? ' JOIN tickets t ON t.id = h.ticket_id' : ''}
-            WHERE h.event = 'status_changed' AND ${CROSSING_SQL}
-              AND h.created_at >= ? AND h.created_at < ${FOREVER}${fs.sql}
-            GROUP BY 1) s`,
-        [p.until, p.since, ...fs.bindings],
-      ),
+    db.raw(
+      `SELECT b.bucket, (SELECT coalesce(sum(CASE WHEN h.from_value IN ${OPEN_SQL} THEN -1 ELSE 1 END), 0)
+                            FROM ticket_history h${filtered(f) ? ' JOIN tickets t ON t.id = h.ticket_id' : ''}
+                           WHERE h.event = 'status_changed' AND ${CROSSING_SQL}
+                             AND h.created_at >= b.lo AND h.created_at < b.hi${fs.sql})::int AS delta
+         FROM ${r.sql}`,
+      [...fs.bindings, ...r.bindings] // in the text's order: the filters come first,
     ),
   ]);
   const openNow = (open.rows[0] as { n: number }).n;
