@@ -173,7 +173,7 @@ t.test('the backlog (per-bucket range counts, walked back from the open count) e
     if (rows.length) await ta.db.batchInsert('ticket_history', rows, 500);
   }
   // open at instant E: submitted before E, and its last status change before E left it open (a ticket starts New)
-  const openAt = async (end: string, where: string, b: unknown[]) =>
+  const openAt = async (end: string, where: string, b: (string | number)[]) =>
     Number((await ta.db.raw(
       `SELECT count(*)::int AS n FROM tickets t
         WHERE t.submit_date < ?${where}
@@ -181,7 +181,7 @@ t.test('the backlog (per-bucket range counts, walked back from the open count) e
                          ORDER BY h.created_at DESC, h.id DESC LIMIT 1), 'New') IN ('${OPEN.join("', '")}')`,
       [end, ...b, end],
     )).rows[0].n);
-  const cases: [Record<string, string>, string, unknown[]][] = [
+  const cases: [Record<string, string>, string, (string | number)[]][] = [
     [{}, '', []],
     [{ category: 'Network' }, ' AND t.category = ?', ['Network']],
     [{ assigned_to: String(staff[1]!.id), priority: 'High' }, ' AND t.priority = ? AND t.assigned_to = ?', ['High', staff[1]!.id]],
