@@ -102,6 +102,12 @@ export interface Config {
   chatRateLimitPerMinute: number;
   /** SLA: a target's warning fires when this percentage of its time has passed (SLA_WARNING_PERCENT). */
   slaWarningPercent: number;
+  /**
+   * The ticket report's all-time response/resolution percentiles are computed on each request while
+   * the helpdesk has at most this many tickets; above it they come from a snapshot refreshed every
+   * five minutes (TICKET_REPORT_LIVE_MAX; docs/reports.md).
+   */
+  ticketReportLiveMax: number;
   /** Bearer token a Prometheus scraper sends to read /metrics; unset: only System Admins can. */
   metricsToken: string | undefined;
   /** Self-registrations per client address per hour (0 = off). */
@@ -349,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
     llmMaxTokens: int(env, 'LLM_MAX_TOKENS', 500, 16, 8192),
     chatRateLimitPerMinute: int(env, 'CHAT_RATE_LIMIT_PER_MINUTE', 20, 0, 100_000),
     slaWarningPercent: int(env, 'SLA_WARNING_PERCENT', 80, 1, 99),
+    ticketReportLiveMax: int(env, 'TICKET_REPORT_LIVE_MAX', 100_000, 0, 1_000_000_000),
     metricsToken,
     registrationLimitPerHour: int(env, 'REGISTRATION_LIMIT_PER_HOUR', 20, 0, 1_000_000),
     inbound: loadInbound(env),

@@ -20,6 +20,8 @@ export const QUEUES = Object.freeze({
   weeklyDigest: 'reports.weekly-digest',
   /** fold the ticket count deltas into ticket_counts (scheduled every minute, one job per cluster) */
   foldTicketCounts: 'reports.fold-counts',
+  /** refresh the ticket report's all-time percentiles snapshot (scheduled every 5 minutes, one job per cluster) */
+  ticketTimes: 'reports.ticket-times',
 } as const);
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -42,6 +44,7 @@ export interface JobPayloads {
   /** `week_start` (YYYY-MM-DD, a Monday): the week to report; default the last full week */
   [QUEUES.weeklyDigest]: { week_start?: string };
   [QUEUES.foldTicketCounts]: Record<string, never>;
+  [QUEUES.ticketTimes]: Record<string, never>;
 }
 
 export interface QueuePolicy {
@@ -86,6 +89,8 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // one statement under an advisory lock; a fold that fails changes nothing and the next minute's job
   // folds everything pending (readers are exact without folds: they add the pending deltas)
   [QUEUES.foldTicketCounts]: { retryLimit: 1, retryDelay: 10, retryBackoff: false, expireInSeconds: 120, policy: 'stately' },
+  // one read-only aggregate and an upsert; a lost refresh is replaced by the next (readers recompute a stale snapshot)
+  [QUEUES.ticketTimes]: { retryLimit: 1, retryDelay: 30, retryBackoff: false, expireInSeconds: 600, policy: 'stately' },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;

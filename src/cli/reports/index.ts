@@ -15,13 +15,15 @@ export function register(noun: Command, factory: () => Factory): void {
     const f = factory();
     const res = await f.client().call('get', '/api/reports/tickets/');
     if (o.json !== undefined) {
-      await print(f, res.data, { json: o.json, columns: [{ key: 'by_status' }, { key: 'times' }] });
+      await print(f, res.data, { json: o.json, columns: [{ key: 'by_status' }, { key: 'times' }, { key: 'times_as_of' }] });
       return;
     }
     await print(f, Object.entries(res.data.by_status).map(([status, count]) => ({ status, count })), { columns: [{ key: 'status' }, { key: 'count' }] });
     await print(f, res.data.times, {
       columns: ['department', 'priority', 'tickets', 'response_time_p50', 'response_time_p90', 'resolution_time_p50', 'resolution_time_p90'].map((key) => ({ key, format: (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : String(v ?? '')) })),
     });
+    // on stderr, so the tables stay the only thing on stdout for scripts
+    f.err(`times as of ${res.data.times_as_of}`);
   });
   registerAnalytics(noun, factory);
   registerSlaReport(noun, factory);

@@ -374,6 +374,6 @@ export class TicketService {
   }
 
   report() {
-    return store.ticketReport(this.db);
+    return store.ticketReport(this.db, { liveMax: this.app.config.ticketReportLiveMax });
   }
 }

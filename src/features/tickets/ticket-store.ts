@@ -10,6 +10,7 @@ import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
 import type { ActorRef, AttachmentRow, CommentRow, HistoryInput, TicketRow } from './ticket-model.js';
 import { TICKET_STATUSES, type TicketStatus } from './ticket-states.js';
 import { ticketCountsByStatus } from '../reports/ticket-counts.js';
+import { ticketTimes } from '../reports/ticket-times.js';
 
 const person = (alias: string) =>
   `json_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
@@ -229,25 +230,19 @@ export async function employeeExists(db: Knex | Knex.Transaction, id: number): P
   return Boolean(await db('employees').where({ id }).first('id'));
 }
 
-/** The report: counts by status; response/resolution percentiles by department and priority. */
-export async function ticketReport(db: Knex) {
+/**
+ * The report: counts by status (the count rollup: exact, now) and response/resolution percentiles by
+ * department and priority (computed now on a small helpdesk, from a snapshot refreshed every five
+ * minutes on a large one: `times_as_of` says when; src/features/reports/ticket-times.ts).
+ */
+export async function ticketReport(db: Knex, opts: { liveMax: number }) {
   // from the count rollup, not a scan of every ticket (src/features/reports/ticket-counts.ts)
   const counts = await ticketCountsByStatus(db);
   const by_status = Object.fromEntries(TICKET_STATUSES.map((s) => [s, 0])) as Record<TicketStatus, number>;
   for (const [status, n] of counts) by_status[status as TicketStatus] = n;
-  const times = await db('tickets')
-    .whereNotNull('approved_at')
-    .groupBy('department', 'priority')
-    .orderBy(['department', 'priority'])
-    .select('department', 'priority')
-    .select(
-      db.raw('count(*)::integer AS tickets'),
-      db.raw('percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time) AS response_time_p50'),
-      db.raw('percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time) AS response_time_p90'),
-      db.raw('percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_time) AS resolution_time_p50'),
-      db.raw('percentile_cont(0.9) WITHIN GROUP (ORDER BY resolution_time) AS resolution_time_p90'),
-    );
-  return { by_status, times };
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const t = await ticketTimes(db, total, opts.liveMax);
+  return { by_status, times: t.times, times_as_of: t.as_of };
 }
 
 /** Workflow callbacks: claim an event key in the transaction (blocks on a concurrent duplicate). */
