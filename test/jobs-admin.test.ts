@@ -42,7 +42,7 @@ t.test('failed and dead-lettered jobs are visible and can be retried (API and CL
     const q = r.body.queues.find((x: { name: string }) => x.name === 'email.send');
     return q.failed === 1 && q.dead_lettered === 1 ? r.body : undefined;
   }, 'failure counted');
-  t.same(overview.queues.map((q: { name: string }) => q.name), ['email.send', 'workflow.deliver', 'maintenance.run', 'sla.timer', 'sla.recompute', 'email.inbound', 'email.imap_poll', 'announcement.send', 'webhook.deliver', 'auth.password_forgot', 'reports.weekly-digest', 'reports.fold-counts']);
+  t.same(overview.queues.map((q: { name: string }) => q.name), ['email.send', 'workflow.deliver', 'maintenance.run', 'sla.timer', 'sla.recompute', 'email.inbound', 'email.imap_poll', 'announcement.send', 'webhook.deliver', 'auth.password_forgot', 'reports.weekly-digest', 'reports.fold-counts', 'reports.ticket-times']);
   const failed = overview.recent_failed.find((j: { queue: string }) => j.queue === 'email.send');
   t.match(failed, { state: 'failed', data: { notificationId: id } });
   t.match(failed.error, /temporarily unavailable/);
