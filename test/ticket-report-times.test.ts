@@ -120,3 +120,31 @@ t.test('the refresh job runs through pg-boss on its schedule, once per cluster',
   const row = await ta.db('report_snapshots').where({ name: 'ticket_times' }).first();
   t.same(row?.data, await fromScratch(ta.db), 'the job stored exact figures');
 });
+
+t.test('a refresh whose connection dies mid-transaction changes nothing; readers keep the last snapshot and the next refresh succeeds', async (t) => {
+  const { ta, get, owner } = await setup(t, '10');
+  await addTickets(ta.db, owner, 20, 7);
+  const before = await get();
+  await addTickets(ta.db, owner, 20, 8);
+  // hold report_snapshots so the refresh computes and then stops at its write; kill its backend there
+  const blocker = await ta.db.transaction();
+  await blocker.raw('LOCK TABLE report_snapshots IN EXCLUSIVE MODE');
+  const { refreshTicketTimes } = await import('../src/features/reports/ticket-times.js');
+  const refresh = refreshTicketTimes(ta.db).then(() => 'refreshed', (e: Error) => e.message);
+  await waitFor(async () => {
+    const { rows } = await ta.db.raw(
+      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO report_snapshots%'`,
+    );
+    return rows.some((x: { killed: boolean }) => x.killed);
+  }, 'the refresh waiting to write its snapshot');
+  t.not(await refresh, 'refreshed', 'the killed refresh failed');
+  await blocker.rollback();
+  const after = await get();
+  t.same(after.times, before.times, 'the snapshot is the one before: nothing half-written');
+  t.equal(after.times_as_of, before.times_as_of);
+  await refreshTicketTimes(ta.db);
+  const next = await get();
+  t.same(next.times, await fromScratch(ta.db), 'the next refresh stores exact figures');
+  t.ok(new Date(next.times_as_of) > new Date(before.times_as_of));
+});

@@ -90,7 +90,7 @@ export const QUEUE_POLICIES: Record<QueueName, QueuePolicy> = {
   // folds everything pending (readers are exact without folds: they add the pending deltas)
   [QUEUES.foldTicketCounts]: { retryLimit: 1, retryDelay: 10, retryBackoff: false, expireInSeconds: 120, policy: 'stately' },
   // one read-only aggregate and an upsert; a lost refresh is replaced by the next (readers recompute a stale snapshot)
-  [QUEUES.ticketTimes]: { retryLimit: 1, retryDelay: 30, retryBackoff: false, expireInSeconds: 600, policy: 'stately' },
+  [QUEUES.ticketTimes]: { retryLimit: 1, retryDelay: 30, retryBackoff: false, expireInSeconds: 120, policy: 'stately' },
 };
 
 export const deadLetterOf = (q: QueueName): string => `${q}.dead`;
