@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { foldTicketCounts } from '../src/features/reports/ticket-counts.js';
 import { QUEUES } from '../src/jobs/queues.js';
 import { createEmployee, signedIn, startTestApp, tokenFor, type TestApp } from './helpers/harness.js';
+import { terminateWhenWaiting } from './helpers/backends.js';
 import { waitFor } from './helpers/outbound.js';
 
 const OPEN = ['New', 'Open', 'In Progress', 'On Hold', 'Pending'];
@@ -240,13 +241,7 @@ t.test('a fold whose connection dies mid-statement folds nothing; the next one f
   const blocker = await ta.db.transaction();
   await blocker.raw('LOCK TABLE ticket_counts IN EXCLUSIVE MODE');
   const fold = foldTicketCounts(ta.db).then(() => 'folded', (e: Error) => e.message);
-  await waitFor(async () => {
-    const { rows } = await ta.db.raw(
-      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%DELETE FROM ticket_count_deltas%'`,
-    );
-    return rows.some((x: { killed: boolean }) => x.killed);
-  }, 'the fold waiting on its lock');
+  await terminateWhenWaiting(ta.db, '%DELETE FROM ticket_count_deltas%', 'the fold waiting on its lock');
   t.not(await fold, 'folded', 'the killed fold failed');
   await blocker.rollback();
   t.equal(await deltas(), pending, 'its transaction rolled back: every delta is still there');

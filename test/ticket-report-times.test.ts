@@ -7,9 +7,10 @@
 import t, { type Test } from 'tap';
 import type { Knex } from 'knex';
 import { QUEUES } from '../src/jobs/queues.js';
-import { TICKET_TIMES_REFRESH_SECONDS, TICKET_TIMES_STALE_SECONDS } from '../src/features/reports/ticket-times.js';
+import { refreshTicketTimes, refreshTicketTimesIfLarge, TICKET_TIMES_REFRESH_SECONDS, TICKET_TIMES_STALE_SECONDS } from '../src/features/reports/ticket-times.js';
 import { reportsFeature } from '../src/features/reports/reports-routes.js';
 import { createEmployee, signedIn, startTestApp, type TestApp } from './helpers/harness.js';
+import { terminateWhenWaiting } from './helpers/backends.js';
 import { waitFor } from './helpers/outbound.js';
 
 /** The figures as the report promises them, from the tickets now. */
@@ -81,8 +82,7 @@ t.test('above it: a snapshot, stored by the first request, served until refreshe
   t.notSame(await fromScratch(ta.db), want1, 'the tickets did change');
 
   // the job (what runs every five minutes) refreshes it
-  const { refreshTicketTimesIfLarge } = await import('../src/features/reports/reports-routes.js');
-  t.equal(await refreshTicketTimesIfLarge(ta.app), true, 'the job refreshes above the limit');
+  t.ok(await refreshTicketTimesIfLarge(ta.db, ta.config.ticketReportLiveMax), 'the job refreshes above the limit');
   const third = await get();
   t.same(third.times, await fromScratch(ta.db), 'exact after the refresh');
   t.ok(new Date(third.times_as_of) > new Date(first.times_as_of));
@@ -98,14 +98,13 @@ t.test('above it: a snapshot, stored by the first request, served until refreshe
   t.ok(new Date(many[0]!.times_as_of) > new Date(third.times_as_of));
 });
 
-t.test('an empty helpdesk above a zero limit: no groups, and a snapshot time', async (t) => {
+t.test('an empty helpdesk at a zero limit: computed per request, no groups; the job does nothing', async (t) => {
   const { ta, get } = await setup(t, '0');
   // the count rollup says 0 tickets: 0 ≤ 0 is live
   const r = await get();
   t.same(r.times, []);
   t.ok(!Number.isNaN(Date.parse(r.times_as_of)));
-  const { refreshTicketTimesIfLarge } = await import('../src/features/reports/reports-routes.js');
-  t.equal(await refreshTicketTimesIfLarge(ta.app), false, 'the job does nothing at or below the limit');
+  t.equal(await refreshTicketTimesIfLarge(ta.db, ta.config.ticketReportLiveMax), undefined, 'the job does nothing at or below the limit');
 });
 
 t.test('the refresh job runs through pg-boss on its schedule, once per cluster', async (t) => {
@@ -129,15 +128,8 @@ t.test('a refresh whose connection dies mid-transaction changes nothing; readers
   // hold report_snapshots so the refresh computes and then stops at its write; kill its backend there
   const blocker = await ta.db.transaction();
   await blocker.raw('LOCK TABLE report_snapshots IN EXCLUSIVE MODE');
-  const { refreshTicketTimes } = await import('../src/features/reports/ticket-times.js');
   const refresh = refreshTicketTimes(ta.db).then(() => 'refreshed', (e: Error) => e.message);
-  await waitFor(async () => {
-    const { rows } = await ta.db.raw(
-      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO report_snapshots%'`,
-    );
-    return rows.some((x: { killed: boolean }) => x.killed);
-  }, 'the refresh waiting to write its snapshot');
+  await terminateWhenWaiting(ta.db, '%INSERT INTO report_snapshots%', 'the refresh waiting to write its snapshot');
   t.not(await refresh, 'refreshed', 'the killed refresh failed');
   await blocker.rollback();
   const after = await get();

@@ -8,8 +8,8 @@ import { QUEUES } from '../../jobs/queues.js';
 import { chatReport } from './chat-reports.js';
 import { DIGEST_CHECK_SECONDS, sendWeeklyDigest } from './digest.js';
 import { resolvePeriod } from './period.js';
-import { foldTicketCounts, ticketCountsByStatus } from './ticket-counts.js';
-import { refreshTicketTimes, TICKET_TIMES_REFRESH_SECONDS } from './ticket-times.js';
+import { foldTicketCounts } from './ticket-counts.js';
+import { refreshTicketTimesIfLarge, TICKET_TIMES_REFRESH_SECONDS } from './ticket-times.js';
 import { backlogReport, timesReport, volumeReport, workloadReport, type GroupBy, type TicketReportFilters } from './ticket-reports.js';
 
 /** How often the ticket count deltas are folded (src/features/reports/ticket-counts.ts). */
@@ -44,19 +44,6 @@ function routes(app: AppContext): RouteTable {
   };
 }
 
-/**
- * The `reports.ticket-times` job: refresh the ticket report's percentiles snapshot when the helpdesk is
- * past TICKET_REPORT_LIVE_MAX tickets (below it the report computes them on each request and reads
- * no snapshot). Returns whether it refreshed.
- */
-export async function refreshTicketTimesIfLarge(app: AppContext): Promise<boolean> {
-  const total = [...(await ticketCountsByStatus(app.db)).values()].reduce((a, b) => a + b, 0);
-  if (total <= app.config.ticketReportLiveMax) return false;
-  const t = await refreshTicketTimes(app.db);
-  app.log.debug({ groups: t.times.length, as_of: t.as_of }, 'ticket report times refreshed');
-  return true;
-}
-
 export const reportsFeature: Feature = {
   name: 'reports',
   routes,
@@ -77,7 +64,8 @@ export const reportsFeature: Feature = {
     {
       queue: QUEUES.ticketTimes,
       handler: async () => {
-        await refreshTicketTimesIfLarge(app);
+        const t = await refreshTicketTimesIfLarge(app.db, app.config.ticketReportLiveMax);
+        if (t) app.log.debug({ groups: t.times.length, as_of: t.as_of }, 'ticket report times refreshed');
       },
     },
   ],

@@ -12,6 +12,7 @@
  * under an advisory lock, so concurrent requests compute it once and the others read the result.
  */
 import type { Knex } from 'knex';
+import { ticketCountsByStatus } from './ticket-counts.js';
 import { SORT_MEMORY } from './ticket-reports.js';
 
 export const TICKET_TIMES_REFRESH_SECONDS = 300;
@@ -54,21 +55,24 @@ async function compute(trx: Knex.Transaction): Promise<TicketTimes> {
   return { times: rows[0]!.times, as_of: rows[0]!.as_of };
 }
 
-async function computeAndStore(trx: Knex.Transaction): Promise<TicketTimes> {
-  const t = await compute(trx);
-  await trx.raw(
-    `INSERT INTO report_snapshots (name, computed_at, data) VALUES (?, ?, ?::jsonb)
-     ON CONFLICT (name) DO UPDATE SET computed_at = excluded.computed_at, data = excluded.data`,
-    [SNAPSHOT, t.as_of, JSON.stringify(t.times)],
-  );
-  return t;
-}
-
-/** Compute now and store as the snapshot (the refresh job). */
-export async function refreshTicketTimes(db: Knex): Promise<TicketTimes> {
+/**
+ * Compute now and store as the snapshot, under the advisory lock. `ifStale`: first look again under
+ * the lock and keep a snapshot that is fresh (another request or the job refreshed it meanwhile).
+ */
+export async function refreshTicketTimes(db: Knex, opts: { ifStale?: boolean } = {}): Promise<TicketTimes> {
   return db.transaction(async (trx) => {
     await trx.raw(LOCK_SQL);
-    return computeAndStore(trx);
+    if (opts.ifStale) {
+      const snap = await readSnapshot(trx);
+      if (snap?.fresh) return { times: snap.times, as_of: snap.as_of };
+    }
+    const t = await compute(trx);
+    await trx.raw(
+      `INSERT INTO report_snapshots (name, computed_at, data) VALUES (?, ?, ?::jsonb)
+       ON CONFLICT (name) DO UPDATE SET computed_at = excluded.computed_at, data = excluded.data`,
+      [SNAPSHOT, t.as_of, JSON.stringify(t.times)],
+    );
+    return t;
   });
 }
 
@@ -80,19 +84,26 @@ async function readSnapshot(db: Knex | Knex.Transaction): Promise<(TicketTimes &
   return rows[0];
 }
 
+/** Tickets in all, from the count rollup's per-status counts (ticketCountsByStatus). */
+const totalOf = (byStatus: Map<string, number>) => [...byStatus.values()].reduce((a, b) => a + b, 0);
+
 /**
- * The report's times for a helpdesk of `ticketCount` tickets (from the count rollup): computed now
- * at or below `liveMax`, else the snapshot (recomputed first when missing or stale).
+ * The report's times, given the helpdesk's counts by status (from the count rollup): computed now
+ * at or below `liveMax` tickets, else the snapshot (recomputed first when missing or stale).
  */
-export async function ticketTimes(db: Knex, ticketCount: number, liveMax: number): Promise<TicketTimes> {
-  if (ticketCount <= liveMax) return db.transaction(compute);
+export async function ticketTimes(db: Knex, byStatus: Map<string, number>, liveMax: number): Promise<TicketTimes> {
+  if (totalOf(byStatus) <= liveMax) return db.transaction(compute);
   const snap = await readSnapshot(db);
   if (snap?.fresh) return { times: snap.times, as_of: snap.as_of };
-  return db.transaction(async (trx) => {
-    await trx.raw(LOCK_SQL);
-    // another request may have refreshed it while this one waited for the lock
-    const again = await readSnapshot(trx);
-    if (again?.fresh) return { times: again.times, as_of: again.as_of };
-    return computeAndStore(trx);
-  });
+  return refreshTicketTimes(db, { ifStale: true });
+}
+
+/**
+ * The `reports.ticket-times` job: refresh the snapshot when the helpdesk is past `liveMax` tickets
+ * (at or below it the report computes the times on each request and reads no snapshot). Returns the
+ * stored figures, or undefined when it had nothing to do.
+ */
+export async function refreshTicketTimesIfLarge(db: Knex, liveMax: number): Promise<TicketTimes | undefined> {
+  if (totalOf(await ticketCountsByStatus(db)) <= liveMax) return undefined;
+  return refreshTicketTimes(db);
 }

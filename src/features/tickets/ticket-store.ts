@@ -240,8 +240,7 @@ export async function ticketReport(db: Knex, opts: { liveMax: number }) {
   const counts = await ticketCountsByStatus(db);
   const by_status = Object.fromEntries(TICKET_STATUSES.map((s) => [s, 0])) as Record<TicketStatus, number>;
   for (const [status, n] of counts) by_status[status as TicketStatus] = n;
-  const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  const t = await ticketTimes(db, total, opts.liveMax);
+  const t = await ticketTimes(db, counts, opts.liveMax);
   return { by_status, times: t.times, times_as_of: t.as_of };
 }
 
