@@ -138,10 +138,9 @@ t.test('rejected uploads leave nothing on disk or in the database', async (t) =>
 
 t.test('requests over the file count, repeated, never leave a temp file behind (formidable opens the extra file after it has failed the request)', async (t) => {
   const files = Array.from({ length: 11 }, (_, i) => ({ data: Buffer.alloc(64 * 1024, i), name: `f${i}.bin` }));
-  // several at once, so the removal of one request's directory races the others' file opening
-  for (let round = 0; round < 6; round++) {
-    const all = await Promise.all(Array.from({ length: 8 }, () => attach(ticket.id, files)));
-    for (const res of all) t.equal(res.status, 413);
+  for (let i = 0; i < 25; i++) {
+    const res = await attach(ticket.id, files);
+    t.equal(res.status, 413);
   }
   t.same(await filesUnder(tmp), [], 'no temp files');
 });
