@@ -75,6 +75,13 @@ t.test('paths work with and without the trailing slash; literal paths win over p
   t.equal((await call('GET', '/api/things/TH0042', { token: employeeToken })).body.id, 'TH0042');
   t.equal((await call('GET', '/api/things/TH0042/', { token: employeeToken })).body.id, 'TH0042');
   t.same((await call('GET', '/api/things/special/')).body, { special: true });
+  // literal paths are looked up directly (src/app/server.ts): the same answers as through the routers
+  t.same((await call('GET', '/API/Things/Special')).body, { special: true }, 'a literal path, any case, no trailing slash');
+  const head = await call('HEAD', '/api/things/special/');
+  t.equal(head.status, 200, 'HEAD reaches a literal GET route');
+  t.equal(head.body, undefined, 'with no body');
+  t.equal((await call('GET', '/api/things/?limit=5', { token: employeeToken })).status, 200, 'a literal path that needs credentials');
+  t.equal((await call('GET', '/api/things/?limit=5')).status, 401, 'still authenticates');
 });
 
 t.test('routing: one router per leading path, case-insensitive, falling back to shorter prefixes', async (t) => {

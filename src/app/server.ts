@@ -117,6 +117,10 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   // against every request, so a single router over the whole spec cost more than the rest of
   // the pipeline together on small requests.
   const groups = new Map<string, Router>();
+  // operations without path parameters are looked up by method and path directly (`HEAD` as `GET`,
+  // as @koa/router does): the same route the routers would pick — a literal path is the most
+  // specific match in its group — without testing patterns
+  const exact = new Map<string, Koa.Middleware>();
   const ordered = [...spec.operations].sort((a, b) => {
     const [pa, la] = specificity(a.path);
     const [pb, lb] = specificity(b.path);
@@ -134,12 +138,24 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
       if (body) router[op.method](p, authenticate, body, handle);
       else router[op.method](p, authenticate, handle);
     }
+    if (!op.path.includes('{')) {
+      const run = body
+        ? (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => body(ctx, () => handle(ctx as never, next)))
+        : (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => handle(ctx as never, next));
+      const methods = op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()];
+      for (const m of methods) for (const p of paths) if (!exact.has(`${m} ${p.toLowerCase()}`)) exact.set(`${m} ${p.toLowerCase()}`, run);
+    }
   }
   const dispatch = new Map([...groups].map(([key, router]) => [key, router.routes() as unknown as Koa.Middleware]));
   // a group that matches nothing passes on to the next shorter one (`/media/x` → `/media`)
   const tryGroups = (routers: Koa.Middleware[], i: number, ctx: Koa.Context, next: Koa.Next): Promise<unknown> =>
     i < routers.length ? Promise.resolve(routers[i]!(ctx, () => tryGroups(routers, i + 1, ctx, next))) : next();
   koa.use((ctx, next) => {
+    const direct = exact.get(`${ctx.method} ${ctx.path.toLowerCase()}`);
+    if (direct) {
+      (ctx as unknown as { params: object }).params = {};
+      return direct(ctx, next);
+    }
     const routers = requestGroupKeys(ctx.path).flatMap((k) => dispatch.get(k) ?? []);
     return tryGroups(routers, 0, ctx, next);
   });
