@@ -2,7 +2,8 @@
  * The ticket report's all-time percentiles (src/features/reports/ticket-times.ts): computed on each
  * request at or below TICKET_REPORT_LIVE_MAX tickets, from a snapshot above it — stored by the first
  * request, served until the `reports.ticket-times` job refreshes it, recomputed by a request that finds
- * it stale (once for concurrent requests). Every figure is checked against the from-scratch SQL.
+ * it stale (once for concurrent requests). Every figure is checked against the from-scratch SQL. The
+ * job is also run by a real worker process that is SIGKILLed mid-refresh. Needs the build.
  */
 import t, { type Test } from 'tap';
 import type { Knex } from 'knex';
@@ -12,6 +13,7 @@ import { reportsFeature } from '../src/features/reports/reports-routes.js';
 import { createEmployee, signedIn, startTestApp, type TestApp } from './helpers/harness.js';
 import { terminateWhenWaiting } from './helpers/backends.js';
 import { waitFor } from './helpers/outbound.js';
+import { envFor, spawnSmartsupport } from './helpers/processes.js';
 
 /** The figures as the report promises them, from the tickets now. */
 async function fromScratch(db: Knex) {
@@ -41,8 +43,8 @@ async function addTickets(db: Knex, owner: number, n: number, salt: number) {
   );
 }
 
-async function setup(t: Test, liveMax: string): Promise<{ ta: TestApp; get: () => Promise<{ times: unknown[]; times_as_of: string }>; owner: number }> {
-  const ta = await startTestApp(t, { env: { TICKET_REPORT_LIVE_MAX: liveMax } });
+async function setup(t: Test, liveMax: string, env: Record<string, string> = {}): Promise<{ ta: TestApp; get: () => Promise<{ times: unknown[]; times_as_of: string }>; owner: number }> {
+  const ta = await startTestApp(t, { env: { TICKET_REPORT_LIVE_MAX: liveMax, ...env } });
   const admin = await signedIn(ta, { role: 'System Admin' });
   const owner = (await createEmployee(ta.db)).id;
   const get = async () => {
@@ -139,4 +141,46 @@ t.test('a refresh whose connection dies mid-transaction changes nothing; readers
   const next = await get();
   t.same(next.times, await fromScratch(ta.db), 'the next refresh stores exact figures');
   t.ok(new Date(next.times_as_of) > new Date(before.times_as_of));
+});
+
+t.test('a worker SIGKILLed mid-refresh: the snapshot is untouched, and the job is retried after its lease by another worker', async (t) => {
+  // short leases (queues are set up by the app with them, so the job gets one when it is sent)
+  const JOB_ENV = { JOB_EXPIRE_SECONDS: '2', JOB_MAINTENANCE_SECONDS: '1' };
+  const { ta, get, owner } = await setup(t, '10', JOB_ENV);
+  await addTickets(ta.db, owner, 20, 11);
+  const before = await get();
+  await addTickets(ta.db, owner, 20, 12);
+  // a real `smartsupport worker` with short leases; the refresh stops at its write (the table is held)
+  const env = envFor(ta, { TICKET_REPORT_LIVE_MAX: '10', ...JOB_ENV, LOG_LEVEL: 'error' });
+  const blocker = await ta.db.transaction();
+  t.teardown(() => blocker.rollback().catch(() => undefined));
+  await blocker.raw('LOCK TABLE report_snapshots IN EXCLUSIVE MODE');
+  const first = spawnSmartsupport(t, ['worker'], env);
+  const jobId = await ta.app.jobs.enqueue(ta.db, QUEUES.ticketTimes, {});
+  await waitFor(async () => {
+    const { rows } = await ta.db.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO report_snapshots%'`);
+    return rows.length > 0;
+  }, 'the worker refreshing, held at its write', 30_000);
+  first.child.kill('SIGKILL');
+  t.equal(await first.exited, null, 'the worker was killed mid-refresh');
+  // its backend goes once PostgreSQL notices the client is gone (client_connection_check_interval)
+  await waitFor(async () => {
+    const { rows } = await ta.db.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%INSERT INTO report_snapshots%' AND pid <> pg_backend_pid()`);
+    return rows.length === 0;
+  }, "the killed worker's backend gone", 30_000);
+  await blocker.rollback();
+  const held = await get();
+  t.same(held.times, before.times, 'the snapshot is the one before: nothing half-written');
+  t.equal(held.times_as_of, before.times_as_of);
+  // another worker takes the job over once its lease has run out and its retry is due
+  spawnSmartsupport(t, ['worker'], env);
+  const job = async () => (await ta.db.raw(`SELECT state, retry_count, expire_in::text, start_after FROM pgboss.job WHERE id = ?`, [jobId])).rows[0];
+  await waitFor(async () => (await job())?.state === 'completed', 'the retried refresh completed', 90_000, 250).catch(async (e) => {
+    t.comment(JSON.stringify(await job()));
+    throw e;
+  });
+  const { rows } = await ta.db.raw(`SELECT retry_count FROM pgboss.job WHERE id = ?`, [jobId]);
+  t.equal(rows[0].retry_count, 1, 'completed on its retry, once');
+  const row = await ta.db('report_snapshots').where({ name: 'ticket_times' }).first();
+  t.same(row?.data, await fromScratch(ta.db), 'the retry stored exact figures, including the tickets added before the kill');
 });
