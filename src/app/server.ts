@@ -285,7 +285,8 @@ function pipeline(
       return;
     }
     const creds = readCredentials(op, ctx.headers, query);
-    ctx.state.principal = await resolvePrincipal(authDeps, creds);
+    // no credentials (probes, public operations): nothing to look up, no await
+    ctx.state.principal = creds.bearer || creds.apiKey ? await resolvePrincipal(authDeps, creds) : undefined;
     ctx.state.signed = resolveSignature(authDeps, creds);
     // nothing answered to a caller with credentials is cacheable by shared caches or kept by
     // browsers (handlers may still choose `private` for files); errors included
@@ -315,11 +316,9 @@ function pipeline(
     }
     const hasBody = op.bodyTypes.length > 0 && (ctx.request.length ?? 0) > 0 ? body : undefined;
     // NUL (PostgreSQL text cannot hold it) and unpaired surrogates are refused in every string
-    const bad = [
-      ...badStrings((kctx.params ?? {}) as Record<string, unknown>, 'path.'),
-      ...badStrings(query, 'query.'),
-      ...(hasBody === undefined ? [] : badStrings(hasBody, '')),
-    ];
+    const bad = badStrings((kctx.params ?? {}) as Record<string, unknown>, 'path.');
+    if (ctx.querystring) bad.push(...badStrings(query, 'query.'));
+    if (hasBody !== undefined) bad.push(...badStrings(hasBody, ''));
     if (bad.length) throw validationFailed(bad, `The request contains characters that are not allowed: ${bad.map((e) => e.field || 'body').slice(0, 3).join(', ')}.`);
     const result = validate({ params: (kctx.params ?? {}) as Record<string, string>, query, body: hasBody, contentType: type });
     if (!result.ok) {

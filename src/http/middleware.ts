@@ -81,14 +81,18 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
 
 /** Conservative headers for a JSON API; /docs relaxes the CSP for its own page. */
 export function securityHeaders(): Koa.Middleware {
-  return async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
-    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  const headers = new Map([
+    ['X-Content-Type-Options', 'nosniff'],
+    ['X-Frame-Options', 'DENY'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['Cross-Origin-Resource-Policy', 'same-origin'],
+    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+  ]);
+  // set on the response directly (one call for the fixed set) and no async frame of its own
+  return (ctx, next) => {
+    ctx.res.setHeaders(headers);
     if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    await next();
+    return next();
   };
 }
 
