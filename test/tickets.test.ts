@@ -187,6 +187,39 @@ t.test('lists: own tickets for employees, filters, views, search, pagination', a
   t.equal(new Set(seen).size, total);
 });
 
+t.test("an employee's list (its JSON written by PostgreSQL) says exactly what the staff list says of the same tickets, minus the SLA block", async (t) => {
+  const carol = await signedIn(ta, { role: 'Employee' });
+  const made = [];
+  for (const over of [{}, { subject: 'Écran \u201cnoir\u201d \\ "quoted" \u{1F5A8}\ufe0f', description: 'line1\nline2\ttab \u0001' }, { scheduled_date: '2027-02-28' }, {}]) made.push(await create(carol.token, over));
+  // every field set somewhere: an assignee, a department, times with microseconds, a rejection, nulls
+  await ta.db('tickets').where({ id: made[0].id }).update({ status: 'Open', priority: 'High', department: 'IT Department', assigned_to: coord.user.id, approved_at: ta.db.raw(`'2026-11-30 10:11:12.345678+00'`), response_time: 125 });
+  await ta.db('tickets').where({ id: made[1].id }).update({ status: 'Resolved', approved_at: ta.db.raw(`'2026-11-29 23:59:59.9996+05:30'`), resolved_at: ta.db.raw('now()'), resolution_time: 86401 });
+  await ta.db('tickets').where({ id: made[2].id }).update({ status: 'Rejected', rejection_reason: 'Duplicate of TX0001 — «see there»', time_closed: ta.db.raw('now()') });
+  const own = await api.get('/api/tickets/?limit=100', { token: carol.token });
+  t.equal(own.status, 200);
+  t.match(own.headers.get('content-type'), /^application\/json; charset=utf-8$/);
+  const staff = await api.get(`/api/tickets/?limit=100&employee=${carol.user.id}`, { token: admin.token });
+  t.equal(staff.body.data.length, 4);
+  const withoutSla = staff.body.data.map(({ sla: _s, ...rest }: Record<string, unknown>) => rest);
+  t.same(own.body.data, withoutSla, 'the same tickets, fields and values');
+  t.equal(JSON.stringify(own.body.data), JSON.stringify(withoutSla), 'and the same key order');
+  for (const item of own.body.data) t.notOk('sla' in item, 'no SLA block for the owner');
+  // the detail view agrees too (its own fields aside)
+  const detail = (await api.get(`/api/tickets/${made[1].id}/`, { token: carol.token })).body;
+  const listed = own.body.data.find((x: { id: number }) => x.id === made[1].id);
+  for (const [k, v] of Object.entries(listed)) t.same(detail[k], v, `detail and list agree on ${k}`);
+  // pages of two walk the same four tickets, newest first
+  const seen: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const r = await api.get(`/api/tickets/?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: carol.token });
+    t.equal(r.status, 200);
+    seen.push(...r.body.data.map((x: { id: number }) => x.id));
+    cursor = r.body.next_cursor;
+  } while (cursor);
+  t.same(seen, made.map((m) => m.id).reverse());
+});
+
 t.test('a list page is a constant number of queries, whatever its size', async (t) => {
   for (let i = 0; i < 25; i++) await create(alice.token, { subject: `bulk ${i}` });
   const count = async (limit: number) => {

@@ -15,6 +15,7 @@ import { koaBody } from 'koa-body';
 import { apiKeyScopeProblems, authorizeOperation, callerKey, readCredentials, resolvePrincipal, resolveSignature, type AuthDeps } from '../http/auth.js';
 import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed, type FieldError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
+import { JsonText } from '../http/json-text.js';
 import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
 import { isBadString } from '../lib/strings.js';
 import { compileRequestValidators, loadSpec, pathToRegExp, type Operation, type Spec } from '../http/openapi.js';
@@ -329,6 +330,12 @@ function pipeline(
     // every POST honours Idempotency-Key (src/http/idempotency.ts)
     if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)), { secretResponse });
     else await handler(ctx);
+    // a body that is JSON text already goes out as it is
+    if (ctx.body instanceof JsonText) {
+      const { text } = ctx.body;
+      ctx.body = text;
+      ctx.type = 'application/json; charset=utf-8';
+    }
   };
   return { authenticate, handle };
 }

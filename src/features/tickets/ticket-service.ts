@@ -7,6 +7,7 @@ import type { AppContext } from '../../app/context.js';
 import { isAdmin, isStaff, type Principal } from '../../http/auth.js';
 import { AppError, conflict, forbidden, notFound, preconditionFailed, unprocessable } from '../../http/errors.js';
 import type { BeforeCommit } from '../../http/idempotency.js';
+import { JsonText } from '../../http/json-text.js';
 import { sha256 } from '../../lib/crypto.js';
 import { parseIdRef, type IdRef } from '../../lib/ids.js';
 import { deleteTicketFiles, presentAttachment, storeTicketAttachments, type UploadedFile } from '../files/attachments-service.js';
@@ -119,9 +120,14 @@ export class TicketService {
       const e = String(query.employee);
       f.employee = /^\d+$/.test(e) ? { id: Number(e) } : { company_id: e };
     }
-    const staff = isStaff(p);
-    const page = await store.listTickets(this.db, f, { limit: query.limit, cursor: query.cursor, order: query.order }, { sla: staff });
-    return { data: page.data.map((r) => presentTicket(r, staff)), next_cursor: page.next_cursor };
+    const pageOpts = { limit: query.limit, cursor: query.cursor, order: query.order };
+    if (!isStaff(p)) {
+      // an employee's own tickets: PostgreSQL writes each ticket's JSON (the owner's view, no SLA block)
+      const page = await store.listTickets(this.db, f, pageOpts, { sla: false, json: true });
+      return new JsonText(`{"data":[${page.data.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(page.next_cursor)}}`);
+    }
+    const page = await store.listTickets(this.db, f, pageOpts, { sla: true });
+    return { data: page.data.map((r) => presentTicket(r, true)), next_cursor: page.next_cursor };
   }
 
   /**

@@ -12,8 +12,33 @@ import { TICKET_STATUSES, type TicketStatus } from './ticket-states.js';
 import { ticketCountsByStatus } from '../reports/ticket-counts.js';
 import { ticketTimes } from '../reports/ticket-times.js';
 
-const person = (alias: string) =>
-  `json_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
+const person = (alias: string, build = 'json_build_object') =>
+  `${build}('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
+
+const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The ticket as presentTicket shows it to its owner (no `sla` block), as SQL over the row `t` with
+ * the people given as SQL: the same keys in the same order (with `json_build_object`) and the same
+ * values, timestamps as JSON.stringify writes a Date. The `ticket.created` event's snapshot and an
+ * employee's list are built with it (test/tickets.test.ts holds the list to presentTicket's output).
+ */
+function ticketJsonSql(build: 'json_build_object' | 'jsonb_build_object', t: string, employee: string, assignee: string): string {
+  return `${build}(
+  'id', ${t}.id, 'ticket_number', ${t}.ticket_number, 'subject', ${t}.subject, 'category', ${t}.category, 'sub_category', ${t}.sub_category,
+  'description', ${t}.description, 'priority', ${t}.priority, 'department', ${t}.department, 'status', ${t}.status,
+  'submit_date', ${isoSql(`${t}.submit_date`)}, 'update_date', ${isoSql(`${t}.update_date`)}, 'approved_at', ${isoSql(`${t}.approved_at`)},
+  'response_time', ${t}.response_time, 'resolved_at', ${isoSql(`${t}.resolved_at`)}, 'resolution_time', ${t}.resolution_time,
+  'time_closed', ${isoSql(`${t}.time_closed`)}, 'rejection_reason', ${t}.rejection_reason, 'version', ${t}.version,
+  'scheduled_date', to_char(${t}.scheduled_date, 'YYYY-MM-DD'),
+  'employee', ${employee}, 'assigned_to', ${assignee})`;
+}
+
+/** An employee's list row: the id (the cursor) and the ticket as JSON text, passed to the client as it is. */
+export interface TicketJsonRow {
+  id: number;
+  json: string;
+}
 
 const TICKET_COLUMNS = [
   't.id', 't.ticket_number', 't.subject', 't.category', 't.sub_category', 't.description',
@@ -28,7 +53,13 @@ const TICKET_COLUMNS = [
  * (what a search matching thousands of tickets got with joins: a Seq Scan of 50k employees,
  * bench/volume.ts). An inner join dropped nothing: employee_id is a foreign key.
  */
-export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }, opts: { sla?: boolean } = {}): Knex.QueryBuilder {
+export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t: string } = { t: 'tickets' }, opts: { sla?: boolean; json?: boolean } = {}): Knex.QueryBuilder {
+  if (opts.json) {
+    // the owner's view built by PostgreSQL: no row decoding, date parsing or JSON.stringify in Node
+    return db
+      .from(source as unknown as string)
+      .select('t.id', db.raw(`${ticketJsonSql('json_build_object', 't', `(SELECT ${person('e')} FROM employees e WHERE e.id = t.employee_id)`, `(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to)`)}::text AS json`));
+  }
   return db
     .from(source as unknown as string)
     .select(TICKET_COLUMNS)
@@ -74,7 +105,13 @@ export interface TicketFilters {
   sla_state?: 'breached' | 'at_risk';
 }
 
-export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean } = {}): Promise<Page<TicketRow>> {
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: false; json: true }): Promise<Page<TicketJsonRow>>;
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts?: { sla?: boolean; json?: false }): Promise<Page<TicketRow>>;
+/**
+ * `json: true` (an owner's view, never with the SLA filter or order): each row is the id and the
+ * ticket as JSON text (ticketJsonSql).
+ */
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean; json?: boolean } = {}): Promise<Page<TicketRow> | Page<TicketJsonRow>> {
   // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
   // cannot instead walk the primary key backwards filtering every row (what it picks for
   // ORDER BY id LIMIT n when it overestimates how common the words are).
@@ -98,6 +135,7 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
   if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
+  if (opts.json && (f.sla_state || page.order === 'sla_due')) throw new Error('an SLA filter or order has no owner view');
   if (f.sla_state || page.order === 'sla_due') {
     // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
     qb.join({ sl: 'ticket_sla' }, 'sl.ticket_id', 't.id').select(db.raw('sl.breach_at AS sla_breach_at')).whereNotNull('sl.breach_at');
@@ -116,19 +154,8 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   }) as Promise<Page<TicketRow>>;
 }
 
-const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const personJson = (alias: string) =>
-  `jsonb_build_object('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
-
 /** The ticket as presentTicket shows it, as SQL over `ins` (the inserted row) and its people `e`/`a`. */
-const TICKET_SNAPSHOT_SQL = `jsonb_build_object(
-  'id', ins.id, 'ticket_number', ins.ticket_number, 'subject', ins.subject, 'category', ins.category, 'sub_category', ins.sub_category,
-  'description', ins.description, 'priority', ins.priority, 'department', ins.department, 'status', ins.status,
-  'submit_date', ${isoSql('ins.submit_date')}, 'update_date', ${isoSql('ins.update_date')}, 'approved_at', ${isoSql('ins.approved_at')},
-  'response_time', ins.response_time, 'resolved_at', ${isoSql('ins.resolved_at')}, 'resolution_time', ins.resolution_time,
-  'time_closed', ${isoSql('ins.time_closed')}, 'rejection_reason', ins.rejection_reason, 'version', ins.version,
-  'scheduled_date', to_char(ins.scheduled_date, 'YYYY-MM-DD'),
-  'employee', ${personJson('e')}, 'assigned_to', CASE WHEN a.id IS NULL THEN NULL ELSE ${personJson('a')} END)`;
+const TICKET_SNAPSHOT_SQL = ticketJsonSql('jsonb_build_object', 'ins', person('e', 'jsonb_build_object'), `CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a', 'jsonb_build_object')} END`);
 
 /**
  * Insert a ticket, its `created` history entry and its `ticket.created` event, and read it back with
