@@ -189,7 +189,7 @@ t.test('lists: own tickets for employees, filters, views, search, pagination', a
 
 t.test("an employee's list (its JSON written by PostgreSQL) says exactly what the staff list says of the same tickets, minus the SLA block", async (t) => {
   const carol = await signedIn(ta, { role: 'Employee' });
-  const made = [];
+  const made: { id: number }[] = [];
   for (const over of [{}, { subject: 'Écran \u201cnoir\u201d \\ "quoted" \u{1F5A8}\ufe0f', description: 'line1\nline2\ttab \u0001' }, { scheduled_date: '2027-02-28' }, {}]) made.push(await create(carol.token, over));
   // every field set somewhere: an assignee, a department, times with microseconds, a rejection, nulls
   await ta.db('tickets').where({ id: made[0].id }).update({ status: 'Open', priority: 'High', department: 'IT Department', assigned_to: coord.user.id, approved_at: ta.db.raw(`'2026-11-30 10:11:12.345678+00'`), response_time: 125 });
@@ -212,9 +212,9 @@ t.test("an employee's list (its JSON written by PostgreSQL) says exactly what th
   const seen: number[] = [];
   let cursor: string | null = null;
   do {
-    const r = await api.get(`/api/tickets/?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: carol.token });
+    const r: { status: number; body: { data: { id: number }[]; next_cursor: string | null } } = await api.get(`/api/tickets/?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: carol.token });
     t.equal(r.status, 200);
-    seen.push(...r.body.data.map((x: { id: number }) => x.id));
+    seen.push(...r.body.data.map((x) => x.id));
     cursor = r.body.next_cursor;
   } while (cursor);
   t.same(seen, made.map((m) => m.id).reverse());
