@@ -9,6 +9,7 @@
  * Extra arguments go to tap: `npm test -- test/ops.test.ts`.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,12 +41,32 @@ async function staleBuild(): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * The servers the tests start that the product does not need (test/tools: s3rver, an S3-protocol
+ * server) are their own package, out of `npm install`; installed here on first use, so a fresh
+ * clone needs only `npm install` and `npm test`. If that fails (no registry), the S3 tests fail
+ * and say why.
+ */
+async function ensureTestTools(): Promise<void> {
+  if (existsSync('test/tools/node_modules/s3rver/package.json')) return;
+  process.stderr.write('installing the test servers: npm ci --prefix test/tools\n');
+  const npm = process.env.npm_execpath;
+  const [cmd, args] = npm && npm.endsWith('.js') ? [process.execPath, [npm]] : ['npm', []];
+  const code = await new Promise<number>((resolve) =>
+    spawn(cmd, [...args, 'ci', '--prefix', 'test/tools', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' })
+      .on('exit', (c) => resolve(c ?? 1))
+      .on('error', () => resolve(1)),
+  );
+  if (code !== 0) process.stderr.write('could not install test/tools: the S3 tests will fail\n');
+}
+
 async function main(): Promise<number> {
   const stale = await staleBuild();
   if (stale) {
     process.stderr.write(`${stale}: run \`npm run build\` before \`npm test\`\n`);
     return 1;
   }
+  await ensureTestTools();
   let embedded: EmbeddedDatabase | undefined;
   let tmp: string | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL;
