@@ -11,7 +11,7 @@ import { QUEUES } from '../src/jobs/queues.js';
 import { refreshTicketTimes, refreshTicketTimesIfLarge, TICKET_TIMES_REFRESH_SECONDS, TICKET_TIMES_STALE_SECONDS } from '../src/features/reports/ticket-times.js';
 import { reportsFeature } from '../src/features/reports/reports-routes.js';
 import { createEmployee, signedIn, startTestApp, type TestApp } from './helpers/harness.js';
-import { terminateWhenWaiting } from './helpers/backends.js';
+import { terminateWhenWaiting, waitUntilWaiting } from './helpers/backends.js';
 import { waitFor } from './helpers/outbound.js';
 import { envFor, spawnSmartsupport } from './helpers/processes.js';
 
@@ -157,10 +157,7 @@ t.test('a worker SIGKILLed mid-refresh: the snapshot is untouched, and the job i
   await blocker.raw('LOCK TABLE report_snapshots IN EXCLUSIVE MODE');
   const first = spawnSmartsupport(t, ['worker'], env);
   const jobId = await ta.app.jobs.enqueue(ta.db, QUEUES.ticketTimes, {});
-  await waitFor(async () => {
-    const { rows } = await ta.db.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO report_snapshots%'`);
-    return rows.length > 0;
-  }, 'the worker refreshing, held at its write', 30_000);
+  await waitUntilWaiting(ta.db, '%INSERT INTO report_snapshots%', 'the worker refreshing, held at its write', 30_000);
   first.child.kill('SIGKILL');
   t.equal(await first.exited, null, 'the worker was killed mid-refresh');
   // its backend goes once PostgreSQL notices the client is gone (client_connection_check_interval)

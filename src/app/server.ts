@@ -135,14 +135,12 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
     const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter, app.config.metricsToken);
     const body = op.bodyTypes.length ? bodyFor(op) : undefined;
-    for (const p of paths) {
-      if (body) router[op.method](p, authenticate, body, handle);
-      else router[op.method](p, authenticate, handle);
-    }
+    // one chain per operation, behind its router and, without path parameters, in the exact map
+    const run = body
+      ? (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => body(ctx, () => handle(ctx as never, next)))
+      : (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => handle(ctx as never, next));
+    for (const p of paths) router[op.method](p, run as never);
     if (!op.path.includes('{')) {
-      const run = body
-        ? (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => body(ctx, () => handle(ctx as never, next)))
-        : (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => handle(ctx as never, next));
       const methods = op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()];
       for (const m of methods) for (const p of paths) if (!exact.has(`${m} ${p.toLowerCase()}`)) exact.set(`${m} ${p.toLowerCase()}`, run);
     }

@@ -19,3 +19,11 @@ export async function terminateWhenWaiting(db: Knex, like: string, what: string)
     return rows.some((x: { killed: boolean }) => x.killed);
   }, what);
 }
+
+/** Wait until a backend of this database waits on a lock while running a statement matching `like`. */
+export async function waitUntilWaiting(db: Knex, like: string, what: string, timeoutMs?: number): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await db.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?`, [like]);
+    return rows.length > 0;
+  }, what, timeoutMs);
+}

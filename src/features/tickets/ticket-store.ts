@@ -15,6 +15,10 @@ import { ticketTimes } from '../reports/ticket-times.js';
 const person = (alias: string, build = 'json_build_object') =>
   `${build}('id', ${alias}.id, 'company_id', ${alias}.company_id, 'first_name', ${alias}.first_name, 'last_name', ${alias}.last_name, 'email', ${alias}.email, 'department', ${alias}.department)`;
 
+/** The owner and the assignee of the ticket row `t` as JSON, by primary-key lookups (see ticketQuery). */
+const OWNER_SQL = `(SELECT ${person('e')} FROM employees e WHERE e.id = t.employee_id)`;
+const ASSIGNEE_SQL = `(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to)`;
+
 const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
@@ -58,15 +62,15 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
     // the owner's view built by PostgreSQL: no row decoding, date parsing or JSON.stringify in Node
     return db
       .from(source as unknown as string)
-      .select('t.id', db.raw(`${ticketJsonSql('json_build_object', 't', `(SELECT ${person('e')} FROM employees e WHERE e.id = t.employee_id)`, `(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to)`)}::text AS json`));
+      .select('t.id', db.raw(`${ticketJsonSql('json_build_object', 't', OWNER_SQL, ASSIGNEE_SQL)}::text AS json`));
   }
   return db
     .from(source as unknown as string)
     .select(TICKET_COLUMNS)
     .select(
       db.raw(`to_char(t.scheduled_date, 'YYYY-MM-DD') AS scheduled_date`),
-      db.raw(`(SELECT ${person('e')} FROM employees e WHERE e.id = t.employee_id) AS employee`),
-      db.raw(`(SELECT ${person('a')} FROM employees a WHERE a.id = t.assigned_to) AS assigned_to`),
+      db.raw(`${OWNER_SQL} AS employee`),
+      db.raw(`${ASSIGNEE_SQL} AS assigned_to`),
       db.raw('t.employee_id AS owner_id'),
       db.raw('t.assigned_to AS assignee_id'),
       // the SLA clock: a primary-key lookup per returned row (a subquery, so it can never change the
