@@ -4,7 +4,7 @@
  * any depth costs the same (an index range scan), and inserts never shift pages.
  */
 import type { Knex } from 'knex';
-import { queryPrepared } from '../db/knex.js';
+import { queryNative, queryPrepared } from '../db/knex.js';
 import { isBadString } from '../lib/strings.js';
 import { badRequest } from './errors.js';
 
@@ -68,12 +68,17 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
   // the matching rows and takes the ordered index scan (no sort), whatever the statistics say — a
   // constant LIMIT close to an estimate made without statistics got a bitmap scan of every match
   // and a sort instead (test/query-plans.test.ts)
-  const { sql, bindings } = qb.toSQL();
   let rows: T[];
-  if (opts.prepared) {
+  if (opts.prepared && !(opts.prepared.db as Knex.Transaction).isTransaction) {
+    // on the pool: compiled once, straight to PostgreSQL's `$n` form
+    const { sql, bindings } = qb.toSQL().toNative();
+    rows = await queryNative<T>(opts.prepared.db as Knex, opts.prepared.name, `${sql} limit (select $${bindings.length + 1}::int)`, [...bindings, limit + 1]);
+  } else if (opts.prepared) {
+    const { sql, bindings } = qb.toSQL();
     const { db, name } = opts.prepared;
     rows = await queryPrepared<T>(db, name, db.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1] as Knex.RawBinding[]));
   } else {
+    const { sql, bindings } = qb.toSQL();
     const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
     rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
   }
