@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Knex } from 'knex';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { pgQueryClient } from '../db/knex.js';
 import type { ApiContext } from '../app/feature.js';
 import { callerKey } from './auth.js';
+import { httpMetrics } from './http-metrics.js';
 import type { Logger } from '../lib/log.js';
 import { problemBody, toAppError, tooManyRequests, type AppError } from './errors.js';
 
@@ -24,23 +25,7 @@ export function renderProblem(ctx: Koa.Context, err: AppError, requestId: string
 
 /** Outermost: request id, timing, access log, metrics, and turning any error into problem+json. */
 export function edge(log: Logger, metrics: Registry): Koa.Middleware {
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'operation', 'status'], registers: [metrics] });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration',
-    labelNames: ['method', 'operation'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [metrics],
-  });
-  // the labelled children, looked up once per (method, operation, status) instead of hashing the
-  // label objects on every request; bounded: methods are HTTP's, operations the spec's
-  const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-  const series = (method: string, operation: string, status: number) => {
-    const key = `${method} ${operation} ${status}`;
-    let m = children.get(key);
-    if (!m) children.set(key, (m = { count: requests.labels({ method, operation, status: String(status) }), time: duration.labels({ method, operation }) }));
-    return m;
-  };
+  const http = httpMetrics(metrics);
   return async (ctx, next) => {
     const c = ctx as unknown as ApiContext;
     const incoming = ctx.get('X-Request-Id');
@@ -65,9 +50,7 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const operation = c.state.op?.operationId ?? 'unmatched';
-      const m = series(ctx.method, operation, ctx.status);
-      m.count.inc();
-      m.time.observe(seconds);
+      http.observe(ctx.method, operation, ctx.status, seconds);
       if (log.isLevelEnabled('info')) {
         const p = c.state.principal;
         log.info(
