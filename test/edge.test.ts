@@ -217,6 +217,28 @@ t.test('request ids and security headers', async (t) => {
   t.match(r.headers.get('content-security-policy'), /default-src 'none'/);
 });
 
+t.test('a public operation without input (the probes) answers alike on its short path and the full chain', async (t) => {
+  const plain = await call('GET', '/healthz');
+  t.equal(plain.status, 200);
+  t.same(plain.body, { status: 'ok' });
+  t.match(plain.headers.get('x-request-id'), /^[0-9a-f-]{36}$/, 'a request id');
+  t.equal(plain.headers.get('x-content-type-options'), 'nosniff', 'the security headers');
+  t.equal(plain.headers.get('cache-control'), null, 'cacheable: no caller');
+  const head = await fetch(`${server.url}/HEALTHZ`, { method: 'HEAD' });
+  t.equal(head.status, 200, 'HEAD, any case');
+  // what the short path must leave to the full chain
+  const query = await call('GET', '/healthz?verbose=1');
+  t.equal(query.status, 400, 'an unknown query parameter is still refused');
+  t.equal(query.type, 'application/problem+json; charset=utf-8');
+  const forged = await call('GET', '/healthz', { token: 'not-a-jwt' });
+  t.equal(forged.status, 401, 'a bad token is still a 401, even where none is needed');
+  const signedIn = await call('GET', '/healthz', { token: employeeToken });
+  t.equal(signedIn.status, 200);
+  t.equal(signedIn.headers.get('cache-control'), 'no-store', 'an answer to a caller with credentials is not cacheable');
+  const badKey = await call('GET', '/healthz', { apiKey: 'ss_nope' });
+  t.equal(badKey.status, 401, 'a bad API key is a 401');
+});
+
 t.test('values PostgreSQL cannot hold are the client\'s 400, not a 500', async (t) => {
   const { toAppError } = await import('../src/http/errors.js');
   for (const sql of ["SELECT '99999999999999999999999'::bigint", "SELECT 'abc'::integer", "SELECT '2026-13-45'::date"]) {

@@ -133,12 +133,13 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     if (!router) groups.set(key, (router = new Router()));
     const koaPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     const paths = koaPath.endsWith('/') && koaPath !== '/' ? [koaPath, koaPath.slice(0, -1)] : [koaPath];
-    const { authenticate, handle } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter, app.config.metricsToken);
+    const { authenticate, handle, bare } = pipeline(op, routes[op.operationId], validators.get(op.operationId)!, authDeps, limiter, app.config.metricsToken);
     const body = op.bodyTypes.length ? bodyFor(op) : undefined;
     // one chain per operation, behind its router and, without path parameters, in the exact map
-    const run = body
+    const full = body
       ? (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => body(ctx, () => handle(ctx as never, next)))
       : (ctx: Koa.Context, next: Koa.Next) => authenticate(ctx as never, () => handle(ctx as never, next));
+    const run = bare ? (ctx: Koa.Context, next: Koa.Next) => (ctx.querystring || ctx.headers.authorization !== undefined || ctx.headers['x-api-key'] !== undefined ? full(ctx, next) : bare(ctx)) : full;
     for (const p of paths) router[op.method](p, run as never);
     if (!op.path.includes('{')) {
       const methods = op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()];
@@ -268,7 +269,7 @@ function pipeline(
   authDeps: AuthDeps,
   limiter: RateLimiter | undefined,
   metricsToken: string | undefined,
-): { authenticate: RouterMiddleware; handle: RouterMiddleware } {
+): { authenticate: RouterMiddleware; handle: RouterMiddleware; bare?: (ctx: Koa.Context) => unknown } {
   const scrapeable = op.schemes.includes('metricsToken');
   // responses whose body carries a secret (tokens, a new API key): never stored for replay
   const secretResponse = op.raw['x-secret-response'] === true;
@@ -328,14 +329,33 @@ function pipeline(
     // every POST honours Idempotency-Key (src/http/idempotency.ts)
     if (op.method === 'post') await withIdempotency(authDeps.db, ctx as unknown as Koa.Context, ctx.state.principal, async () => void (await handler(ctx)), { secretResponse });
     else await handler(ctx);
-    // a body that is JSON text already goes out as it is
-    if (ctx.body instanceof JsonText) {
-      const { text } = ctx.body;
-      ctx.body = text;
-      ctx.type = 'application/json; charset=utf-8';
-    }
+    jsonTextBody(ctx);
   };
-  return { authenticate, handle };
+  // A public operation that takes no input at all (the probes, the spec): a request without
+  // credentials or a query string has nothing to authenticate, limit or validate — what
+  // `authenticate` and `handle` would conclude, without their steps. Anything else (a token, an
+  // API key, a query string to refuse) takes the full chain.
+  const takesNothing = op.schemes.length === 0 && (op.raw.parameters as unknown[]).length === 0 && op.bodyTypes.length === 0 && op.method === 'get';
+  const bare =
+    takesNothing && (!limiter || UNLIMITED.has(op.operationId))
+      ? (kctx: Koa.Context) => {
+          const ctx = kctx as unknown as ApiContext;
+          ctx.state.op = op;
+          ctx.state.input = { params: {}, query: {}, body: undefined };
+          const done = handler(ctx);
+          return done instanceof Promise ? done.then(() => jsonTextBody(ctx)) : jsonTextBody(ctx);
+        }
+      : undefined;
+  return { authenticate, handle, ...(bare ? { bare } : {}) };
+}
+
+/** A body that is JSON text already goes out as it is. */
+function jsonTextBody(ctx: ApiContext): void {
+  if (ctx.body instanceof JsonText) {
+    const { text } = ctx.body;
+    ctx.body = text;
+    ctx.type = 'application/json; charset=utf-8';
+  }
 }
 
 /** `Authorization: Bearer <expected>`, compared in constant time. */
