@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/profile.ts health|create|list [seconds]`: runs one of the single-process
+ * `node --import tsx bench/profile.ts health|create|list|minimal-health|minimal-list [seconds]`: runs one of the single-process
  * scenarios under load and prints where the API process spends its CPU (self time by function and by
  * package, from a V8 CPU profile). For finding what the side-by-side ratios in bench/minimal.ts lose to.
  */
@@ -12,6 +12,7 @@ import { startMinimalApp } from './minimal-app.js';
 const what = process.argv[2] ?? 'health';
 const seconds = Number(process.argv[3] ?? 5);
 const env = await startBenchEnv();
+const minimal = what.startsWith('minimal-') ? await startMinimalApp(env.databaseUrl) : undefined;
 try {
   const emp = await benchEmployee(env);
   const auth = { Authorization: `Bearer ${emp.token}` };
@@ -20,12 +21,16 @@ try {
       ? { url: `${env.server.url}/api/tickets/`, method: 'POST' as const, headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ subject: 'Bench ticket', category: 'Hardware', sub_category: 'Laptop', description: 'Created by the benchmark.' }) }
       : what === 'list'
         ? { url: `${env.server.url}/api/tickets/?limit=20`, headers: auth }
-        : what === 'minimal-health'
-          ? { url: `${(await startMinimalApp(env.databaseUrl)).server.url}/healthz` }
+        : minimal
+          ? { url: `${minimal.server.url}${what === 'minimal-list' ? '/api/tickets/' : '/healthz'}` }
           : { url: `${env.server.url}/healthz` };
   if (what === 'list') {
     await env.app.db.raw(`INSERT INTO tickets (employee_id, subject, category, sub_category, description) SELECT ?::bigint, 'Bench ' || g, 'Hardware', 'Laptop', 'Generated' FROM generate_series(1, 10000) g`, [emp.id]);
     await env.app.db.raw('ANALYZE tickets');
+  }
+  if (what === 'minimal-list') {
+    await env.app.db.raw(`INSERT INTO bench_minimal_tickets (owner, subject, description) SELECT ?::bigint, 'Bench ' || g, 'Generated' FROM generate_series(1, 10000) g`, [minimal!.owner]);
+    await env.app.db.raw('ANALYZE bench_minimal_tickets');
   }
   await load({ ...opts, duration: 2 }); // warm up
   // the SQL one request runs (knex's query events), with how often each statement ran
@@ -51,6 +56,7 @@ try {
   console.log(`${what}: ${Math.round(r.rps)} req/s, node ${Math.round((c1.user + c1.system) / (r.rps * seconds))} µs/request`);
   summarize(profile);
 } finally {
+  await minimal?.close();
   await env.close();
 }
 
