@@ -50,6 +50,25 @@ export function decodeCursor(cursor: string, arity: number): unknown[] {
   throw badRequest('invalid_cursor', 'The cursor is not valid; start again without it.', [{ field: 'query.cursor', message: 'is not a cursor from this list' }]);
 }
 
+/** The keyset condition for a page after `values` (the cursor's), and the order. */
+function applyKeyset(qb: Knex.QueryBuilder, keys: SortKey[], direction: 'asc' | 'desc', values: readonly unknown[] | undefined): void {
+  if (values) {
+    const cols = keys.map((k) => k.column);
+    qb.whereRaw(`(${cols.map(() => '??').join(', ')}) ${direction === 'desc' ? '<' : '>'} (${cols.map(() => '?').join(', ')})`, [...cols, ...values] as Knex.RawBinding[]);
+  }
+  for (const k of keys) qb.orderBy(k.column, direction);
+}
+
+function pageOf<T extends Record<string, unknown>>(rows: T[], limit: number, keys: SortKey[]): Page<T> {
+  const more = rows.length > limit;
+  const data = more ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  const toCursorValue = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
+  return { data, next_cursor: more && last ? encodeCursor(keys.map((k) => toCursorValue(last[k.prop]))) : null };
+}
+
+const pageLimit = (limit: number | undefined) => Math.min(Math.max(limit ?? 20, 1), 100);
+
 /**
  * Apply keyset pagination to `qb` (which must not have its own order/limit) and run it.
  * Fetches one extra row to know whether there is a next page.
@@ -57,20 +76,15 @@ export function decodeCursor(cursor: string, arity: number): unknown[] {
 export async function paginate<T extends Record<string, unknown>>(qb: Knex.QueryBuilder, opts: PageOptions = {}): Promise<Page<T>> {
   const keys = opts.keys ?? [{ column: 'id', prop: 'id' }];
   const direction = opts.direction ?? 'desc';
-  const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
-  if (opts.cursor) {
-    const values = decodeCursor(opts.cursor, keys.length);
-    const cols = keys.map((k) => k.column);
-    qb.whereRaw(`(${cols.map(() => '??').join(', ')}) ${direction === 'desc' ? '<' : '>'} (${cols.map(() => '?').join(', ')})`, [...cols, ...values] as Knex.RawBinding[]);
-  }
-  for (const k of keys) qb.orderBy(k.column, direction);
+  const limit = pageLimit(opts.limit);
+  applyKeyset(qb, keys, direction, opts.cursor ? decodeCursor(opts.cursor, keys.length) : undefined);
   // LIMIT as an expression the planner cannot fold at plan time: it then plans for a small part of
   // the matching rows and takes the ordered index scan (no sort), whatever the statistics say — a
   // constant LIMIT close to an estimate made without statistics got a bitmap scan of every match
   // and a sort instead (test/query-plans.test.ts)
   let rows: T[];
   if (opts.prepared && !(opts.prepared.db as Knex.Transaction).isTransaction) {
-    // on the pool: compiled once, straight to PostgreSQL's `$n` form
+    // on the pool: compiled straight to PostgreSQL's `$n` form
     const { sql, bindings } = qb.toSQL().toNative();
     rows = await queryNative<T>(opts.prepared.db as Knex, opts.prepared.name, `${sql} limit (select $${bindings.length + 1}::int)`, [...bindings, limit + 1]);
   } else if (opts.prepared) {
@@ -82,9 +96,65 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
     const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
     rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
   }
-  const more = rows.length > limit;
-  const data = more ? rows.slice(0, limit) : rows;
-  const last = data[data.length - 1];
-  const toCursorValue = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
-  return { data, next_cursor: more && last ? encodeCursor(keys.map((k) => toCursorValue(last[k.prop]))) : null };
+  return pageOf(rows, limit, keys);
+}
+
+/** A statement compiled once per shape: its text, and which value goes to each `$n`. */
+interface Template {
+  sql: string;
+  slots: number[];
+}
+const templates = new Map<string, Template>();
+
+/**
+ * A page of a hot list whose SQL text depends only on its *shape* (which filters are present, how
+ * many values a list filter has, the order), as a named prepared statement (pool only). Building
+ * and compiling the knex query cost more Node time per request than anything else on an
+ * employee's list, so it is done once per shape: `build` gets a stand-in for each of `values`
+ * (unique strings) and must pass each one to knex unchanged as a bound value; later calls only put
+ * the values in place. Compiling refuses a statement where a bound value is not one of the
+ * stand-ins (a value used directly, or transformed) or a stand-in is never bound — so a value
+ * cannot be frozen into the cached text. What `build` decides by value rather than by presence
+ * must be in `shape` (test/ticket-list-template.test.ts compares every filter combination with a
+ * fresh compile).
+ */
+export async function paginateTemplate<T extends Record<string, unknown>>(
+  db: Knex,
+  name: string,
+  shape: string,
+  values: readonly unknown[],
+  build: (standIns: readonly unknown[]) => Knex.QueryBuilder,
+  opts: Omit<PageOptions, 'prepared'> = {},
+): Promise<Page<T>> {
+  const keys = opts.keys ?? [{ column: 'id', prop: 'id' }];
+  const direction = opts.direction ?? 'desc';
+  const limit = pageLimit(opts.limit);
+  const cursor = opts.cursor ? decodeCursor(opts.cursor, keys.length) : undefined;
+  const { sql, bindings } = templateStatement(`${name}\n${shape}\n${direction}\n${keys.map((k) => k.column).join()}\n${cursor ? 'after' : 'first'}`, [...values, ...(cursor ?? []), limit + 1], (v) => {
+    const qb = build(v.slice(0, values.length));
+    applyKeyset(qb, keys, direction, cursor ? v.slice(values.length, values.length + keys.length) : undefined);
+    return { qb, limit: v[v.length - 1] };
+  });
+  return pageOf(await queryNative<T>(db, name, sql, bindings), limit, keys);
+}
+
+/** The statement for `values` in a shape's template (compiled on first use). Exported for tests. */
+export function templateStatement(key: string, values: readonly unknown[], build: (standIns: readonly unknown[]) => { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
+  let t = templates.get(key);
+  if (!t) {
+    const standIns = values.map((_, i) => `\u0000stand-in #${i}\u0000`);
+    const { qb, limit } = build(standIns);
+    const compiled = qb.toSQL().toNative();
+    const at = new Map(standIns.map((s, i) => [s, i]));
+    const slots = [...compiled.bindings, limit].map((b, i) => {
+      const slot = typeof b === 'string' ? at.get(b) : undefined;
+      if (slot === undefined) throw new Error(`statement template: bound value ${i + 1} of "${key.split('\n')[0]}" is not one of the values given`);
+      return slot;
+    });
+    if (new Set(slots).size !== values.length) throw new Error(`statement template: a value of "${key.split('\n')[0]}" is never bound`);
+    t = { sql: `${compiled.sql} limit (select $${compiled.bindings.length + 1}::int)`, slots };
+    if (templates.size >= 1_000) templates.clear();
+    templates.set(key, t);
+  }
+  return { sql: t.sql, bindings: t.slots.map((i) => values[i]) };
 }

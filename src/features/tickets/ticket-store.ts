@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { queryPrepared } from '../../db/knex.js';
-import { paginate, type Page } from '../../http/pagination.js';
+import { paginate, paginateTemplate, type Page } from '../../http/pagination.js';
 import type { IdRef } from '../../lib/ids.js';
 import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
 import type { ActorRef, AttachmentRow, CommentRow, HistoryInput, TicketRow } from './ticket-model.js';
@@ -116,24 +116,58 @@ export interface TicketFilters {
   sla_state?: 'breached' | 'at_risk';
 }
 
-export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: false; json: true }): Promise<Page<TicketJsonRow>>;
-export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts?: { sla?: boolean; json?: false }): Promise<Page<TicketRow>>;
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: false; json: true; template?: boolean }): Promise<Page<TicketJsonRow>>;
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts?: { sla?: boolean; json?: false; template?: boolean }): Promise<Page<TicketRow>>;
 /**
  * `json: true` (an owner's view, never with the SLA filter or order): each row is the id and the
  * ticket as JSON text (ticketJsonSql).
  */
-export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean; json?: boolean } = {}): Promise<Page<TicketRow> | Page<TicketJsonRow>> {
-  // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
-  // cannot instead walk the primary key backwards filtering every row (what it picks for
-  // ORDER BY id LIMIT n when it overestimates how common the words are).
-  const q = f.q?.trim();
-  const source = q
-    ? db.raw(
-        `(SELECT * FROM tickets WHERE search @@ websearch_to_tsquery('english', ?)${/^tx\d{4,15}$/i.test(q) ? ' OR ticket_number = ?' : ''} OFFSET 0) AS t`,
-        /^tx\d{4,15}$/i.test(q) ? [q, q.toUpperCase()] : [q],
-      )
-    : undefined;
+export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean; json?: boolean; template?: boolean } = {}): Promise<Page<TicketRow> | Page<TicketJsonRow>> {
   if (opts.json && f.owner === undefined) throw new Error("the owner's view needs the owner filter");
+  if (opts.json && (f.sla_state || page.order === 'sla_due')) throw new Error('an SLA filter or order has no owner view');
+  // company ids are stored upper-case
+  const filters: TicketFilters = { ...f };
+  if (f.assignee?.company_id) filters.assignee = { ...f.assignee, company_id: f.assignee.company_id.toUpperCase() };
+  if (f.employee?.company_id) filters.employee = { ...f.employee, company_id: f.employee.company_id.toUpperCase() };
+  const q = f.q?.trim();
+  if (f.sla_state || page.order === 'sla_due') {
+    // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
+    const qb = listQuery(db, filters, opts);
+    qb.join({ sl: 'ticket_sla' }, 'sl.ticket_id', 't.id').select(db.raw('sl.breach_at AS sla_breach_at')).whereNotNull('sl.breach_at');
+    if (f.sla_state === 'breached') qb.where('sl.breach_at', '<=', db.fn.now());
+    if (f.sla_state === 'at_risk') qb.where('sl.warn_at', '<=', db.fn.now()).where('sl.breach_at', '>', db.fn.now());
+    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 'sl.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
+  }
+  const direction = page.order === 'submit_date' ? 'asc' : 'desc';
+  if (q) {
+    // With `q`, the matching rows come from the GIN index first, fenced by OFFSET 0 so the planner
+    // cannot instead walk the primary key backwards filtering every row (what it picks for
+    // ORDER BY id LIMIT n when it overestimates how common the words are). Not prepared: the best
+    // plan depends on the words.
+    const number = /^tx\d{4,15}$/i.test(q);
+    const source = db.raw(`(SELECT * FROM tickets WHERE search @@ websearch_to_tsquery('english', ?)${number ? ' OR ticket_number = ?' : ''} OFFSET 0) AS t`, number ? [q, q.toUpperCase()] : [q]);
+    return paginate<TicketRow & Record<string, unknown>>(listQuery(db, filters, opts, source), { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction }) as Promise<Page<TicketRow>>;
+  }
+  // Without `q` the statement's text depends only on which filters are present and its plan not
+  // on their values (an ordered index scan under LIMIT): compiled once per shape and prepared, it
+  // is planned once per connection.
+  if (opts.template === false) {
+    // the same statement compiled afresh (test/ticket-list-template.test.ts compares the two)
+    return paginate<TicketRow & Record<string, unknown>>(listQuery(db, filters, opts), { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction, prepared: { db, name: 'ticket_list' } }) as Promise<Page<TicketRow>>;
+  }
+  const slots = filterSlots({ ...filters, q: undefined }); // a blank `q` searches nothing
+  return paginateTemplate<TicketRow & Record<string, unknown>>(
+    db,
+    'ticket_list',
+    `${opts.json ? 'owner-json' : opts.sla === false ? 'no-sla' : 'sla'} ${slots.shape}`,
+    slots.values,
+    (standIns) => listQuery(db, slots.rebuild(standIns), opts),
+    { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction },
+  ) as Promise<Page<TicketRow>>;
+}
+
+/** The list's SELECT with its filters (no order, no limit), over `source` (default: tickets). */
+function listQuery(db: Knex, f: TicketFilters, opts: { sla?: boolean; json?: boolean }, source?: Knex.Raw): Knex.QueryBuilder {
   const qb = ticketQuery(db, source, { sla: opts.sla, json: opts.json ? { owner: f.owner! } : undefined });
   if (f.owner !== undefined) qb.where('t.employee_id', f.owner);
   if (f.status?.length) qb.whereIn('t.status', f.status);
@@ -141,29 +175,55 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   if (f.department) qb.where('t.department', f.department);
   if (f.category) qb.where('t.category', f.category);
   if (f.assignee?.id !== undefined) qb.where('t.assigned_to', f.assignee.id);
-  if (f.assignee?.company_id) qb.whereRaw('t.assigned_to = (SELECT id FROM employees WHERE company_id = ?)', [f.assignee.company_id.toUpperCase()]);
+  if (f.assignee?.company_id) qb.whereRaw('t.assigned_to = (SELECT id FROM employees WHERE company_id = ?)', [f.assignee.company_id]);
   if (f.employee?.id !== undefined) qb.where('t.employee_id', f.employee.id);
-  if (f.employee?.company_id) qb.whereRaw('t.employee_id = (SELECT id FROM employees WHERE company_id = ?)', [f.employee.company_id.toUpperCase()]);
+  if (f.employee?.company_id) qb.whereRaw('t.employee_id = (SELECT id FROM employees WHERE company_id = ?)', [f.employee.company_id]);
   if (f.submitted_after) qb.where('t.submit_date', '>=', f.submitted_after);
   if (f.submitted_before) qb.where('t.submit_date', '<', f.submitted_before);
-  if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereNotIn('t.status', ['Closed', 'Rejected', 'Withdrawn']);
-  if (opts.json && (f.sla_state || page.order === 'sla_due')) throw new Error('an SLA filter or order has no owner view');
-  if (f.sla_state || page.order === 'sla_due') {
-    // by due time, most urgent first: a range scan of ticket_sla_breach_at_idx, tickets by primary key
-    qb.join({ sl: 'ticket_sla' }, 'sl.ticket_id', 't.id').select(db.raw('sl.breach_at AS sla_breach_at')).whereNotNull('sl.breach_at');
-    if (f.sla_state === 'breached') qb.where('sl.breach_at', '<=', db.fn.now());
-    if (f.sla_state === 'at_risk') qb.where('sl.warn_at', '<=', db.fn.now()).where('sl.breach_at', '>', db.fn.now());
-    return paginate<TicketRow & Record<string, unknown>>(qb, { limit: page.limit, cursor: page.cursor, keys: [{ column: 'sl.breach_at', prop: 'sla_breach_at' }, { column: 't.id', prop: 'id' }], direction: 'asc' }) as Promise<Page<TicketRow>>;
+  if (f.mine !== undefined) qb.where('t.assigned_to', f.mine).whereRaw(`t.status NOT IN ('Closed', 'Rejected', 'Withdrawn')`);
+  return qb;
+}
+
+/**
+ * The filters' values in a fixed order, the shape they leave in the SQL (which keys are present, how
+ * many values each array has, which fields each object sets), and the filters rebuilt from any
+ * values in that order — every key, so a filter added later is a bound value of the template too.
+ * `q` and `sla_state` change the SQL by their value and never reach a template.
+ */
+export function filterSlots(f: TicketFilters): { shape: string; values: unknown[]; rebuild(v: readonly unknown[]): TicketFilters } {
+  const values: unknown[] = [];
+  const shape: string[] = [];
+  const plan: ((v: readonly unknown[], out: Record<string, unknown>, at: { i: number }) => void)[] = [];
+  for (const key of Object.keys(f).sort()) {
+    const value = (f as Record<string, unknown>)[key];
+    // absent, as listQuery reads them (its string filters are tested for truthiness)
+    if (value === undefined || value === null || value === '') continue;
+    if (key === 'q' || key === 'sla_state') throw new Error(`the filter ${key} has no template`);
+    if (Array.isArray(value)) {
+      shape.push(`${key}[${value.length}]`);
+      values.push(...value);
+      plan.push((v, out, at) => void (out[key] = v.slice(at.i, (at.i += value.length))));
+    } else if (value !== null && typeof value === 'object') {
+      const fields = Object.keys(value).filter((k) => ![undefined, null, ''].includes((value as Record<string, unknown>)[k] as never)).sort();
+      shape.push(`${key}{${fields.join(',')}}`);
+      for (const k of fields) values.push((value as Record<string, unknown>)[k]);
+      plan.push((v, out, at) => void (out[key] = Object.fromEntries(fields.map((k) => [k, v[at.i++]]))));
+    } else {
+      shape.push(key);
+      values.push(value);
+      plan.push((v, out, at) => void (out[key] = v[at.i++]));
+    }
   }
-  // without `q` the statement's text repeats for each filter combination and its plan does not
-  // depend on the values (an ordered index scan under LIMIT): prepared, it is planned once per connection
-  return paginate<TicketRow & Record<string, unknown>>(qb, {
-    limit: page.limit,
-    cursor: page.cursor,
-    keys: [{ column: 't.id', prop: 'id' }],
-    direction: page.order === 'submit_date' ? 'asc' : 'desc',
-    ...(q ? {} : { prepared: { db, name: 'ticket_list' } }),
-  }) as Promise<Page<TicketRow>>;
+  return {
+    shape: shape.join(' '),
+    values,
+    rebuild(v) {
+      const out: Record<string, unknown> = {};
+      const at = { i: 0 };
+      for (const step of plan) step(v, out, at);
+      return out as TicketFilters;
+    },
+  };
 }
 
 /** The ticket as presentTicket shows it, as SQL over `ins` (the inserted row) and its people `e`/`a`. */
