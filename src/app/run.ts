@@ -56,21 +56,39 @@ export async function startService(config: Config, opts: { http: boolean; worker
   };
 }
 
-/** Run until SIGINT/SIGTERM; a second signal exits at once. */
+/**
+ * Run until SIGINT/SIGTERM; a second signal exits at once. The handlers are in place before
+ * start-up begins: workers take jobs while the rest is still starting, and a signal then (a
+ * rolling deploy, a supervisor stopping a child it just started) must drain those jobs once
+ * start-up is done, not kill the process with them in flight.
+ */
 export async function runUntilSignal(config: Config, opts: { http: boolean; worker: boolean }): Promise<void> {
-  const running = await startService(config, opts);
-  await new Promise<void>((resolve) => {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signalled) process.exit(130);
-      signalled = true;
-      running.app.log.info({ signal: sig }, 'shutting down');
-      running.stop().then(resolve, (err) => {
-        running.app.log.error({ err: (err as Error).message }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  let running: Running | undefined;
+  let signal: NodeJS.Signals | undefined;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const stop = (r: Running) => {
+    r.app.log.info({ signal }, 'shutting down');
+    r.stop().then(finished, (err) => {
+      r.app.log.error({ err: (err as Error).message }, 'shutdown failed');
+      finished();
+    });
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) process.exit(130);
+    signal = sig;
+    if (running) stop(running);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    running = await startService(config, opts);
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw err;
+  }
+  // a signal that came during start-up
+  if (signal) stop(running);
+  await done;
 }

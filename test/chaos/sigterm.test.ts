@@ -7,11 +7,14 @@
  *   about exists, and none exists that a client was not told about.
  * - a job in flight at SIGTERM (its delivery held by the receiver) finishes and is recorded before
  *   the worker exits.
+ * - a SIGTERM in the middle of start-up waits for start-up, then drains (exit 0, not killed).
  * Needs the build.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { createKnex } from '../../src/db/knex.js';
 import { createBoss, createJobs } from '../../src/jobs/boss.js';
@@ -129,4 +132,18 @@ t.test('a job in flight at SIGTERM finishes and is recorded before the worker ex
   t.equal((await db('workflow_deliveries').where({ id: delivery.id }).first()).status, 'delivered', 'the delivery was recorded');
   t.same(await state(), ['completed'], 'and its job completed, not left to its lease');
   t.equal(received.length, 1, 'one request: nothing to redo');
+});
+
+t.test('a SIGTERM during start-up drains once start-up is done instead of killing the process', async (t) => {
+  // the first System Admin is created while the worker starts (an onStart hook, after migrations
+  // and before the job loops are all registered): the signal lands in the middle of start-up, when
+  // workers may already hold jobs. Before the handlers were installed first, it killed the process.
+  const { url: databaseUrl } = await createTestDatabase(t);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ss-sigterm-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const w = spawnService(t, ['worker'], { ...databaseEnv(databaseUrl), SMARTSUPPORT_DATA_DIR: dataDir });
+  await w.waitOutput(/created the first System Admin/, 'start-up reached the first-admin hook');
+  w.child.kill('SIGTERM');
+  t.same(await w.exited, { code: 0, signal: null }, 'the worker finished starting, then stopped cleanly');
+  t.match(w.output(), /shutting down/, 'and said so');
 });
