@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { queryNative, queryPrepared } from '../db/knex.js';
+import { statementTemplate } from '../db/statement-template.js';
 import { isBadString } from '../lib/strings.js';
 import { badRequest } from './errors.js';
 
@@ -99,24 +100,13 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
   return pageOf(rows, limit, keys);
 }
 
-/** A statement compiled once per shape: its text, and which value goes to each `$n`. */
-interface Template {
-  sql: string;
-  slots: number[];
-}
-const templates = new Map<string, Template>();
-
 /**
  * A page of a hot list whose SQL text depends only on its *shape* (which filters are present, how
- * many values a list filter has, the order), as a named prepared statement (pool only). Building
- * and compiling the knex query cost more Node time per request than anything else on an
- * employee's list, so it is done once per shape: `build` gets a stand-in for each of `values`
- * (unique strings) and must pass each one to knex unchanged as a bound value; later calls only put
- * the values in place. Compiling refuses a statement where a bound value is not one of the
- * stand-ins (a value used directly, or transformed) or a stand-in is never bound — so a value
- * cannot be frozen into the cached text. What `build` decides by value rather than by presence
- * must be in `shape` (test/ticket-list-template.test.ts compares every filter combination with a
- * fresh compile).
+ * many values a list filter has, the order), as a named prepared statement (pool only), compiled once
+ * per shape (src/db/statement-template.ts): `build` gets a stand-in for each of `values` and must
+ * pass each one to knex unchanged as a bound value. What `build` decides by value rather than by
+ * presence must be in `shape` (test/ticket-list-template.test.ts compares every filter combination
+ * with a fresh compile).
  */
 export async function paginateTemplate<T extends Record<string, unknown>>(
   db: Knex,
@@ -138,23 +128,11 @@ export async function paginateTemplate<T extends Record<string, unknown>>(
   return pageOf(await queryNative<T>(db, name, sql, bindings), limit, keys);
 }
 
-/** The statement for `values` in a shape's template (compiled on first use). Exported for tests. */
+/** The page statement for `values` in a shape's template (compiled on first use). Exported for tests. */
 export function templateStatement(key: string, values: readonly unknown[], build: (standIns: readonly unknown[]) => { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
-  let t = templates.get(key);
-  if (!t) {
-    const standIns = values.map((_, i) => `\u0000stand-in #${i}\u0000`);
-    const { qb, limit } = build(standIns);
-    const compiled = qb.toSQL().toNative();
-    const at = new Map(standIns.map((s, i) => [s, i]));
-    const slots = [...compiled.bindings, limit].map((b, i) => {
-      const slot = typeof b === 'string' ? at.get(b) : undefined;
-      if (slot === undefined) throw new Error(`statement template: bound value ${i + 1} of "${key.split('\n')[0]}" is not one of the values given`);
-      return slot;
-    });
-    if (new Set(slots).size !== values.length) throw new Error(`statement template: a value of "${key.split('\n')[0]}" is never bound`);
-    t = { sql: `${compiled.sql} limit (select $${compiled.bindings.length + 1}::int)`, slots };
-    if (templates.size >= 1_000) templates.clear();
-    templates.set(key, t);
-  }
-  return { sql: t.sql, bindings: t.slots.map((i) => values[i]) };
+  return statementTemplate(key, values, (v) => {
+    const { qb, limit } = build(v);
+    const { sql, bindings } = qb.toSQL().toNative();
+    return { sql: `${sql} limit (select $${bindings.length + 1}::int)`, bindings: [...bindings, limit] };
+  });
 }

@@ -3,7 +3,8 @@
  * assignee summaries are built with json_build_object in the same statement, never fetched per row.
  */
 import type { Knex } from 'knex';
-import { queryPrepared } from '../../db/knex.js';
+import { queryNative, queryPrepared } from '../../db/knex.js';
+import { statementTemplate } from '../../db/statement-template.js';
 import { paginate, paginateTemplate, type Page } from '../../http/pagination.js';
 import type { IdRef } from '../../lib/ids.js';
 import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
@@ -231,10 +232,44 @@ const TICKET_SNAPSHOT_SQL = ticketJsonSql('jsonb_build_object', 'ins', person('e
 
 /**
  * Insert a ticket, its `created` history entry and its `ticket.created` event, and read it back with
- * its people, in ONE statement (data-modifying CTEs are atomic on their own, so the common create
- * needs no explicit transaction): the hottest write is a single round trip.
+ * its people, in ONE statement (createStatement below): the hottest write is a single round trip.
  */
 export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventActor: EventInput['actor'] = null, opts: { event?: boolean } = {}): Promise<TicketRow> {
+  const name = opts.event === false ? 'ticket_create_silent' : 'ticket_create';
+  const eventValues = [eventActor?.kind ?? null, eventActor?.id ?? null, eventActor?.display ?? null];
+  if ((db as Knex.Transaction).isTransaction) {
+    // in a transaction (files, an SLA, an Idempotency-Key): through knex on the transaction's connection
+    const [row] = await queryPrepared<TicketRow>(db, name, createStatement(db, values, actor, eventValues, opts.event !== false));
+    return row!;
+  }
+  // the hottest write, on the pool: compiled once per set of fields given and prepared, as planning
+  // this statement cost more than running it
+  const { sql, bindings } = createTemplate(db, values, actor, eventValues, opts.event !== false);
+  const [row] = await queryNative<TicketRow>(db, name, sql, bindings);
+  return row!;
+}
+
+/**
+ * The create statement for these values from its template (src/db/statement-template.ts): its text
+ * depends only on which fields are given and whether the event is written. Exported for tests.
+ */
+export function createTemplate(db: Knex, values: Record<string, unknown>, actor: ActorRef, eventValues: readonly unknown[], event: boolean): { sql: string; bindings: unknown[] } {
+  const fields = Object.keys(values).filter((k) => values[k] !== undefined).sort();
+  const all = [...fields.map((k) => values[k]), actor.actor_kind, actor.actor_id, actor.actor_api_key_id, ...(event ? eventValues : [])];
+  return statementTemplate(`${event ? 'ticket_create' : 'ticket_create_silent'}\n${fields.join(',')}`, all, (v) => {
+    const n = fields.length;
+    const [kind, id, apiKeyId] = v.slice(n, n + 3);
+    const stood = { actor_kind: kind, actor_id: id, actor_api_key_id: apiKeyId } as unknown as ActorRef;
+    return createStatement(db, Object.fromEntries(fields.map((k, i) => [k, v[i]])), stood, v.slice(n + 3), event).toSQL().toNative();
+  });
+}
+
+/**
+ * The create statement: the ticket, its `created` history entry and (unless `event` is false) its
+ * `ticket.created` event, then the ticket read back with its people, as data-modifying CTEs (atomic
+ * on their own, so the common create needs no explicit transaction: one round trip). Exported for tests.
+ */
+export function createStatement(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventValues: readonly unknown[], event: boolean): Knex.QueryBuilder {
   const ins = db('tickets').insert(values).returning('*').toSQL(); // `?` placeholders
   const query = ticketQuery(db, db.raw('ins AS t'))
     .with('ins', db.raw(ins.sql, ins.bindings as Knex.RawBinding[]))
@@ -244,24 +279,22 @@ export async function insertTicketWithHistory(db: Knex | Knex.Transaction, value
         actor.actor_kind,
         actor.actor_id,
         actor.actor_api_key_id,
-      ]),
+      ] as Knex.RawBinding[]),
     );
   // `event: false`: the caller records `ticket.created` itself later in its transaction (e.g. the
   // email channel, after the attachments, with `via: email`) — never both, or the event doubles
-  if (opts.event !== false) {
+  if (event) {
     query.with(
       'ev',
       db.raw(
         `INSERT INTO events (${EVENT_INSERT_COLUMNS})
          SELECT 'ticket.created', ?::text, ?::bigint, ?::text, 'ticket', ins.ticket_number, ins.id, NULL, ins.employee_id, 'all', 'tickets:read', jsonb_build_object('object', ${TICKET_SNAPSHOT_SQL})
          FROM ins JOIN employees e ON e.id = ins.employee_id LEFT JOIN employees a ON a.id = ins.assigned_to`,
-        [eventActor?.kind ?? null, eventActor?.id ?? null, eventActor?.display ?? null],
+        eventValues as Knex.RawBinding[],
       ),
     );
   }
-  // the hottest write: prepared, as planning this statement cost more than running it
-  const [row] = await queryPrepared<TicketRow>(db, opts.event === false ? 'ticket_create_silent' : 'ticket_create', query);
-  return row!;
+  return query;
 }
 
 /** Update with a version bump; returns false if `where` matched nothing (e.g. a lost claim race). */
