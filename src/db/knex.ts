@@ -148,8 +148,23 @@ function nextGeneration(): void {
 }
 
 interface PooledConnection {
-  query(q: { name?: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+  query(q: { name?: string; text: string; values?: readonly unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   __knexUid?: string;
+}
+
+/**
+ * `fn` on a connection of `db`'s pool, handed out and taken back by knex's own pool (so connection
+ * loss and pool timeouts surface exactly as through knex, and a broken connection is taken out of
+ * service).
+ */
+async function onPooledConnection<T>(db: Knex, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
+  const client = (db as unknown as { client: { acquireConnection(): Promise<PooledConnection>; releaseConnection(c: PooledConnection): Promise<void> } }).client;
+  const conn = await client.acquireConnection();
+  try {
+    return await fn(conn);
+  } finally {
+    await client.releaseConnection(conn);
+  }
 }
 
 /**
@@ -157,22 +172,16 @@ interface PooledConnection {
  * itself: a named prepared statement (unnamed when they are off). Skips knex's second compile and
  * its runner — on an employee's ticket list those were a fifth of the API process's time — and
  * still emits knex's `query` event with the SQL and bindings sent, so whatever watches the
- * statements (tests counting them, the plan checks) sees this one too. Connection loss and pool
- * timeouts surface exactly as through knex (the same pool hands the connection out and takes a
- * broken one back out of service).
+ * statements (tests counting them, the plan checks) sees this one too.
  */
 export async function queryNative<T>(db: Knex, prefix: string, sql: string, bindings: readonly unknown[]): Promise<T[]> {
-  const client = (db as unknown as { client: { acquireConnection(): Promise<PooledConnection>; releaseConnection(c: PooledConnection): Promise<void> } }).client;
   const named = usesPreparedStatements(db);
-  const run = async () => {
+  const run = () => {
     const name = named ? statementName(prefix, sql) : undefined;
-    const conn = await client.acquireConnection();
-    try {
+    return onPooledConnection(db, async (conn) => {
       db.emit('query', { method: 'raw', sql, bindings, options: name ? { name } : {}, __knexUid: conn.__knexUid });
       return (await conn.query(name ? { name, text: sql, values: bindings } : { text: sql, values: bindings })).rows as T[];
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    });
   };
   try {
     return await run();
@@ -194,17 +203,6 @@ const isStalePlan = (err: unknown): boolean => {
  * (behind a transaction pooler), drops the statement name so each query is an unnamed statement.
  */
 export function pgQueryClient(db: Knex): { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }> } {
-  type Conn = { query(q: object): Promise<{ rows: unknown[]; rowCount: number | null }> };
-  const client = (db as unknown as { client: { acquireConnection(): Promise<Conn>; releaseConnection(c: Conn): Promise<void> } }).client;
   const named = usesPreparedStatements(db);
-  return {
-    async query(q) {
-      const conn = await client.acquireConnection();
-      try {
-        return await conn.query(named ? q : { text: q.text, values: q.values });
-      } finally {
-        await client.releaseConnection(conn);
-      }
-    },
-  };
+  return { query: (q) => onPooledConnection(db, (conn) => conn.query(named ? q : { text: q.text, values: q.values })) };
 }

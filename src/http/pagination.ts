@@ -4,7 +4,7 @@
  * any depth costs the same (an index range scan), and inserts never shift pages.
  */
 import type { Knex } from 'knex';
-import { queryNative, queryPrepared } from '../db/knex.js';
+import { queryNative } from '../db/knex.js';
 import { statementTemplate } from '../db/statement-template.js';
 import { isBadString } from '../lib/strings.js';
 import { badRequest } from './errors.js';
@@ -27,12 +27,6 @@ export interface PageOptions {
   /** the unique, indexed sort key; last element must be unique (usually the id) */
   keys?: SortKey[];
   direction?: 'asc' | 'desc';
-  /**
-   * Run as a named prepared statement (src/db/knex.ts queryPrepared) on `db`: for hot lists whose
-   * SQL text repeats, so PostgreSQL parses and plans it once per connection. Not for statements whose
-   * best plan depends on the values (full-text search): a generic plan would be chosen for them too.
-   */
-  prepared?: { db: Knex | Knex.Transaction; name: string };
 }
 
 export function encodeCursor(values: unknown[]): string {
@@ -83,21 +77,9 @@ export async function paginate<T extends Record<string, unknown>>(qb: Knex.Query
   // the matching rows and takes the ordered index scan (no sort), whatever the statistics say — a
   // constant LIMIT close to an estimate made without statistics got a bitmap scan of every match
   // and a sort instead (test/query-plans.test.ts)
-  let rows: T[];
-  if (opts.prepared && !(opts.prepared.db as Knex.Transaction).isTransaction) {
-    // on the pool: compiled straight to PostgreSQL's `$n` form
-    const { sql, bindings } = qb.toSQL().toNative();
-    rows = await queryNative<T>(opts.prepared.db as Knex, opts.prepared.name, `${sql} limit (select $${bindings.length + 1}::int)`, [...bindings, limit + 1]);
-  } else if (opts.prepared) {
-    const { sql, bindings } = qb.toSQL();
-    const { db, name } = opts.prepared;
-    rows = await queryPrepared<T>(db, name, db.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1] as Knex.RawBinding[]));
-  } else {
-    const { sql, bindings } = qb.toSQL();
-    const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
-    rows = (await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows;
-  }
-  return pageOf(rows, limit, keys);
+  const { sql, bindings } = qb.toSQL();
+  const client = (qb as unknown as { client: { raw(sql: string, b: readonly unknown[]): Promise<{ rows: T[] }> } }).client;
+  return pageOf((await client.raw(`${sql} limit (select ?::int)`, [...bindings, limit + 1])).rows, limit, keys);
 }
 
 /**
@@ -114,25 +96,32 @@ export async function paginateTemplate<T extends Record<string, unknown>>(
   shape: string,
   values: readonly unknown[],
   build: (standIns: readonly unknown[]) => Knex.QueryBuilder,
-  opts: Omit<PageOptions, 'prepared'> = {},
+  opts: PageOptions & {
+    /** run this query, built from the values themselves, instead of the template (for tests comparing the two) */
+    fresh?: Knex.QueryBuilder;
+  } = {},
 ): Promise<Page<T>> {
   const keys = opts.keys ?? [{ column: 'id', prop: 'id' }];
   const direction = opts.direction ?? 'desc';
   const limit = pageLimit(opts.limit);
   const cursor = opts.cursor ? decodeCursor(opts.cursor, keys.length) : undefined;
-  const { sql, bindings } = templateStatement(`${name}\n${shape}\n${direction}\n${keys.map((k) => k.column).join()}\n${cursor ? 'after' : 'first'}`, [...values, ...(cursor ?? []), limit + 1], (v) => {
-    const qb = build(v.slice(0, values.length));
+  const page = (qb: Knex.QueryBuilder, v: readonly unknown[]) => {
     applyKeyset(qb, keys, direction, cursor ? v.slice(values.length, values.length + keys.length) : undefined);
     return { qb, limit: v[v.length - 1] };
-  });
+  };
+  const all = [...values, ...(cursor ?? []), limit + 1];
+  const key = `${name}\n${shape}\n${direction}\n${keys.map((k) => k.column).join()}\n${cursor ? 'after' : 'first'}`;
+  const { sql, bindings } = opts.fresh ? withLimit(page(opts.fresh, all)) : templateStatement(key, all, (v) => page(build(v.slice(0, values.length)), v));
   return pageOf(await queryNative<T>(db, name, sql, bindings), limit, keys);
+}
+
+/** A page query compiled to `$n` form, with its LIMIT as a parameter the planner cannot fold (see paginate). */
+function withLimit({ qb, limit }: { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
+  const { sql, bindings } = qb.toSQL().toNative();
+  return { sql: `${sql} limit (select $${bindings.length + 1}::int)`, bindings: [...bindings, limit] };
 }
 
 /** The page statement for `values` in a shape's template (compiled on first use). Exported for tests. */
 export function templateStatement(key: string, values: readonly unknown[], build: (standIns: readonly unknown[]) => { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
-  return statementTemplate(key, values, (v) => {
-    const { qb, limit } = build(v);
-    const { sql, bindings } = qb.toSQL().toNative();
-    return { sql: `${sql} limit (select $${bindings.length + 1}::int)`, bindings: [...bindings, limit] };
-  });
+  return statementTemplate(key, values, (v) => withLimit(build(v)));
 }

@@ -152,10 +152,6 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
   // Without `q` the statement's text depends only on which filters are present and its plan not
   // on their values (an ordered index scan under LIMIT): compiled once per shape and prepared, it
   // is planned once per connection.
-  if (opts.template === false) {
-    // the same statement compiled afresh (test/ticket-list-template.test.ts compares the two)
-    return paginate<TicketRow & Record<string, unknown>>(listQuery(db, filters, opts), { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction, prepared: { db, name: 'ticket_list' } }) as Promise<Page<TicketRow>>;
-  }
   const slots = filterSlots({ ...filters, q: undefined }); // a blank `q` searches nothing
   return paginateTemplate<TicketRow & Record<string, unknown>>(
     db,
@@ -163,7 +159,8 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
     `${opts.json ? 'owner-json' : opts.sla === false ? 'no-sla' : 'sla'} ${slots.shape}`,
     slots.values,
     (standIns) => listQuery(db, slots.rebuild(standIns), opts),
-    { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction },
+    // template: false — the same statement compiled afresh (test/ticket-list-template.test.ts compares the two)
+    { limit: page.limit, cursor: page.cursor, keys: [{ column: 't.id', prop: 'id' }], direction, fresh: opts.template === false ? listQuery(db, filters, opts) : undefined },
   ) as Promise<Page<TicketRow>>;
 }
 
