@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import t from 'tap';
+import { NOTIFY_MIN_GAP_MS } from '../src/db/event-notify.js';
 import { recordEvent } from '../src/features/events/events.js';
 import { startTestApp } from './helpers/harness.js';
 
@@ -54,6 +55,24 @@ t.test('events NOTIFY after commit from the app, from the trigger for other writ
     await sleep(300);
     t.ok(got.length <= 30, `coalesced (${got.length} for 30 writes)`);
     t.ok(got[got.length - 1]! >= before - 1000, 'the last notification follows the last write');
+  });
+
+  await t.test('a stream of writes: one NOTIFY per gap at most, and one after the last write', async (t) => {
+    if (pooled) return t.pass('through a transaction pooler the trigger NOTIFYs inside each transaction');
+    got.length = 0;
+    const start = Date.now();
+    let writes = 0;
+    // one write after another for 400 ms: far more writes than gaps
+    while (Date.now() - start < 400) {
+      await recordEvent(ta.db, EVENT);
+      writes++;
+    }
+    const lastWrite = Date.now();
+    await sleep(NOTIFY_MIN_GAP_MS * 5 + 300);
+    const limit = Math.ceil((lastWrite - start) / NOTIFY_MIN_GAP_MS) + 2;
+    t.ok(got.length >= 1 && got.length <= limit, `${got.length} notifications for ${writes} writes in ${lastWrite - start} ms (at most ${limit})`);
+    t.ok(writes > got.length, 'fewer notifications than writes');
+    t.ok(got[got.length - 1]! >= lastWrite - 5, 'the last notification follows the last write');
   });
 
   await t.test('a writer without the setting (psql, an older release) still NOTIFYs from the trigger', async (t) => {

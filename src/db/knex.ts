@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { createEventNotifier, NOTIFY_AFTER_COMMIT_SETTING } from './event-notify.js';
+import { createEventNotifier, EVENTS_NOTIFY_SQL, NOTIFY_AFTER_COMMIT_SETTING } from './event-notify.js';
 
 // Return BIGINT (int8) and NUMERIC as JS numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -38,7 +38,11 @@ export function createKnex(connectionString: string, poolMax = 10, logger: KnexL
   let db: Knex | undefined;
   const notifier =
     (opts.notifyAfterCommit ?? opts.preparedStatements !== false)
-      ? createEventNotifier(() => db, (err) => logger.debug({ err: err.message }, 'NOTIFY of new events failed; listeners poll'))
+      ? createEventNotifier(
+          // through pg on a pooled connection, past knex's runner (one simple query, four statements)
+          async () => db && onPooledConnection(db, (conn) => conn.query({ text: EVENTS_NOTIFY_SQL })),
+          (err) => logger.debug({ err: err.message }, 'NOTIFY of new events failed; listeners poll'),
+        )
       : undefined;
   db = knexFactory({
     // knex prints pool connection errors to the console by default; they belong in our log
