@@ -9,7 +9,7 @@
 import t from 'tap';
 import type { Knex } from 'knex';
 import { filterSlots, listTickets, type TicketFilters } from '../src/features/tickets/ticket-store.js';
-import { templateStatement } from '../src/http/pagination.js';
+import { pageStatement } from '../src/http/pagination.js';
 import { createEmployee, startTestApp } from './helpers/harness.js';
 
 const ta = await startTestApp(t);
@@ -113,17 +113,17 @@ t.test('the shape of the filters, and filters rebuilt from other values', async 
 t.test('a template refuses a value frozen into its text or left unbound', async (t) => {
   const base = () => db('tickets').select('id');
   t.throws(
-    () => templateStatement('frozen\nx', [5, 21], () => ({ qb: base().where('employee_id', 5), limit: 21 })),
+    () => pageStatement('frozen\nx', [5, 21], () => ({ qb: base().where('employee_id', 5), limit: 21 })),
     /bound value 1 of "frozen" is not one of the values given/,
     'a value passed directly instead of its stand-in',
   );
   t.throws(
-    () => templateStatement('transformed\nx', ['ma0001', 21], (v) => ({ qb: base().where('company_id', String(v[0]).toUpperCase()), limit: v[1] })),
+    () => pageStatement('transformed\nx', ['ma0001', 21], (v) => ({ qb: base().where('company_id', String(v[0]).toUpperCase()), limit: v[1] })),
     /is not one of the values given/,
     'a transformed stand-in',
   );
-  t.throws(() => templateStatement('unbound\nx', [5, 21], (v) => ({ qb: base(), limit: v[1] })), /is never bound/, 'a value that is never bound');
-  const ok = templateStatement('fine\nx', [5, 21], (v) => ({ qb: base().where('employee_id', v[0] as string), limit: v[1] }));
+  t.throws(() => pageStatement('unbound\nx', [5, 21], (v) => ({ qb: base(), limit: v[1] })), /is never bound/, 'a value that is never bound');
+  const ok = pageStatement('fine\nx', [5, 21], (v) => ({ qb: base().where('employee_id', v[0] as string), limit: v[1] }));
   t.same(ok, { sql: 'select "id" from "tickets" where "employee_id" = $1 limit (select $2::int)', bindings: [5, 21] });
-  t.same(templateStatement('fine\nx', [9, 3], () => ({ qb: base(), limit: 0 })), { sql: ok.sql, bindings: [9, 3] }, 'cached: the build is not called again');
+  t.same(pageStatement('fine\nx', [9, 3], () => ({ qb: base(), limit: 0 })), { sql: ok.sql, bindings: [9, 3] }, 'cached: the build is not called again');
 });

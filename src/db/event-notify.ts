@@ -23,8 +23,6 @@ interface PgClientLike {
 export interface EventNotifier {
   /** Follow a new pool connection's notices and transaction state. */
   watch(conn: unknown): void;
-  /** Resolves when no NOTIFY is in flight (tests, shutdown). */
-  idle(): Promise<void>;
 }
 
 /** The wake-up: its own transaction, which need not wait for its WAL flush (a hint, see above). */
@@ -86,9 +84,6 @@ export function createEventNotifier(send: () => Promise<unknown>, onError: (err:
           poke();
         }
       });
-    },
-    async idle() {
-      while (inFlight || timer) await (inFlight ?? new Promise((r) => setTimeout(r, NOTIFY_MIN_GAP_MS)));
     },
   };
 }

@@ -111,7 +111,7 @@ export async function paginateTemplate<T extends Record<string, unknown>>(
   };
   const all = [...values, ...(cursor ?? []), limit + 1];
   const key = `${name}\n${shape}\n${direction}\n${keys.map((k) => k.column).join()}\n${cursor ? 'after' : 'first'}`;
-  const { sql, bindings } = opts.fresh ? withLimit(page(opts.fresh, all)) : templateStatement(key, all, (v) => page(build(v.slice(0, values.length)), v));
+  const { sql, bindings } = opts.fresh ? withLimit(page(opts.fresh, all)) : pageStatement(key, all, (v) => page(build(v.slice(0, values.length)), v));
   return pageOf(await queryNative<T>(db, name, sql, bindings), limit, keys);
 }
 
@@ -122,6 +122,6 @@ function withLimit({ qb, limit }: { qb: Knex.QueryBuilder; limit: unknown }): { 
 }
 
 /** The page statement for `values` in a shape's template (compiled on first use). Exported for tests. */
-export function templateStatement(key: string, values: readonly unknown[], build: (standIns: readonly unknown[]) => { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
+export function pageStatement(key: string, values: readonly unknown[], build: (standIns: readonly unknown[]) => { qb: Knex.QueryBuilder; limit: unknown }): { sql: string; bindings: unknown[] } {
   return statementTemplate(key, values, (v) => withLimit(build(v)));
 }
