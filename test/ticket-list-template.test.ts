@@ -9,7 +9,7 @@
 import t from 'tap';
 import type { Knex } from 'knex';
 import { filterSlots, listTickets, type TicketFilters } from '../src/features/tickets/ticket-store.js';
-import { pageStatement } from '../src/http/pagination.js';
+import { pageStatement, paginateTemplate } from '../src/http/pagination.js';
 import { createEmployee, startTestApp } from './helpers/harness.js';
 
 const ta = await startTestApp(t);
@@ -126,4 +126,13 @@ t.test('a template refuses a value frozen into its text or left unbound', async 
   const ok = pageStatement('fine\nx', [5, 21], (v) => ({ qb: base().where('employee_id', v[0] as string), limit: v[1] }));
   t.same(ok, { sql: 'select "id" from "tickets" where "employee_id" = $1 limit (select $2::int)', bindings: [5, 21] });
   t.same(pageStatement('fine\nx', [9, 3], () => ({ qb: base(), limit: 0 })), { sql: ok.sql, bindings: [9, 3] }, 'cached: the build is not called again');
+});
+
+t.test('the fresh reference above really is compiled afresh, past the template', async (t) => {
+  // were `fresh` ignored, the comparisons above would hold the template to itself
+  const page = await paginateTemplate<{ id: number }>(db, 'fresh_check', 'x', [alice.id], () => {
+    throw new Error('the template was built');
+  }, { limit: 3, fresh: db('tickets').select('id').where('employee_id', alice.id) });
+  t.equal(page.data.length, 3, 'a page from the fresh query');
+  t.ok(page.next_cursor, 'and a cursor past it');
 });
