@@ -2,11 +2,13 @@
  * openapi.yaml is the contract: this module loads it once, lists its operations, and compiles
  * request validators (and, for tests, response validators) with ajv.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import YAML from 'yaml';
 import { packageRoot } from '../lib/paths.js';
 import type { FieldError } from './errors.js';
 
@@ -48,10 +50,45 @@ const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 let cached: Spec | undefined;
 
-export function loadSpec(file = path.join(packageRoot, 'openapi.yaml')): Spec {
-  if (cached && file === path.join(packageRoot, 'openapi.yaml')) return cached;
+/**
+ * The spec parsed at build time (`npm run build` → dist/openapi.json: the YAML's sha256 and the parsed
+ * document). Parsing the YAML costs about half a second of CPU at every start of every process (server,
+ * worker, test file); reading the JSON about 5 ms. The cache is used only for the very text it was made
+ * from, so an openapi.yaml edited after the build is parsed afresh, never served stale.
+ */
+export const SPEC_CACHE_FILE = path.join(packageRoot, 'dist', 'openapi.json');
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+// the YAML parser is loaded only when the cache cannot be used (a build older than the text)
+const parseYaml = (text: string): Json => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) as Json;
+
+function parsedAtBuild(yamlText: string, cacheFile: string): Json | undefined {
+  try {
+    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { sha256?: string; doc?: Json };
+    return cache.sha256 === sha256Hex(yamlText) && cache.doc ? cache.doc : undefined;
+  } catch {
+    return undefined; // none (not built yet) or unreadable: parse the YAML
+  }
+}
+
+/**
+ * Build step: write the parsed spec and the sha256 of its text to `cacheFile`. Refuses (throws) a
+ * document that JSON cannot carry unchanged, so the cache can never differ from parsing the YAML.
+ */
+export function writeSpecCache(file = path.join(packageRoot, 'openapi.yaml'), cacheFile = SPEC_CACHE_FILE): void {
   const yamlText = readFileSync(file, 'utf8');
-  const doc = YAML.parse(yamlText) as Json;
+  const doc = parseYaml(yamlText);
+  const json = JSON.stringify({ sha256: sha256Hex(yamlText), doc });
+  if (!isDeepStrictEqual(JSON.parse(json).doc, doc)) throw new Error(`${file} holds values JSON cannot represent: no parsed-spec cache written`);
+  writeFileSync(`${cacheFile}.tmp`, json);
+  renameSync(`${cacheFile}.tmp`, cacheFile);
+}
+
+export function loadSpec(file = path.join(packageRoot, 'openapi.yaml'), cacheFile = SPEC_CACHE_FILE): Spec {
+  const isDefault = file === path.join(packageRoot, 'openapi.yaml') && cacheFile === SPEC_CACHE_FILE;
+  if (cached && isDefault) return cached;
+  const yamlText = readFileSync(file, 'utf8');
+  const doc = parsedAtBuild(yamlText, cacheFile) ?? parseYaml(yamlText);
   const operations: Operation[] = [];
   for (const [p, item] of Object.entries<Json>(doc.paths ?? {})) {
     for (const method of HTTP_METHODS) {
@@ -74,7 +111,7 @@ export function loadSpec(file = path.join(packageRoot, 'openapi.yaml')): Spec {
     }
   }
   const spec: Spec = { doc, yamlText, operations, byId: new Map(operations.map((o) => [o.operationId, o])) };
-  if (file === path.join(packageRoot, 'openapi.yaml')) cached = spec;
+  if (isDefault) cached = spec;
   return spec;
 }
 

@@ -121,3 +121,45 @@ t.test('the checks catch bad specs', async (t) => {
   t.ok(NO_SLASH.some((re) => re.test('/media/{folder}/{file_name}')));
   t.notOk(NO_SLASH.some((re) => re.test('/api/tickets')));
 });
+
+t.test('the parsed spec the build caches is the YAML, and is used only for the text it was made from', async (t) => {
+  const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const YAML = (await import('yaml')).default;
+  const { loadSpec, writeSpecCache, SPEC_CACHE_FILE } = await import('../../src/http/openapi.js');
+  const { packageRoot } = await import('../../src/lib/paths.js');
+  const yamlFile = path.join(packageRoot, 'openapi.yaml');
+  const parsed = YAML.parse(await readFile(yamlFile, 'utf8'));
+
+  // the build's cache (npm run build) is there and equals parsing the YAML
+  const built = JSON.parse(await readFile(SPEC_CACHE_FILE, 'utf8'));
+  t.same(built.doc, parsed, 'dist/openapi.json holds exactly what the YAML parses to');
+  t.same(loadSpec().doc, parsed, 'the spec every process loads is the YAML');
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ss-spec-cache-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const text = 'openapi: 3.1.0\ninfo: {title: From the YAML, version: "1"}\npaths: {}\n';
+  const file = path.join(dir, 'openapi.yaml');
+  const cache = path.join(dir, 'openapi.json');
+  await writeFile(file, text);
+
+  // a cache of this very text is what is loaded (here told apart by a title the YAML does not have)
+  writeSpecCache(file, cache);
+  const made = JSON.parse(await readFile(cache, 'utf8'));
+  t.same(made.doc, YAML.parse(text));
+  await writeFile(cache, JSON.stringify({ ...made, doc: { ...made.doc, info: { title: 'From the cache', version: '1' } } }));
+  t.equal(loadSpec(file, cache).doc.info.title, 'From the cache', 'a cache of the same text is used');
+
+  // the text changed after the build: the YAML is parsed, the cache ignored
+  await writeFile(file, text.replace('From the YAML', 'Edited after the build'));
+  t.equal(loadSpec(file, cache).doc.info.title, 'Edited after the build', 'a cache of another text is never used');
+  // no cache, or a broken one: the YAML
+  await writeFile(cache, '{"sha256":');
+  t.equal(loadSpec(file, cache).doc.info.title, 'Edited after the build', 'an unreadable cache is ignored');
+  t.equal(loadSpec(file, path.join(dir, 'none.json')).doc.info.title, 'Edited after the build', 'a missing cache is ignored');
+
+  // a value JSON cannot carry (YAML's .inf) is refused, so the cache never differs from the YAML
+  await writeFile(file, 'openapi: 3.1.0\ninfo: {title: T, version: "1"}\nx-limit: .inf\npaths: {}\n');
+  t.throws(() => writeSpecCache(file, path.join(dir, 'inf.json')), /JSON cannot represent/);
+});
