@@ -19,13 +19,28 @@ const pad = (n: number) => String(n).padStart(2, '0');
 const clock = (m: number) => `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
 
 // ---- the reference model -------------------------------------------------------------------
+/**
+ * The wall-clock minute (local date, weekday, minute of the day) of UTC minute `m` in `zone`, as Luxon
+ * gives it. Remembered per zone and minute: the cases revisit the same minutes around the same DST
+ * changes, and asking Luxon again for each made this file the slowest unit test by far.
+ */
+const wallClocks = new Map<string, Map<number, { iso: string; weekday: number; mod: number }>>();
+function wallClock(m: number, zone: string) {
+  let byMinute = wallClocks.get(zone);
+  if (!byMinute) wallClocks.set(zone, (byMinute = new Map()));
+  let w = byMinute.get(m);
+  if (!w) {
+    const l = DateTime.fromMillis(m, { zone });
+    byMinute.set(m, (w = { iso: l.toISODate()!, weekday: l.weekday, mod: l.hour * 60 + l.minute }));
+  }
+  return w;
+}
+
 function refOpen(m: number, cal: BusinessCalendar | null): boolean {
   if (!cal) return true;
-  const l = DateTime.fromMillis(m, { zone: cal.time_zone });
-  const iso = l.toISODate()!;
+  const { iso, weekday, mod } = wallClock(m, cal.time_zone);
   if (cal.holidays.some((h) => (h.recurring ? h.date.slice(5) === iso.slice(5) : h.date === iso))) return false;
-  const mod = l.hour * 60 + l.minute;
-  return (cal.hours[WEEKDAYS[l.weekday - 1]!] ?? []).some((iv) => {
+  return (cal.hours[WEEKDAYS[weekday - 1]!] ?? []).some((iv) => {
     const [fh, fm] = iv.from.split(':').map(Number);
     const [th, tm] = iv.to.split(':').map(Number);
     return mod >= fh! * 60 + fm! && mod < th! * 60 + tm!;
