@@ -187,12 +187,27 @@ export interface ValidatedRequest {
 
 export type RequestValidator = (req: RequestParts) => { ok: true; value: ValidatedRequest } | { ok: false; errors: FieldError[] } | { ok: false; unsupported: true };
 
-/** Compile one validator per operation: path and query parameters (coerced) and the body. */
-export function compileRequestValidators(spec: Spec): Map<string, RequestValidator> {
-  const strictAjv = makeAjv(spec.doc, false);
-  const coercingAjv = makeAjv(spec.doc, true);
+/**
+ * One validator per operation: path and query parameters (coerced) and the body. Each is compiled on
+ * its operation's first request, not at start-up: compiling all of them cost about half a second of
+ * CPU at every process start (every API process, every test file), most of it for operations that
+ * process never serves. `{ eager: true }` compiles them all now; test/contract/spec.test.ts does, so
+ * a schema ajv cannot compile fails the tests, not a request.
+ */
+export function compileRequestValidators(spec: Spec, opts: { eager?: boolean } = {}): Map<string, RequestValidator> {
+  let ajvs: { strict: Ajv2020; coercing: Ajv2020 } | undefined;
   const out = new Map<string, RequestValidator>();
   for (const op of spec.operations) {
+    let compiled: RequestValidator | undefined;
+    const validator: RequestValidator = (req) => (compiled ??= compileOne(op))(req);
+    out.set(op.operationId, validator);
+    if (opts.eager) compiled = compileOne(op);
+  }
+  return out;
+
+  function compileOne(op: Operation): RequestValidator {
+    ajvs ??= { strict: makeAjv(spec.doc, false), coercing: makeAjv(spec.doc, true) };
+    const { strict: strictAjv, coercing: coercingAjv } = ajvs;
     const params = (op.raw.parameters as Json[]).map((p) => deref(spec.doc, p));
     const objectSchema = (where: 'path' | 'query') => {
       const ps = params.filter((p) => p.in === where);
@@ -211,7 +226,7 @@ export function compileRequestValidators(spec: Spec): Map<string, RequestValidat
       // multipart fields arrive as strings: coerce them like query parameters
       bodyVs.set(type, (type === 'multipart/form-data' ? coercingAjv : strictAjv).compile({ $ref: pointer }));
     }
-    out.set(op.operationId, (req) => {
+    return (req) => {
       const errors: FieldError[] = [];
       const p = { ...req.params };
       if (!pathV(p)) errors.push(...fieldErrors('path.', pathV.errors));
@@ -229,9 +244,8 @@ export function compileRequestValidators(spec: Spec): Map<string, RequestValidat
       }
       if (errors.length) return { ok: false, errors };
       return { ok: true, value: { params: p, query: q, body } };
-    });
+    };
   }
-  return out;
 }
 
 /** `headers`: the response's headers; every one of CONTRACT_HEADERS that is present must be declared. */

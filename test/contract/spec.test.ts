@@ -163,3 +163,14 @@ t.test('the parsed spec the build caches is the YAML, and is used only for the t
   await writeFile(file, 'openapi: 3.1.0\ninfo: {title: T, version: "1"}\nx-limit: .inf\npaths: {}\n');
   t.throws(() => writeSpecCache(file, path.join(dir, 'inf.json')), /JSON cannot represent/);
 });
+
+t.test('every operation\'s request validator compiles (the server compiles each on first use)', async (t) => {
+  const { compileRequestValidators } = await import('../../src/http/openapi.js');
+  const eager = compileRequestValidators(spec, { eager: true });
+  t.equal(eager.size, spec.operations.length, 'one per operation, all compiled without an error');
+  // the lazy ones answer as the eager ones do
+  const lazy = compileRequestValidators(spec);
+  const req = { params: { id: 'x' }, query: { limit: '0' }, body: undefined, contentType: undefined };
+  t.same(lazy.get('getTicket')!(req), eager.get('getTicket')!(req), 'a lazily compiled validator gives the same verdict');
+  t.equal(lazy.get('getTicket')!(req).ok, false, 'and it is a real verdict (a non-numeric id is refused)');
+});
