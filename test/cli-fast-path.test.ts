@@ -1,12 +1,15 @@
 /**
  * bin/smartsupport answers `--help` / `help` (every command), `--version` and `completion <shell>` from
  * texts the build wrote (src/cli/fast-path-build.ts) without loading commander. Those answers must be
- * byte for byte what commander prints: every command's help through the built binary is compared with
- * commander's output for the same argv (in process, width 80 as off a terminal), the fast path is shown
- * not to load commander, and anything it does not cover (other widths, unknown commands) reaches commander.
+ * byte for byte what commander prints: every command's text is compared with commander's output for the
+ * same argv (in process, width 80 as off a terminal), the binary's argv-to-text mapping is checked for every
+ * command and the binary itself run for a sample of them, the fast path is shown not to load commander,
+ * and anything it does not cover (other widths, unknown commands) reaches commander.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import t from 'tap';
 import { commanderOutput, commandPaths, fastFile, SHELLS } from '../src/cli/fast-path-build.js';
 import { run } from '../src/cli/main.js';
@@ -52,8 +55,26 @@ t.test('the build wrote a help text for every command, equal to commander\'s for
   t.equal(await readFile(fastFile('version'), 'utf8'), await commanderOutput(['--version']), '--version');
 });
 
-t.test('the binary prints commander\'s help for every command, exit 0, and nothing on stderr', async (t) => {
-  await pool(paths, 3, async (words) => {
+t.test('the binary maps every command\'s help to the text the build wrote for it', async (t) => {
+  const { fastFile: binFastFile } = createRequire(import.meta.url)('../bin/smartsupport') as { fastFile: (args: string[]) => string | undefined };
+  for (const words of paths) {
+    const name = ['smartsupport', ...words].join(' ');
+    const want = path.basename(fastFile('help', words));
+    t.equal(binFastFile([...words, '--help']), want, `${name} --help`);
+    t.equal(binFastFile([...words, '-h']), want, `${name} -h`);
+    if (words.length === 1) t.equal(binFastFile(['help', ...words]), want, `smartsupport help ${words.join(' ')}`);
+  }
+});
+
+t.test('the binary prints commander\'s help, exit 0, and nothing on stderr (the root, the longest texts, the deepest commands and every 10th)', async (t) => {
+  // the mapping is checked for every command above and the texts against commander's in the first
+  // test; spawning the binary for all ~140 commands cost 15 s of CPU to prove the same read-and-write
+  const sizes = await Promise.all(paths.map(async (words) => (await readFile(fastFile('help', words))).length));
+  const longest = [...paths.keys()].sort((a, b) => sizes[b]! - sizes[a]!).slice(0, 3);
+  const depth = Math.max(...paths.map((w) => w.length));
+  const sample = paths.filter((words, i) => i === 0 || longest.includes(i) || words.length === depth || i % 10 === 0);
+  t.ok(sample.length >= 15, `${sample.length} of ${paths.length} commands through the binary`);
+  await pool(sample, 3, async (words) => {
     const r = await bin([...words, '--help']);
     t.equal(r.code, 0, `${words.join(' ') || '(root)'} exit`);
     t.equal(r.stderr, '');
