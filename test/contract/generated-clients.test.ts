@@ -29,8 +29,26 @@ const OUTPUTS = { 'hey-api': path.join(clients, 'out', 'hey-api', 'index.ts'), o
 
 if (process.env.SS_REQUIRE_GENERATED_CLIENTS !== '1') {
   t.skip('generated clients: set SS_REQUIRE_GENERATED_CLIENTS=1 after `cd .ci/clients && npm ci && node generate.mjs` (CI does)', () => {});
+} else if ((await generationDone()) !== 'ok') {
+  t.fail(`the clients were not generated (${process.env.SS_GENERATED_CLIENTS_DONE}): see the contract checks' output in the CI log`);
 } else {
   await main();
+}
+
+/**
+ * .ci/run generates the clients beside the test passes and names a file in SS_GENERATED_CLIENTS_DONE
+ * that it writes `ok` (or `failed`) into when generation ends: wait for it (15 minutes at most).
+ * Without that variable the clients are taken to be generated already.
+ */
+async function generationDone(): Promise<string> {
+  const marker = process.env.SS_GENERATED_CLIENTS_DONE;
+  if (!marker) return 'ok';
+  t.setTimeout(20 * 60_000); // the wait below, beyond the per-file timeout in .taprc
+  for (const until = Date.now() + 15 * 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 1000))) {
+    const state = (await readFile(marker, 'utf8').catch(() => '')).trim();
+    if (state) return state;
+  }
+  return 'timed out';
 }
 
 /** Code with comments and string/template literals blanked, so prose like "as a third party" is not a cast. */
