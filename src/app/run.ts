@@ -68,8 +68,12 @@ export async function runUntilSignal(config: Config, opts: { http: boolean; work
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   const stop = (r: Running) => {
+    // stop() closes the listener before it returns (the drain starts synchronously), so the line
+    // below is only written once new connections are refused: a log watcher (test/serve.test.ts, an
+    // orchestrator) may rely on it
+    const stopped = r.stop();
     r.app.log.info({ signal }, 'shutting down');
-    r.stop().then(finished, (err) => {
+    stopped.then(finished, (err) => {
       r.app.log.error({ err: (err as Error).message }, 'shutdown failed');
       finished();
     });
