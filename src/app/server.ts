@@ -90,7 +90,10 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   checkParity(spec, routes);
   const scopeProblems = apiKeyScopeProblems(spec.operations);
   if (scopeProblems.length) throw new Error(`openapi.yaml: ${scopeProblems.join('; ')}`);
-  const validators = compileRequestValidators(spec);
+  // production compiles every validator before it listens, so no request pays a compile (the first
+  // one would pay most of the ~0.5 s: the shared schemas); development and tests, which start many
+  // processes that each serve a few operations, compile each on first use
+  const validators = compileRequestValidators(spec, { eager: app.config.nodeEnv === 'production' });
   const limiter: RateLimiter | undefined =
     app.config.rateLimitPerMinute > 0 ? createRateLimiter(app.db, { points: app.config.rateLimitPerMinute, durationSeconds: 60, keyPrefix: 'api' }) : undefined;
   const revocation = features.find((f) => f.isSessionRevoked)?.isSessionRevoked?.(app);

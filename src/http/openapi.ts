@@ -188,11 +188,12 @@ export interface ValidatedRequest {
 export type RequestValidator = (req: RequestParts) => { ok: true; value: ValidatedRequest } | { ok: false; errors: FieldError[] } | { ok: false; unsupported: true };
 
 /**
- * One validator per operation: path and query parameters (coerced) and the body. Each is compiled on
- * its operation's first request, not at start-up: compiling all of them cost about half a second of
- * CPU at every process start (every API process, every test file), most of it for operations that
- * process never serves. `{ eager: true }` compiles them all now; test/contract/spec.test.ts does, so
- * a schema ajv cannot compile fails the tests, not a request.
+ * One validator per operation: path and query parameters (coerced) and the body. `{ eager: true }`
+ * (production, src/app/server.ts) compiles them all now: about half a second of CPU, most of it the
+ * schemas operations share, which the first request would otherwise pay. Without it each is compiled
+ * on its operation's first request, which saves that time in the many short-lived processes of
+ * development and the tests. test/contract/spec.test.ts compiles all of them eagerly, so a schema ajv
+ * cannot compile fails the tests, not a request.
  */
 export function compileRequestValidators(spec: Spec, opts: { eager?: boolean } = {}): Map<string, RequestValidator> {
   let ajvs: { strict: Ajv2020; coercing: Ajv2020 } | undefined;
