@@ -271,3 +271,21 @@ t.test('rate limit: RateLimit-* headers on every limited answer, 429 with Retry-
   t.equal(((await last.json()) as { code: string }).code, 'rate_limited');
   t.equal((await fetch(`${s.url}/healthz`)).status, 200, 'probes are never limited');
 });
+
+t.test('production compiles every request validator before it serves; development and tests on first use', async (t) => {
+  // the fixture contract with one body schema ajv cannot compile (a $ref to nothing)
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const doc = structuredClone(spec.doc);
+  doc.paths['/api/things/'].post.requestBody.content['application/json'].schema = { $ref: '#/components/schemas/NoSuchSchema' };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ss-eager-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'broken.yaml'), JSON.stringify(doc)); // JSON is YAML
+  const broken = loadSpec(path.join(dir, 'broken.yaml'), path.join(dir, 'no-cache.json'));
+  t.throws(() => createApp({ ...app, config: { ...app.config, nodeEnv: 'production' } }, [opsFeature, thingsFeature], { spec: broken }), /NoSuchSchema/, 'production: start-up fails on it');
+  // (an app context of its own: one context registers its metrics once)
+  const { url } = await createTestDatabase(t);
+  const lazy = await createContext(testConfigOn(url, t.testdirName), { migrate: false, supervise: false });
+  t.teardown(() => lazy.close());
+  t.doesNotThrow(() => createApp(lazy, [opsFeature, thingsFeature], { spec: broken }), 'test: nothing is compiled until the operation is asked for');
+});

@@ -2,13 +2,13 @@
  * openapi.yaml is the contract: this module loads it once, lists its operations, and compiles
  * request validators (and, for tests, response validators) with ajv.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { sha256 } from '../lib/crypto.js';
 import { packageRoot } from '../lib/paths.js';
 import type { FieldError } from './errors.js';
 
@@ -58,14 +58,13 @@ let cached: Spec | undefined;
  */
 export const SPEC_CACHE_FILE = path.join(packageRoot, 'dist', 'openapi.json');
 
-const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 // the YAML parser is loaded only when the cache cannot be used (a build older than the text)
 const parseYaml = (text: string): Json => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) as Json;
 
 function parsedAtBuild(yamlText: string, cacheFile: string): Json | undefined {
   try {
     const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { sha256?: string; doc?: Json };
-    return cache.sha256 === sha256Hex(yamlText) && cache.doc ? cache.doc : undefined;
+    return cache.sha256 === sha256(yamlText) && cache.doc ? cache.doc : undefined;
   } catch {
     return undefined; // none (not built yet) or unreadable: parse the YAML
   }
@@ -78,7 +77,7 @@ function parsedAtBuild(yamlText: string, cacheFile: string): Json | undefined {
 export function writeSpecCache(file = path.join(packageRoot, 'openapi.yaml'), cacheFile = SPEC_CACHE_FILE): void {
   const yamlText = readFileSync(file, 'utf8');
   const doc = parseYaml(yamlText);
-  const json = JSON.stringify({ sha256: sha256Hex(yamlText), doc });
+  const json = JSON.stringify({ sha256: sha256(yamlText), doc });
   if (!isDeepStrictEqual(JSON.parse(json).doc, doc)) throw new Error(`${file} holds values JSON cannot represent: no parsed-spec cache written`);
   writeFileSync(`${cacheFile}.tmp`, json);
   renameSync(`${cacheFile}.tmp`, cacheFile);
