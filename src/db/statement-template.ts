@@ -1,15 +1,14 @@
 /**
  * Statements compiled once per *shape*. A hot statement whose SQL text depends only on which values
  * are present (not on what they are) is built and compiled by knex once; later calls only put the
- * values in place. On an employee's ticket list and on ticket create, building and compiling the
- * knex query was the largest Node cost of the request.
+ * values in place. On an employee's ticket list, building and compiling the knex query was the
+ * largest Node cost of the request.
  *
  * `build` gets a stand-in for each value (a unique string) and must hand each one to knex unchanged
  * as a bound value. Compiling refuses a statement where a bound value is not one of the stand-ins (a
  * value used directly, or transformed first) or where a stand-in is never bound, so no value can be
  * frozen into the cached text. Whatever `build` decides by value rather than by presence must be
- * part of the key (test/ticket-list-template.test.ts and test/ticket-create-template.test.ts hold
- * every shape to a fresh compile).
+ * part of the key (test/ticket-list-template.test.ts holds every shape to a fresh compile).
  */
 
 /** A statement's text in PostgreSQL's `$n` form, and which value goes to each `$n`. */

@@ -3,8 +3,8 @@
  * assignee summaries are built with json_build_object in the same statement, never fetched per row.
  */
 import type { Knex } from 'knex';
-import { queryNative, queryPrepared } from '../../db/knex.js';
-import { statementTemplate } from '../../db/statement-template.js';
+import { queryPrepared } from '../../db/knex.js';
+import { createBatcher, type CreateBatcher, type CreateSql } from './create-batch.js';
 import { paginate, paginateTemplate, type Page } from '../../http/pagination.js';
 import type { IdRef } from '../../lib/ids.js';
 import { EVENT_INSERT_COLUMNS, type EventInput } from '../events/events.js';
@@ -234,32 +234,23 @@ const TICKET_SNAPSHOT_SQL = ticketJsonSql('jsonb_build_object', 'ins', person('e
 export async function insertTicketWithHistory(db: Knex | Knex.Transaction, values: Record<string, unknown>, actor: ActorRef, eventActor: EventInput['actor'] = null, opts: { event?: boolean } = {}): Promise<TicketRow> {
   const name = opts.event === false ? 'ticket_create_silent' : 'ticket_create';
   const eventValues = [eventActor?.kind ?? null, eventActor?.id ?? null, eventActor?.display ?? null];
-  if ((db as Knex.Transaction).isTransaction) {
+  if ((db as Knex.Transaction).isTransaction || opts.event === false) {
     // in a transaction (files, an SLA, an Idempotency-Key): through knex on the transaction's connection
     const [row] = await queryPrepared<TicketRow>(db, name, createStatement(db, values, actor, eventValues, opts.event !== false));
     return row!;
   }
-  // the hottest write, on the pool: compiled once per set of fields given and prepared, as planning
-  // this statement cost more than running it
-  const { sql, bindings } = createTemplate(db, values, actor, eventValues, opts.event !== false);
-  const [row] = await queryNative<TicketRow>(db, name, sql, bindings);
-  return row!;
+  // the hottest write, on the pool: batched with the creates waiting beside it (create-batch.ts)
+  return ticketCreateBatcher(db).create({ values, actor, eventActor });
 }
 
-/**
- * The create statement for these values from its template (src/db/statement-template.ts): its text
- * depends only on which fields are given and whether the event is written. Exported for tests.
- */
-export function createTemplate(db: Knex, values: Record<string, unknown>, actor: ActorRef, eventValues: readonly unknown[], event: boolean): { sql: string; bindings: unknown[] } {
-  const fields = Object.keys(values).filter((k) => values[k] !== undefined).sort();
-  const all = [...fields.map((k) => values[k]), actor.actor_kind, actor.actor_id, actor.actor_api_key_id, ...(event ? eventValues : [])];
-  return statementTemplate(`${event ? 'ticket_create' : 'ticket_create_silent'}\n${fields.join(',')}`, all, (v) => {
-    const n = fields.length;
-    const [kind, id, apiKeyId] = v.slice(n, n + 3);
-    const stood = { actor_kind: kind, actor_id: id, actor_api_key_id: apiKeyId } as unknown as ActorRef;
-    return createStatement(db, Object.fromEntries(fields.map((k, i) => [k, v[i]])), stood, v.slice(n + 3), event).toSQL().toNative();
-  });
-}
+/** The pool's create batcher (its `stats` are read by tests and the bench). */
+export const ticketCreateBatcher = (db: Knex): CreateBatcher => createBatcher(db, CREATE_SQL);
+
+/** The pieces of the create statement that the batched one shares (create-batch.ts). */
+export const CREATE_SQL: CreateSql = {
+  select: (db) => ticketQuery(db, db.raw('ins AS t JOIN v ON v.id = t.id')).select(db.raw('v.ord::int AS ord')).orderBy('v.ord'),
+  snapshot: TICKET_SNAPSHOT_SQL,
+};
 
 /**
  * The create statement: the ticket, its `created` history entry and (unless `event` is false) its
