@@ -6,7 +6,7 @@
  *   + event, full presentation; creates batched as in production, docs/operations.md) vs an
  *   INSERT … RETURNING of a minimal row.                                           target ≥ 0.45
  * - list-vs-minimal: an employee's own GET /api/tickets/?limit=20 vs SELECT … WHERE owner ORDER BY id
- *   DESC LIMIT 20 (10k rows of that owner and 10k of another on both sides).    target ≥ 0.7
+ *   DESC LIMIT 20 (10k rows of that owner and 10k of 1,000 others on both sides). target ≥ 0.7
  * - health-vs-minimal: GET /healthz vs the minimal app's.                         target ≥ 0.8
  *
  * The two sides alternate BENCH_ROUNDS times (default 2) and each keeps its best round, so a burst of
@@ -116,19 +116,29 @@ export const listVsMinimal: Benchmark = {
   async run(env): Promise<BenchResult> {
     const m = await minimalApp(env);
     const emp = await benchEmployee(env);
-    const other = await benchEmployee(env);
+    // the other 10k tickets come from 1,000 other employees, as in a company: with one or two other
+    // owners PostgreSQL's statistics make every owner a most-common value, the plan cache keeps
+    // planning the list afresh for each request (custom plans) and the list pays its planning
+    // (~250 µs of PostgreSQL CPU) on every request — a table shape no helpdesk has
+    const others = (
+      await env.app.db.raw(
+        `INSERT INTO employees (first_name, last_name, email, department, role, status)
+         SELECT 'Other', 'Owner ' || g, 'bench-other-' || g || '-' || ?::text || '@example.com', 'IT Department', 'Employee', 'Approved' FROM generate_series(1, 1000) g RETURNING id`,
+        [String(emp.id)],
+      )
+    ).rows.map((r: { id: number }) => Number(r.id));
     await env.app.db.raw(
       `INSERT INTO tickets (employee_id, subject, category, sub_category, description)
-       SELECT CASE WHEN g % 2 = 0 THEN ?::bigint ELSE ?::bigint END, 'Bench ' || g, 'Hardware', 'Laptop', 'Generated' FROM generate_series(1, 20000) g`,
-      [emp.id, other.id],
+       SELECT CASE WHEN g % 2 = 0 THEN ?::bigint ELSE (?::bigint[])[1 + g % 1000] END, 'Bench ' || g, 'Hardware', 'Laptop', 'Generated' FROM generate_series(1, 20000) g`,
+      [emp.id, others],
     );
     await env.app.db.raw(
-      `INSERT INTO bench_minimal_tickets (owner, subject, description) SELECT CASE WHEN g % 2 = 0 THEN ?::bigint ELSE ?::bigint END, 'Bench ' || g, 'Generated' FROM generate_series(1, 20000) g`,
-      [m.owner, m.owner + 1],
+      `INSERT INTO bench_minimal_tickets (owner, subject, description) SELECT CASE WHEN g % 2 = 0 THEN ?::bigint ELSE ?::bigint + 1 + g % 1000 END, 'Bench ' || g, 'Generated' FROM generate_series(1, 20000) g`,
+      [m.owner, m.owner],
     );
     await env.app.db.raw('ANALYZE tickets; ANALYZE bench_minimal_tickets');
     const r = await sideBySide(env, { url: `${m.server.url}/api/tickets/` }, { url: `${env.server.url}/api/tickets/?limit=20`, headers: { Authorization: `Bearer ${emp.token}` } });
-    return ratioResult('list-vs-minimal', 'req/s', r.o, r.b, 0.7, note("an employee's own 20 newest of 10k (20k in table)", r));
+    return ratioResult('list-vs-minimal', 'req/s', r.o, r.b, 0.7, note("an employee's own 20 newest of 10k (20k in table, the other 10k from 1,000 owners)", r));
   },
 };
 
