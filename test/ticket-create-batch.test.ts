@@ -3,7 +3,8 @@
  * creates that wait while a statement runs go together in the next one. Each create must still get
  * exactly its own ticket — its owner, fields, history actor and event actor, never a neighbour's —
  * the rows must be the ones the transaction path (one create, compiled afresh) writes, and a create
- * whose data fails must fail alone while its neighbours are written once.
+ * whose data fails must fail alone while its neighbours are written once. Creates stuck on a row
+ * lock must not hold everyone else's.
  */
 import t from 'tap';
 import type { Knex } from 'knex';
@@ -148,6 +149,30 @@ t.test('an idle server sends each create at once, alone', async (t) => {
   const a = asEmployee(alice);
   for (let i = 0; i < 3; i++) await lone.create({ values: { employee_id: alice.id, subject: `Alone ${i}`, category: 'Other', sub_category: 'Other', description: 'x' }, actor: a.ref, eventActor: a.event });
   t.same(lone.stats, { statements: 3, tickets: 3, largest: 1, failed: 0 });
+});
+
+t.test('creates stuck on a lock do not hold every other create', async (t) => {
+  // bob's row locked as an erasure would: a create for bob waits in its foreign-key check
+  const holder = await db.client.acquireConnection();
+  t.teardown(async () => {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    await db.client.releaseConnection(holder);
+  });
+  await holder.query('BEGIN');
+  await holder.query('SELECT 1 FROM employees WHERE id = $1 FOR UPDATE', [bob.id]);
+  const a = asEmployee(bob);
+  const stuck = [0, 1, 2].map((i) => insertTicketWithHistory(db, { employee_id: bob.id, subject: `Stuck ${i}`, category: 'Other', sub_category: 'Other', description: 'x' }, a.ref, a.event));
+  await waitFor(async () => Number((await db.raw(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n) >= 2);
+  const b = asEmployee(alice);
+  const free = insertTicketWithHistory(db, { employee_id: alice.id, subject: 'Not stuck', category: 'Other', sub_category: 'Other', description: 'x' }, b.ref, b.event);
+  const first = await Promise.race([free.then(() => 'written'), new Promise((r) => setTimeout(() => r('still waiting'), 20_000))]);
+  t.equal(first, 'written', "alice's create is written while bob's wait on the lock");
+  let settled = false;
+  void Promise.allSettled(stuck).then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(settled, "bob's creates are still waiting");
+  await holder.query('COMMIT');
+  t.same((await Promise.all(stuck)).map((r) => r.subject), ['Stuck 0', 'Stuck 1', 'Stuck 2'], "then bob's are written");
 });
 
 t.test('the statement binds its arrays in the order they are given, and has one text for any batch', async (t) => {

@@ -8,7 +8,12 @@
  * No create waits for a batch to fill: a create that finds a slot free is sent at once, alone, so an
  * idle server answers as fast as before. Only while `slots` statements are already running do
  * creates queue, and the next free slot takes all of them (at most MAX_BATCH). With the default two
- * slots a create queues at most behind one statement.
+ * slots a create queues at most behind one statement. Statements stuck on a lock (a create for an
+ * employee whose row is being erased waits on that transaction) must not hold every other create:
+ * when the oldest queued create has waited STALL_MS, another slot opens (up to MAX_SLOTS) for the
+ * creates that share no employee with a running statement. A create that joins a batch with one
+ * stuck on a row lock still waits with it, for as long as that lock is held (an erasure's
+ * transaction: milliseconds).
  *
  * Each create's ticket, `created` history entry and `ticket.created` event are written by the same
  * statement; each ticket still commits atomically with its own history and event, and tickets of one
@@ -52,6 +57,8 @@ const ACTOR_COLUMNS = [
 
 export const MAX_BATCH = 50;
 export const DEFAULT_SLOTS = 2;
+export const MAX_SLOTS = 8;
+export const STALL_MS = 250;
 
 /** SQL pieces from ticket-store (the read-back select and the event snapshot), given to avoid an import cycle. */
 export interface CreateSql {
@@ -104,10 +111,18 @@ export function createBatchSql(db: Knex, parts: CreateSql): string {
 }
 
 interface Pending {
+  at: number;
   input: CreateInput;
   resolve(row: TicketRow): void;
   reject(err: unknown): void;
 }
+
+/** The employee rows a create's foreign-key checks lock: the owner's and the acting employee's. */
+const employeesOf = (i: CreateInput): number[] => {
+  const ids = [Number(i.values.employee_id)];
+  if (i.actor.actor_id != null) ids.push(Number(i.actor.actor_id));
+  return ids;
+};
 
 /** A failure that depends on a statement's data, after which nothing was written: retry one by one. */
 const dataError = (err: unknown): boolean => {
@@ -119,6 +134,9 @@ export class CreateBatcher {
   private readonly queue: Pending[] = [];
   private running = 0;
   private sql?: string;
+  private stallTimer?: NodeJS.Timeout;
+  /** the employees each running statement touches (owner and acting employee: their rows are key-share locked) */
+  private readonly inFlight = new Set<Set<number>>();
   /** statements written and the tickets in them, the largest batch, statements that failed (for tests and the bench) */
   readonly stats = { statements: 0, tickets: 0, largest: 0, failed: 0 };
 
@@ -130,20 +148,48 @@ export class CreateBatcher {
 
   create(input: CreateInput): Promise<TicketRow> {
     return new Promise<TicketRow>((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
+      this.queue.push({ at: Date.now(), input, resolve, reject });
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.running < this.slots && this.queue.length) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.running++;
-      void this.write(batch).finally(() => {
-        this.running--;
-        this.pump();
-      });
+    while (this.queue.length && this.running < this.slots) this.start(this.queue.splice(0, MAX_BATCH));
+    // the oldest create has waited STALL_MS: a statement is stuck (or slow). Another slot takes the
+    // creates that share no employee with a running statement — never one that may wait on the same row
+    while (this.queue.length && this.running < MAX_SLOTS && Date.now() - this.queue[0]!.at >= STALL_MS) {
+      const busy = new Set<number>();
+      for (const ids of this.inFlight) for (const id of ids) busy.add(id);
+      const take: Pending[] = [];
+      const keep: Pending[] = [];
+      for (const p of this.queue) (take.length < MAX_BATCH && !employeesOf(p.input).some((id) => busy.has(id)) ? take : keep).push(p);
+      if (!take.length) break;
+      this.queue.splice(0, this.queue.length, ...keep);
+      this.start(take);
     }
+    // creates left waiting: look again once the oldest has waited STALL_MS (again)
+    if (this.queue.length && !this.stallTimer && this.running < MAX_SLOTS) {
+      const age = Date.now() - this.queue[0]!.at;
+      this.stallTimer = setTimeout(
+        () => {
+          this.stallTimer = undefined;
+          this.pump();
+        },
+        age >= STALL_MS ? STALL_MS : STALL_MS - age,
+      );
+      this.stallTimer.unref();
+    }
+  }
+
+  private start(batch: Pending[]): void {
+    const ids = new Set(batch.flatMap((p) => employeesOf(p.input)));
+    this.running++;
+    this.inFlight.add(ids);
+    void this.write(batch).finally(() => {
+      this.running--;
+      this.inFlight.delete(ids);
+      this.pump();
+    });
   }
 
   private async write(batch: Pending[]): Promise<void> {
