@@ -30,19 +30,37 @@ const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"
 
 /**
  * The ticket as presentTicket shows it to its owner (no `sla` block), as SQL over the row `t` with
- * the people given as SQL: the same keys in the same order (with `json_build_object`) and the same
- * values, timestamps as JSON.stringify writes a Date. The `ticket.created` event's snapshot and an
- * employee's list are built with it (test/tickets.test.ts holds the list to presentTicket's output).
+ * the people given as SQL: the same keys in the same order and the same values, timestamps as
+ * JSON.stringify writes a Date. One list of fields, two renderings (below): the `ticket.created`
+ * event's snapshot and an employee's list (test/tickets.test.ts holds the list to presentTicket's
+ * output, test/ticket-create-batch.test.ts the snapshot).
  */
-function ticketJsonSql(build: 'json_build_object' | 'jsonb_build_object', t: string, employee: string, assignee: string): string {
-  return `${build}(
-  'id', ${t}.id, 'ticket_number', ${t}.ticket_number, 'subject', ${t}.subject, 'category', ${t}.category, 'sub_category', ${t}.sub_category,
-  'description', ${t}.description, 'priority', ${t}.priority, 'department', ${t}.department, 'status', ${t}.status,
-  'submit_date', ${isoSql(`${t}.submit_date`)}, 'update_date', ${isoSql(`${t}.update_date`)}, 'approved_at', ${isoSql(`${t}.approved_at`)},
-  'response_time', ${t}.response_time, 'resolved_at', ${isoSql(`${t}.resolved_at`)}, 'resolution_time', ${t}.resolution_time,
-  'time_closed', ${isoSql(`${t}.time_closed`)}, 'rejection_reason', ${t}.rejection_reason, 'version', ${t}.version,
-  'scheduled_date', to_char(${t}.scheduled_date, 'YYYY-MM-DD'),
-  'employee', ${employee}, 'assigned_to', ${assignee})`;
+function ticketJsonFields(t: string, employee: string, assignee: string): [string, string][] {
+  return [
+    ['id', `${t}.id`], ['ticket_number', `${t}.ticket_number`], ['subject', `${t}.subject`], ['category', `${t}.category`],
+    ['sub_category', `${t}.sub_category`], ['description', `${t}.description`], ['priority', `${t}.priority`],
+    ['department', `${t}.department`], ['status', `${t}.status`], ['submit_date', isoSql(`${t}.submit_date`)],
+    ['update_date', isoSql(`${t}.update_date`)], ['approved_at', isoSql(`${t}.approved_at`)], ['response_time', `${t}.response_time`],
+    ['resolved_at', isoSql(`${t}.resolved_at`)], ['resolution_time', `${t}.resolution_time`], ['time_closed', isoSql(`${t}.time_closed`)],
+    ['rejection_reason', `${t}.rejection_reason`], ['version', `${t}.version`], ['scheduled_date', `to_char(${t}.scheduled_date, 'YYYY-MM-DD')`],
+    ['employee', employee], ['assigned_to', assignee],
+  ];
+}
+
+/** The ticket as one jsonb value (json_build_object's rendering: the event snapshot is stored as jsonb). */
+function ticketJsonbSql(t: string, employee: string, assignee: string): string {
+  return `jsonb_build_object(${ticketJsonFields(t, employee, assignee).map(([k, v]) => `'${k}', ${v}`).join(', ')})`;
+}
+
+/**
+ * The ticket as JSON text, for a page of an employee's list: `row_to_json` of a one-row subselect
+ * whose columns are the keys. The same values as json_build_object (both convert each value the same
+ * way) for about a tenth less of PostgreSQL's time per page: json_build_object takes its 42 arguments
+ * as variadic "any" and looks up each one's output function on every row (one client, prepared, 20
+ * rows: ~255 → ~230 µs of backend CPU).
+ */
+function ticketJsonTextSql(t: string, employee: string, assignee: string): string {
+  return `(SELECT row_to_json(j)::text FROM (SELECT ${ticketJsonFields(t, employee, assignee).map(([k, v]) => `${v} AS ${k}`).join(', ')}) j)`;
 }
 
 /** An employee's list row: the id (the cursor) and the ticket as JSON text, passed to the client as it is. */
@@ -70,7 +88,7 @@ export function ticketQuery(db: Knex | Knex.Transaction, source: Knex.Raw | { t:
     // every row of it has the same owner, looked up once
     return db
       .from(source as unknown as string)
-      .select('t.id', db.raw(`${ticketJsonSql('json_build_object', 't', FIXED_OWNER_SQL, ASSIGNEE_SQL)}::text AS json`, [opts.json.owner]));
+      .select('t.id', db.raw(`${ticketJsonTextSql('t', FIXED_OWNER_SQL, ASSIGNEE_SQL)} AS json`, [opts.json.owner]));
   }
   return db
     .from(source as unknown as string)
@@ -121,7 +139,7 @@ export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: nu
 export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts?: { sla?: boolean; json?: false; template?: boolean }): Promise<Page<TicketRow>>;
 /**
  * `json: true` (an owner's view, never with the SLA filter or order): each row is the id and the
- * ticket as JSON text (ticketJsonSql).
+ * ticket as JSON text (ticketJsonTextSql).
  */
 export async function listTickets(db: Knex, f: TicketFilters, page: { limit?: number; cursor?: string; order?: string }, opts: { sla?: boolean; json?: boolean; template?: boolean } = {}): Promise<Page<TicketRow> | Page<TicketJsonRow>> {
   if (opts.json && f.owner === undefined) throw new Error("the owner's view needs the owner filter");
@@ -225,7 +243,7 @@ export function filterSlots(f: TicketFilters): { shape: string; values: unknown[
 }
 
 /** The ticket as presentTicket shows it, as SQL over `ins` (the inserted row) and its people `e`/`a`. */
-const TICKET_SNAPSHOT_SQL = ticketJsonSql('jsonb_build_object', 'ins', person('e', 'jsonb_build_object'), `CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a', 'jsonb_build_object')} END`);
+const TICKET_SNAPSHOT_SQL = ticketJsonbSql('ins', person('e', 'jsonb_build_object'), `CASE WHEN a.id IS NULL THEN NULL ELSE ${person('a', 'jsonb_build_object')} END`);
 
 /**
  * Insert a ticket, its `created` history entry and its `ticket.created` event, and read it back with
