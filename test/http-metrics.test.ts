@@ -43,5 +43,14 @@ t.test('the same exposition as prom-client for the same requests', async (t) => 
 
   t.same(await ours.getMetricsAsJSON().then((j) => j.map((x) => x.name).sort()), ['http_request_duration_seconds', 'http_requests_total']);
   ours.resetMetrics();
+  ref.resetMetrics();
   t.notMatch(await ours.metrics(), /getHealth/, 'reset clears the series');
+  // and counting starts again from zero (the per-series index is dropped with them)
+  for (const [method, operation, status, seconds] of requests.slice(0, 3)) {
+    counter.inc({ method, operation, status: String(status) });
+    histogram.observe({ method, operation }, seconds);
+    m.observe(method, operation, status, seconds);
+  }
+  t.same(sorted(await ours.metrics()), sorted(await ref.metrics()), 'after a reset, line for line again');
+  t.match(await ours.metrics(), /http_requests_total\{method="GET",operation="getHealth",status="200"\} 2\n/);
 });

@@ -124,7 +124,7 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   // operations without path parameters are looked up by method and path directly (`HEAD` as `GET`,
   // as @koa/router does): the same route the routers would pick — a literal path is the most
   // specific match in its group — without testing patterns
-  const exact = new Map<string, Koa.Middleware>();
+  const exact = new Map<string, Map<string, Koa.Middleware>>(); // method → lower-cased path → chain
   const ordered = [...spec.operations].sort((a, b) => {
     const [pa, la] = specificity(a.path);
     const [pb, lb] = specificity(b.path);
@@ -146,7 +146,11 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
     for (const p of paths) router[op.method](p, run as never);
     if (!op.path.includes('{')) {
       const methods = op.method === 'get' ? ['GET', 'HEAD'] : [op.method.toUpperCase()];
-      for (const m of methods) for (const p of paths) if (!exact.has(`${m} ${p.toLowerCase()}`)) exact.set(`${m} ${p.toLowerCase()}`, run);
+      for (const m of methods) {
+        let byPath = exact.get(m);
+        if (!byPath) exact.set(m, (byPath = new Map()));
+        for (const p of paths) if (!byPath.has(p.toLowerCase())) byPath.set(p.toLowerCase(), run);
+      }
     }
   }
   const dispatch = new Map([...groups].map(([key, router]) => [key, router.routes() as unknown as Koa.Middleware]));
@@ -154,7 +158,10 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const tryGroups = (routers: Koa.Middleware[], i: number, ctx: Koa.Context, next: Koa.Next): Promise<unknown> =>
     i < routers.length ? Promise.resolve(routers[i]!(ctx, () => tryGroups(routers, i + 1, ctx, next))) : next();
   koa.use((ctx, next) => {
-    const direct = exact.get(`${ctx.method} ${ctx.path.toLowerCase()}`);
+    // paths arrive lower-case nearly always: lower-case only when the path as sent is not found
+    const byPath = exact.get(ctx.method);
+    const path = ctx.path;
+    const direct = byPath && (byPath.get(path) ?? byPath.get(path.toLowerCase()));
     if (direct) {
       (ctx as unknown as { params: object }).params = {};
       return direct(ctx, next);

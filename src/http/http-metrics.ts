@@ -47,6 +47,8 @@ export interface HttpMetrics {
 export function httpMetrics(registry: Registry): HttpMetrics {
   const requests = new Map<string, Series>();
   const durations = new Map<string, DurationSeries>();
+  // series looked up through nested maps (method → operation → status): no key string is built per request
+  const byMethod = new Map<string, Map<string, { duration: DurationSeries; statuses: Map<number, Series> }>>();
 
   registry.registerMetric({
     name: 'http_requests_total',
@@ -62,7 +64,7 @@ export function httpMetrics(registry: Registry): HttpMetrics {
         values: [...requests.values()].map((s) => ({ labels: { method: s.method, operation: s.operation, status: s.status }, value: s.count })),
       };
     },
-    reset: () => requests.clear(),
+    reset: () => (requests.clear(), byMethod.clear()),
   } as never);
 
   registry.registerMetric({
@@ -85,19 +87,31 @@ export function httpMetrics(registry: Registry): HttpMetrics {
       }
       return { name: 'http_request_duration_seconds', help: 'HTTP request duration', type: 'histogram', aggregator: 'sum', values };
     },
-    reset: () => durations.clear(),
+    reset: () => (durations.clear(), byMethod.clear()),
   } as never);
 
   return {
     observe(method, operation, status, seconds) {
       // bounded: methods are HTTP's, operations the spec's (or `unmatched`), statuses HTTP's
-      const key = `${method} ${operation}`;
-      const rkey = `${key} ${status}`;
-      let r = requests.get(rkey);
-      if (!r) requests.set(rkey, (r = { method, operation, status: String(status), count: 0 }));
+      let ops = byMethod.get(method);
+      if (!ops) byMethod.set(method, (ops = new Map()));
+      let o = ops.get(operation);
+      if (!o) {
+        // first sight since start or a reset: the exposed maps are the record, this is only an index
+        const key = `${method} ${operation}`;
+        let duration = durations.get(key);
+        if (!duration) durations.set(key, (duration = { method, operation, buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
+        ops.set(operation, (o = { duration, statuses: new Map() }));
+      }
+      let r = o.statuses.get(status);
+      if (!r) {
+        const key = `${method} ${operation} ${status}`;
+        r = requests.get(key);
+        if (!r) requests.set(key, (r = { method, operation, status: String(status), count: 0 }));
+        o.statuses.set(status, r);
+      }
       r.count++;
-      let d = durations.get(key);
-      if (!d) durations.set(key, (d = { method, operation, buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
+      const d = o.duration;
       let i = 0;
       while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
       d.buckets[i]!++;

@@ -28,11 +28,13 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
   const http = httpMetrics(metrics);
   return async (ctx, next) => {
     const c = ctx as unknown as ApiContext;
-    const incoming = ctx.get('X-Request-Id');
-    const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    // straight from Node's header object and onto the response (Koa's get/set would lower-case the
+    // name and check the value's type on every request)
+    const incoming = ctx.req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
+    ctx.res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -48,7 +50,7 @@ export function edge(log: Logger, metrics: Registry): Koa.Middleware {
       }
       renderProblem(ctx, appErr, requestId);
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       const operation = c.state.op?.operationId ?? 'unmatched';
       http.observe(ctx.method, operation, ctx.status, seconds);
       if (log.isLevelEnabled('info')) {
