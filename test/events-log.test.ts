@@ -32,6 +32,22 @@ t.test('every catalogue change writes one event, in order, with its audience', a
   t.equal(rows.find((r) => r.type === 'employee.approved')!.scope, 'employees:read');
 });
 
+t.test("the ticket.created snapshot is the ticket as its owner reads it, every field", async (t) => {
+  // the snapshot is written by SQL of its own (ticket-store's jsonb rendering); held here to the API's
+  // presentation of the same ticket, so a field that drifts in either is caught
+  const owner = await signedIn(ta, { role: 'Employee' });
+  const created = await ta.api.post('/api/tickets/', { subject: 'Snapshot', category: 'Hardware', sub_category: 'Laptop', description: 'd', scheduled_date: '2027-01-15' }, { token: owner.token });
+  t.equal(created.status, 201);
+  const read = await ta.api.get(`/api/tickets/${created.body.ticket_number}/`, { token: owner.token });
+  t.equal(read.status, 200);
+  const ev = await ta.db('events').where({ type: 'ticket.created', object_id: created.body.ticket_number }).first('data');
+  // the detail view adds the ticket's comments and attachments; the ticket itself is the rest
+  const { sla: _sla, comments: _c, attachments: _a, ...asOwnerReadsIt } = read.body;
+  t.same(_c, [], 'a new ticket has no comments');
+  t.same(ev.data.object, asOwnerReadsIt, 'the same fields and values');
+  t.same(Object.keys(ev.data.object).sort(), Object.keys(asOwnerReadsIt).sort(), 'and no field more or less');
+});
+
 t.test('a refused change writes no event', async (t) => {
   const n = async () => Number((await ta.db('events').count({ n: '*' }))[0]!.n);
   const before = await n();

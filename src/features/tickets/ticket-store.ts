@@ -33,7 +33,7 @@ const isoSql = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"
  * the people given as SQL: the same keys in the same order and the same values, timestamps as
  * JSON.stringify writes a Date. One list of fields, two renderings (below): the `ticket.created`
  * event's snapshot and an employee's list (test/tickets.test.ts holds the list to presentTicket's
- * output, test/ticket-create-batch.test.ts the snapshot).
+ * output, test/events-log.test.ts the snapshot to the owner's GET of the ticket).
  */
 function ticketJsonFields(t: string, employee: string, assignee: string): [string, string][] {
   return [
@@ -47,7 +47,7 @@ function ticketJsonFields(t: string, employee: string, assignee: string): [strin
   ];
 }
 
-/** The ticket as one jsonb value (json_build_object's rendering: the event snapshot is stored as jsonb). */
+/** The ticket as one jsonb value, for the `ticket.created` event's snapshot (events.data is jsonb). */
 function ticketJsonbSql(t: string, employee: string, assignee: string): string {
   return `jsonb_build_object(${ticketJsonFields(t, employee, assignee).map(([k, v]) => `'${k}', ${v}`).join(', ')})`;
 }
