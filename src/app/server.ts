@@ -16,7 +16,7 @@ import { apiKeyScopeProblems, authorizeOperation, callerKey, readCredentials, re
 import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed, type FieldError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { JsonText } from '../http/json-text.js';
-import { applyRateLimit, createRateLimiter, edge, securityHeaders, type RateLimiter } from '../http/middleware.js';
+import { applyRateLimit, createRateLimiter, edge, type RateLimiter } from '../http/middleware.js';
 import { isBadString } from '../lib/strings.js';
 import { compileRequestValidators, loadSpec, pathToRegExp, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
@@ -102,7 +102,6 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const koa = new Koa({ proxy: app.config.trustProxy });
   koa.silent = true;
   koa.use(edge(app.log, app.metrics));
-  koa.use(securityHeaders());
   if (app.config.corsOrigins.length) {
     const allowed = new Set(app.config.corsOrigins);
     koa.use(
