@@ -244,3 +244,26 @@ t.test('11. /metrics needs METRICS_TOKEN (or a System Admin)', async (t) => {
   const admin = await signedIn(ta, { role: 'System Admin' });
   t.equal((await api.get('/metrics', { token: admin.token })).status, 200);
 });
+
+t.test('every response carries the security headers: success, not found, refused; HSTS only over https', async (t) => {
+  const answers = {
+    ok: await api.get('/healthz'),
+    'not found': await api.get('/api/no-such-thing/'),
+    refused: await api.get('/api/tickets/', { token: 'not-a-jwt' }),
+    'over https': await api.get('/healthz', { headers: { 'X-Forwarded-Proto': 'https' } }),
+  };
+  t.same(
+    Object.values(answers).map((r) => r.status),
+    [200, 404, 401, 200],
+  );
+  for (const [what, r] of Object.entries(answers)) {
+    t.equal(r.headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
+    t.equal(r.headers.get('x-frame-options'), 'DENY', `${what}: no framing`);
+    t.equal(r.headers.get('referrer-policy'), 'no-referrer', `${what}: no referrer`);
+    t.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin', `${what}: same-origin resource`);
+    t.equal(r.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'", `${what}: CSP`);
+    t.match(r.headers.get('x-request-id'), /^[0-9a-f-]{36}$/, `${what}: a request id`);
+  }
+  t.equal(answers.ok.headers.get('strict-transport-security'), null, 'no HSTS over plain http');
+  t.equal(answers['over https'].headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains', 'HSTS behind a TLS-terminating proxy');
+});
