@@ -3,7 +3,7 @@
  * test/tools`; .ci/run does it), on 127.0.0.1:0 over a temporary directory, with one bucket.
  * Returns the environment that points SmartSupport at it (FILE_STORAGE=s3, path-style).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,7 @@ export interface TestS3 {
 
 export async function startS3(t: T, opts: { bucket?: string; prefix?: string } = {}): Promise<TestS3> {
   const require = createRequire(new URL('../tools/package.json', import.meta.url));
-  let S3rver: new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+  let S3rver: new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void>; store: FsStore };
   try {
     S3rver = require('s3rver');
   } catch {
@@ -26,6 +26,7 @@ export async function startS3(t: T, opts: { bucket?: string; prefix?: string } =
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ss-s3-'));
   const bucket = opts.bucket ?? 'smartsupport-test';
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+  readAfterWrite(server.store);
   const { port } = await server.run();
   t.teardown(async () => {
     await server.close().catch(() => undefined);
@@ -46,5 +47,29 @@ export async function startS3(t: T, opts: { bucket?: string; prefix?: string } =
       S3_ACCESS_KEY_ID: 'S3RVER',
       S3_SECRET_ACCESS_KEY: 'S3RVER',
     },
+  };
+}
+
+/** The part of s3rver's FilesystemStore (3.7) that readAfterWrite wraps. */
+interface FsStore {
+  putObject(object: { bucket: string; key: string }): Promise<{ size: number; md5: string }>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+}
+
+/**
+ * S3 reads its own writes: a GET after a PUT's 200 returns the whole object. s3rver 3.7's
+ * filesystem store answers a PUT when it has consumed the request body, not when its write stream
+ * has finished, so a GET right after (a migration's verifying read-back) could read a short file
+ * when the machine is busy. Here a PUT is answered once the file holds every byte, as S3 would.
+ */
+function readAfterWrite(store: FsStore): void {
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    const result = await putObject(object);
+    const file = store.getResourcePath(object.bucket, object.key, 'object');
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 2))) {
+      if ((await stat(file).catch(() => undefined))?.size === result.size) return result;
+    }
+    throw new Error(`s3rver: ${object.key} not fully written after 10 s`);
   };
 }
