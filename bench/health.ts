@@ -1,4 +1,4 @@
-/** GET /healthz through the full middleware stack vs a bare Koa hello. */
+/** GET /healthz as a probe sends it (answered at the front door, before Koa) vs a bare Koa hello. */
 import Koa from 'koa';
 import { listen } from '../src/app/server.js';
 import { load, ratioResult, type Benchmark } from './lib.js';

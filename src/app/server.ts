@@ -16,7 +16,8 @@ import { apiKeyScopeProblems, authorizeOperation, callerKey, readCredentials, re
 import { AppError, badRequest, tooLarge, unsupportedMediaType, validationFailed, type FieldError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { JsonText } from '../http/json-text.js';
-import { applyRateLimit, createRateLimiter, edge, type RateLimiter } from '../http/middleware.js';
+import { httpMetrics } from '../http/http-metrics.js';
+import { applyRateLimit, createRateLimiter, edge, LIVENESS, livenessFrontDoor, type FrontDoor, type RateLimiter } from '../http/middleware.js';
 import { isBadString } from '../lib/strings.js';
 import { compileRequestValidators, loadSpec, pathToRegExp, type Operation, type Spec } from '../http/openapi.js';
 import type { AppContext } from './context.js';
@@ -28,6 +29,29 @@ const UNLIMITED = new Set(['getHealth', 'getReadiness', 'getMetrics']);
 export interface AppOptions {
   /** the contract to serve (tests pass a fixture); default: openapi.yaml */
   spec?: Spec;
+  /** answer the liveness probe before Koa (livenessFrontDoor); default true — tests turn it off to compare */
+  frontDoor?: boolean;
+}
+
+/**
+ * Koa with a front door: requests the front door answers (the liveness probe) never get a Koa
+ * context; everything else goes to Koa's own handler.
+ */
+class FrontedKoa extends Koa {
+  constructor(
+    options: { proxy: boolean },
+    private readonly front: FrontDoor,
+  ) {
+    super(options);
+  }
+
+  override callback(): ReturnType<Koa['callback']> {
+    const inner = super.callback();
+    const front = this.front;
+    const answered = Promise.resolve();
+    // served by node:http only (listen), never HTTP/2
+    return (req, res) => (front(req as http.IncomingMessage, res as http.ServerResponse) ? answered : inner(req, res));
+  }
 }
 
 export function collectRoutes(app: AppContext, features: Feature[]): RouteTable {
@@ -99,9 +123,16 @@ export function createApp(app: AppContext, features: Feature[], opts: AppOptions
   const revocation = features.find((f) => f.isSessionRevoked)?.isSessionRevoked?.(app);
   const authDeps: AuthDeps = { db: app.db, jwt: app.jwt, ...(revocation ? { isSessionRevoked: revocation } : {}) };
 
-  const koa = new Koa({ proxy: app.config.trustProxy });
+  const requestMetrics = httpMetrics(app.metrics);
+  // the front door answers the probe only where the contract has it as the public GET it answers
+  const liveness = spec.byId.get(LIVENESS.operationId);
+  const frontDoor =
+    opts.frontDoor !== false && liveness && liveness.path === LIVENESS.path && takesNothing(liveness)
+      ? livenessFrontDoor(app.log, requestMetrics, { trustProxy: app.config.trustProxy, cors: app.config.corsOrigins.length > 0 })
+      : undefined;
+  const koa = frontDoor ? new FrontedKoa({ proxy: app.config.trustProxy }, frontDoor) : new Koa({ proxy: app.config.trustProxy });
   koa.silent = true;
-  koa.use(edge(app.log, app.metrics));
+  koa.use(edge(app.log, requestMetrics));
   if (app.config.corsOrigins.length) {
     const allowed = new Set(app.config.corsOrigins);
     koa.use(
@@ -344,9 +375,8 @@ function pipeline(
   // credentials or a query string has nothing to authenticate, limit or validate — what
   // `authenticate` and `handle` would conclude, without their steps. Anything else (a token, an
   // API key, a query string to refuse) takes the full chain.
-  const takesNothing = op.schemes.length === 0 && (op.raw.parameters as unknown[]).length === 0 && op.bodyTypes.length === 0 && op.method === 'get';
   const bare =
-    takesNothing && (!limiter || UNLIMITED.has(op.operationId))
+    takesNothing(op) && (!limiter || UNLIMITED.has(op.operationId))
       ? (kctx: Koa.Context) => {
           const ctx = kctx as unknown as ApiContext;
           ctx.state.op = op;
@@ -359,6 +389,11 @@ function pipeline(
 }
 
 /** A body that is JSON text already goes out as it is. */
+/** A public GET with no parameters and no body: nothing to authenticate or validate. */
+function takesNothing(op: Operation): boolean {
+  return op.schemes.length === 0 && (op.raw.parameters as unknown[]).length === 0 && op.bodyTypes.length === 0 && op.method === 'get';
+}
+
 function jsonTextBody(ctx: ApiContext): void {
   if (ctx.body instanceof JsonText) {
     const { text } = ctx.body;

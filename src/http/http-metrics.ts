@@ -44,7 +44,16 @@ export interface HttpMetrics {
   observe(method: string, operation: string, status: number, seconds: number): void;
 }
 
+const byRegistry = new WeakMap<Registry, HttpMetrics>();
+
+/** The request metrics of a registry: created and registered on first use, the same object after (several apps may share one context). */
 export function httpMetrics(registry: Registry): HttpMetrics {
+  let m = byRegistry.get(registry);
+  if (!m) byRegistry.set(registry, (m = createHttpMetrics(registry)));
+  return m;
+}
+
+function createHttpMetrics(registry: Registry): HttpMetrics {
   const requests = new Map<string, Series>();
   const durations = new Map<string, DurationSeries>();
   // series looked up through nested maps (method → operation → status): no key string is built per request
