@@ -29,6 +29,9 @@ t.test('SMTP: every template goes out with the right recipient, subject, text an
   });
   await ta.startWorkers();
   await waitFor(async () => smtp.mails.length === messages.length, 'all mails received');
+  // the worker records a send once the SMTP server has answered it, a moment after the server holds
+  // the mail: wait for the record too, or a busy machine reads a row that is still queued
+  await waitFor(async () => Number((await ta.db('notifications').whereIn('id', ids).whereNot({ status: 'queued' }).count({ n: '*' }))[0]!.n) === messages.length, 'every send recorded');
 
   const expectations: Record<string, { subject: RegExp; names: string[]; links: string[] }> = {
     account_pending: { subject: /awaiting approval/, names: ['Ana Lopez', 'MA0007'], links: [] },
