@@ -122,3 +122,27 @@ for (const [name, env, behindProxy] of [
     });
   });
 }
+
+t.test('a front door that throws never takes the process down', async (t) => {
+  const { FrontedKoa } = await import('../src/app/server.js');
+  let mode: 'before' | 'after' = 'before';
+  const koa = new FrontedKoa({ proxy: false }, (_req, res) => {
+    if (mode === 'after') res.writeHead(200, ['Content-Length', '100']).write('partial');
+    throw new Error('front door bug');
+  });
+  koa.use((ctx) => {
+    ctx.body = { answeredBy: 'koa' };
+  });
+  const server = await listen(koa, 0, '127.0.0.1');
+  t.teardown(() => server.close(1_000));
+  const before = await fetch(`${server.url}/healthz`);
+  t.same(await before.json(), { answeredBy: 'koa' }, 'thrown before anything was written: Koa answers');
+  mode = 'after';
+  const after = await fetch(`${server.url}/healthz`).then((r) => r.text()).then(
+    () => 'completed',
+    () => 'cut off',
+  );
+  t.equal(after, 'cut off', 'thrown after the answer began: the connection is cut, not left hanging');
+  mode = 'before';
+  t.equal((await fetch(`${server.url}/healthz`)).status, 200, 'the server still answers');
+});

@@ -37,7 +37,7 @@ export interface AppOptions {
  * Koa with a front door: requests the front door answers (the liveness probe) never get a Koa
  * context; everything else goes to Koa's own handler.
  */
-class FrontedKoa extends Koa {
+export class FrontedKoa extends Koa {
   constructor(
     options: { proxy: boolean },
     private readonly front: FrontDoor,
@@ -50,7 +50,19 @@ class FrontedKoa extends Koa {
     const front = this.front;
     const answered = Promise.resolve();
     // served by node:http only (listen), never HTTP/2
-    return (req, res) => (front(req as http.IncomingMessage, res as http.ServerResponse) ? answered : inner(req, res));
+    return (req, res) => {
+      try {
+        if (front(req as http.IncomingMessage, res as http.ServerResponse)) return answered;
+      } catch (err) {
+        // not expected (the front door writes a fixed answer); never let it take the process down:
+        // Koa answers what was not yet answered, a half-written answer is cut off
+        if (res.headersSent) {
+          res.destroy(err as Error);
+          return answered;
+        }
+      }
+      return inner(req, res);
+    };
   }
 }
 
