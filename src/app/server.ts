@@ -400,12 +400,12 @@ function pipeline(
   return { authenticate, handle, ...(bare ? { bare } : {}) };
 }
 
-/** A body that is JSON text already goes out as it is. */
 /** A public GET with no parameters and no body: nothing to authenticate or validate. */
 function takesNothing(op: Operation): boolean {
   return op.schemes.length === 0 && (op.raw.parameters as unknown[]).length === 0 && op.bodyTypes.length === 0 && op.method === 'get';
 }
 
+/** A body that is JSON text already goes out as it is. */
 function jsonTextBody(ctx: ApiContext): void {
   if (ctx.body instanceof JsonText) {
     const { text } = ctx.body;
